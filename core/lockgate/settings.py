@@ -1,0 +1,55 @@
+"""Where Lockgate keeps things: home directory, tracking URI and artifact root.
+
+With no configuration everything lives in ``~/.lockgate``: the tracking database is
+``~/.lockgate/lockgate.db`` (SQLite) and artifacts go under ``~/.lockgate/artifacts``.
+``LOCKGATE_HOME``, ``LOCKGATE_TRACKING_URI`` and ``LOCKGATE_ARTIFACT_ROOT`` override them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "home_dir",
+    "tracking_uri",
+    "default_artifact_root",
+    "set_tracking_uri",
+    "is_http_uri",
+]
+
+_tracking_uri_override: str | None = None
+
+
+def home_dir() -> Path:
+    """The Lockgate home directory (``LOCKGATE_HOME``, default ``~/.lockgate``)."""
+    return Path(os.environ.get("LOCKGATE_HOME") or Path.home() / ".lockgate").expanduser()
+
+
+def set_tracking_uri(uri: str | None) -> None:
+    """Point this process at a tracking store; ``None`` returns to the environment's choice."""
+    global _tracking_uri_override
+    _tracking_uri_override = uri
+
+
+def tracking_uri() -> str:
+    """The tracking store URI in force: set_tracking_uri(), then the environment, then SQLite."""
+    if _tracking_uri_override:
+        return _tracking_uri_override
+    env = os.environ.get("LOCKGATE_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{home_dir() / 'lockgate.db'}"
+
+
+def default_artifact_root() -> str:
+    """Where new experiments keep artifacts unless told otherwise."""
+    env = os.environ.get("LOCKGATE_ARTIFACT_ROOT")
+    if env:
+        return env
+    return str(home_dir() / "artifacts")
+
+
+def is_http_uri(uri: str) -> bool:
+    """True when the URI names a Lockgate server rather than a database."""
+    return uri.startswith(("http://", "https://"))
