@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: isolated Lockgate homes and real databases.
+
+PostgreSQL tests use the server on 127.0.0.1:5432 (trust auth). Each test that asks for
+one gets its own fresh database, dropped afterwards. When the server is down the test
+fails loudly: it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def lockgate_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own LOCKGATE_HOME so nothing touches ~/.lockgate."""
+    home = tmp_path / "lockgate-home"
+    monkeypatch.setenv("LOCKGATE_HOME", str(home))
+    monkeypatch.delenv("LOCKGATE_TRACKING_URI", raising=False)
+    monkeypatch.delenv("LOCKGATE_ARTIFACT_ROOT", raising=False)
+    from lockgate import settings
+
+    settings.set_tracking_uri(None)
+    yield home
+    settings.set_tracking_uri(None)
+    try:
+        from lockgate import fluent
+
+        fluent._reset_for_tests()
+    except (ImportError, AttributeError):
+        pass
+
+
+def _pg_admin_engine():  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test; dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"lg_test_{uuid.uuid4().hex[:12]}"
+    engine = _pg_admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:  # pragma: no cover - environment failure
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}. Start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`."
+        )
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        from lockgate.store.sql import engine as lg_engine
+
+        lg_engine.dispose_engines()
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    """A SQLite file of its own for this test."""
+    return f"sqlite:///{tmp_path / 'lockgate.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL: the contract tests use this."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_uri")
+    return request.getfixturevalue("postgres_uri")
