@@ -23,6 +23,8 @@ __all__ = [
 ]
 
 _KEY = 250
+# Params and tags are indexed on key only: PostgreSQL b-tree entries cannot hold values of
+# several kB, and MLflow allows params of 6,000 and tags of 8,000 characters.
 
 
 def _run_fk() -> Column:  # type: ignore[type-arg]
@@ -77,7 +79,7 @@ class RunTable(SQLModel, table=True):
 
 class ParamTable(SQLModel, table=True):
     __tablename__ = "params"
-    __table_args__ = (Index("ix_params_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_params_key", "key"),)
 
     run_uuid: str = Field(sa_column=_run_fk())
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
@@ -117,7 +119,7 @@ class LatestMetricTable(SQLModel, table=True):
 
 class RunTagTable(SQLModel, table=True):
     __tablename__ = "tags"
-    __table_args__ = (Index("ix_tags_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_tags_key", "key"),)
 
     run_uuid: str = Field(sa_column=_run_fk())
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))

@@ -1,0 +1,282 @@
+"""The fluent API: ``with lockgate.start_run(): lockgate.log_metric(...)``.
+
+The active run is context-local (a ``ContextVar`` stack), so threads and asyncio tasks each
+see their own, and nested runs stack naturally. ``LOCKGATE_RUN_ID`` makes the first
+``start_run()`` resume a run created elsewhere (an orchestrator, ``lockgate run``), and
+``LOCKGATE_EXPERIMENT_NAME``/``LOCKGATE_EXPERIMENT_ID`` choose the experiment.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any
+
+from lockgate import settings
+from lockgate.client import LockgateClient
+from lockgate.entities import Experiment, Metric, PagedList, Run, RunStatus, ViewType
+from lockgate.errors import InvalidArgument
+
+__all__ = [
+    "ActiveRun",
+    "set_experiment",
+    "start_run",
+    "end_run",
+    "active_run",
+    "last_active_run",
+    "log_param",
+    "log_params",
+    "log_metric",
+    "log_metrics",
+    "set_tag",
+    "set_tags",
+    "delete_tag",
+    "log_input",
+    "get_run",
+    "search_runs",
+    "get_client",
+]
+
+_run_stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("lockgate_run_stack", default=())
+_experiment_id: ContextVar[str | None] = ContextVar("lockgate_experiment_id", default=None)
+_last_run_id: str | None = None
+_clients: dict[str, LockgateClient] = {}
+
+
+def get_client() -> LockgateClient:
+    """The client for the tracking URI in force, shared by the fluent functions."""
+    uri = settings.tracking_uri()
+    client = _clients.get(uri)
+    if client is None:
+        client = _clients[uri] = LockgateClient(uri)
+    return client
+
+
+def _reset_for_tests() -> None:
+    global _last_run_id
+    _run_stack.set(())
+    _experiment_id.set(None)
+    _last_run_id = None
+    _clients.clear()
+    from lockgate.store import clear_store_cache
+
+    clear_store_cache()
+
+
+class ActiveRun:
+    """The run started by ``start_run``; a context manager that ends it.
+
+    ``run.info`` and ``run.data`` are as when the run started; call ``lockgate.get_run(id)``
+    for fresh values. Leaving the ``with`` block by an exception marks the run FAILED
+    (KILLED for KeyboardInterrupt).
+    """
+
+    def __init__(self, run: Run, *, owned: bool = True) -> None:
+        self._run = run
+        self._owned = owned
+
+    @property
+    def info(self):  # type: ignore[no-untyped-def]
+        return self._run.info
+
+    @property
+    def data(self):  # type: ignore[no-untyped-def]
+        return self._run.data
+
+    @property
+    def inputs(self):  # type: ignore[no-untyped-def]
+        return self._run.inputs
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun run_id={self.info.run_id!r} name={self.info.run_name!r}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        end_run(status, _run_id=self.info.run_id)
+
+
+def set_experiment(name: str | None = None, *, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment the default for new runs, creating it by name if needed."""
+    client = get_client()
+    if (name is None) == (experiment_id is None):
+        raise InvalidArgument("set_experiment needs exactly one of a name or experiment_id.")
+    if name is not None:
+        experiment = client.get_or_create_experiment(name)
+    else:
+        experiment = client.get_experiment(str(experiment_id))
+        if experiment.lifecycle_stage.value != "active":
+            raise InvalidArgument(f"Experiment {experiment.name!r} is deleted; restore it first.")
+    _experiment_id.set(experiment.experiment_id)
+    return experiment
+
+
+def _default_experiment_id(client: LockgateClient) -> str:
+    chosen = _experiment_id.get()
+    if chosen is not None:
+        return chosen
+    if os.environ.get("LOCKGATE_EXPERIMENT_ID"):
+        return os.environ["LOCKGATE_EXPERIMENT_ID"]
+    if os.environ.get("LOCKGATE_EXPERIMENT_NAME"):
+        return client.get_or_create_experiment(os.environ["LOCKGATE_EXPERIMENT_NAME"]).experiment_id
+    return "0"
+
+
+def start_run(
+    run_id: str | None = None,
+    *,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> ActiveRun:
+    """Start (or resume, with ``run_id``) a run and make it the active one.
+
+    With ``nested=True`` the new run is a child of the active run.
+    """
+    global _last_run_id
+    client = get_client()
+    stack = _run_stack.get()
+    if stack and not nested and parent_run_id is None:
+        raise InvalidArgument(
+            f"Run {stack[-1].info.run_id!r} is already active. End it with lockgate.end_run(), or "
+            "start a child run with start_run(nested=True)."
+        )
+    env_run_id = os.environ.get("LOCKGATE_RUN_ID") if not stack else None
+    resume_id = run_id or env_run_id
+    if resume_id:
+        run = client.get_run(resume_id)
+        if run.info.lifecycle_stage.value != "active":
+            raise InvalidArgument(f"Run {resume_id!r} is deleted and cannot be resumed.")
+        if run.info.status != RunStatus.RUNNING:
+            client.update_run(resume_id, status=RunStatus.RUNNING)
+            run = client.get_run(resume_id)
+        active = ActiveRun(run)
+    else:
+        parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
+        exp_id = str(experiment_id) if experiment_id is not None else (
+            stack[-1].info.experiment_id if parent and stack else _default_experiment_id(client)
+        )
+        all_tags = dict(tags or {})
+        if description is not None:
+            all_tags["mlflow.note.content"] = description
+        run = client.create_run(exp_id, run_name=run_name, tags=all_tags, parent_run_id=parent)
+        active = ActiveRun(run)
+    _run_stack.set(stack + (active,))
+    _last_run_id = active.info.run_id
+    return active
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED, *, _run_id: str | None = None) -> None:
+    """End the active run (FINISHED by default) and make its parent active again."""
+    stack = _run_stack.get()
+    if not stack:
+        return
+    if _run_id is not None and stack[-1].info.run_id != _run_id:
+        # A with-block ending out of order: end exactly that run and drop it from the stack.
+        remaining = tuple(r for r in stack if r.info.run_id != _run_id)
+        _run_stack.set(remaining)
+        get_client().set_terminated(_run_id, status)
+        return
+    top = stack[-1]
+    _run_stack.set(stack[:-1])
+    get_client().set_terminated(top.info.run_id, status)
+
+
+def active_run() -> ActiveRun | None:
+    """The run that fluent calls log to, or None."""
+    stack = _run_stack.get()
+    return stack[-1] if stack else None
+
+
+def last_active_run() -> Run | None:
+    """The most recent run started in this process, fetched fresh (also after it ended)."""
+    run_id = _last_run_id
+    return get_client().get_run(run_id) if run_id else None
+
+
+def _run_id_or_start() -> str:
+    current = active_run()
+    if current is None:
+        current = start_run()
+    return current.info.run_id
+
+
+def log_param(key: str, value: Any) -> Any:
+    """Record a parameter of the active run (starting one if none is active)."""
+    return get_client().log_param(_run_id_or_start(), key, value)
+
+
+def log_params(params: dict[str, Any]) -> None:
+    get_client().log_params(_run_id_or_start(), params)
+
+
+def log_metric(key: str, value: float, step: int | None = None, *, timestamp: int | None = None) -> None:
+    """Append a point to a metric of the active run."""
+    get_client().log_metric(_run_id_or_start(), key, value, step=step, timestamp=timestamp)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None, *, timestamp: int | None = None) -> None:
+    get_client().log_metrics(_run_id_or_start(), metrics, step=step, timestamp=timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    get_client().set_tag(_run_id_or_start(), key, value)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    get_client().set_tags(_run_id_or_start(), tags)
+
+
+def delete_tag(key: str) -> None:
+    get_client().delete_tag(_run_id_or_start(), key)
+
+
+def log_input(
+    *, name: str, digest: str, source: str = "", source_type: str = "local", schema: str | None = None,
+    context: str | None = None,
+) -> None:
+    """Record a dataset the active run used."""
+    get_client().log_input(
+        _run_id_or_start(), name=name, digest=digest, source=source, source_type=source_type, schema=schema,
+        context=context,
+    )
+
+
+def get_run(run_id: str) -> Run:
+    return get_client().get_run(run_id)
+
+
+def search_runs(
+    experiment_names: list[str] | None = None,
+    filter_string: str = "",
+    *,
+    experiment_ids: list[str] | None = None,
+    order_by: list[str] | None = None,
+    max_results: int = 1000,
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+) -> PagedList[Run]:
+    """Search runs of the named experiments (default: the current one)."""
+    client = get_client()
+    experiments = list(experiment_ids or []) + list(experiment_names or [])
+    if not experiments:
+        experiments = [_default_experiment_id(client)]
+    return client.search_runs(
+        experiments, filter_string, order_by=order_by, max_results=max_results, view_type=view_type
+    )
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    return get_client().get_metric_history(run_id, key)

@@ -1,0 +1,172 @@
+"""Database engines, one per URL per process, with the database brought up to date.
+
+SQLite gets WAL journaling, a 30 s busy timeout, foreign keys, and write transactions that
+start with ``BEGIN IMMEDIATE`` so two processes writing one file queue up instead of failing
+with "database is locked". Migrations run on first use under a lock (a file lock for SQLite,
+an advisory lock for PostgreSQL), so many processes can start against a fresh database at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from lockgate.errors import InvalidArgument, ServiceUnavailable
+
+__all__ = ["get_engine", "dispose_engines", "write_connection", "read_connection", "is_sqlite"]
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A fixed key for PostgreSQL's advisory lock that serializes migrations.
+_PG_MIGRATION_LOCK = 0x10C6A7E
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _normalize(uri: str) -> str:
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if uri.startswith("mysql://"):
+        return "mysql+pymysql://" + uri.split("://", 1)[1]
+    return uri
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: we emit BEGIN ourselves.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("lockgate_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _create(uri: str) -> Engine:
+    try:
+        url = make_url(uri)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
+        raise InvalidArgument(f"Invalid tracking URI {uri!r}: {exc}") from None
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        except ModuleNotFoundError as exc:
+            raise InvalidArgument(
+                f"The driver for {url.get_backend_name()} is not installed ({exc.name}); "
+                "install it with `pip install 'lockgate[postgres]'` or `lockgate[mysql]`."
+            ) from None
+    return engine
+
+
+def get_engine(uri: str, *, upgrade: bool = True) -> Engine:
+    """The engine for ``uri``, created once per process, with migrations applied."""
+    uri = _normalize(uri)
+    with _lock:
+        engine = _engines.get(uri)
+        if engine is None:
+            engine = _create(uri)
+            if upgrade:
+                try:
+                    upgrade_database(engine)
+                except ServiceUnavailable:
+                    engine.dispose()
+                    raise
+            _engines[uri] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forks, and dropping a database)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a write transaction, committed on success."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn.execution_options(lockgate_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading; one consistent snapshot for its lifetime."""
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if is_sqlite(engine):
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        lock_path = Path(database).expanduser().with_suffix(".migrate.lock")
+        with open(lock_path, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+    else:
+        yield
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations up to ``revision`` unless the database is already there."""
+    from lockgate.store.sql import migrate
+
+    try:
+        with _migration_lock(engine):
+            migrate.upgrade(engine, revision)
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            raise ServiceUnavailable(
+                f"Cannot reach the tracking database {engine.url.render_as_string(hide_password=True)}: "
+                f"{exc.orig}"
+            ) from None
+        raise

@@ -1,0 +1,40 @@
+"""Alembic environment: runs on the connection Lockgate hands over (see migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import lockgate.store.sql.tables  # noqa: F401  (registers tables on the metadata)
+
+try:  # the registry's tables, once that package exists
+    import lockgate.store.sql.registry_tables  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
+target_metadata = SQLModel.metadata
+config = context.config
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as connection:
+            _run(connection)
+    else:
+        _run(connection)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

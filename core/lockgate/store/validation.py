@@ -1,0 +1,142 @@
+"""Checks every store applies at its boundary, with messages that name the offending key.
+
+Kept apart from the SQL code so the REST server and the client can run the same checks.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Sequence
+
+from lockgate.entities import Metric, Param, RunTag
+from lockgate.errors import InvalidArgument
+from lockgate.store.base import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_KEY_LENGTH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_PARAMS_PER_BATCH,
+    MAX_TAG_VALUE_LENGTH,
+    MAX_TAGS_PER_BATCH,
+)
+
+__all__ = [
+    "validate_key",
+    "validate_metric",
+    "validate_param",
+    "validate_tag",
+    "validate_batch",
+    "validate_experiment_name",
+    "validate_run_id",
+    "validate_max_results",
+]
+
+# Keys may hold letters, digits, and _ - . / space (MLflow's rule), which keeps them safe as
+# file names on every platform and readable in filters.
+_KEY_RE = re.compile(r"^[\w\-./ :]+$")
+_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9_\-]{1,32}$")
+
+
+def validate_key(kind: str, key: object) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgument(f"Invalid {kind} name {key!r}: it must be a non-empty string.")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgument(
+            f"Invalid {kind} name {key[:40]!r}...: {len(key)} characters, the limit is {MAX_KEY_LENGTH}."
+        )
+    if not _KEY_RE.match(key) or ".." in key.split("/") or key.startswith("/"):
+        raise InvalidArgument(
+            f"Invalid {kind} name {key!r}: names may only contain letters, digits, "
+            "underscores, dashes, periods, colons, spaces and slashes, and may not start with '/' "
+            "or contain '..' segments."
+        )
+    return key
+
+
+def validate_metric(metric: Metric) -> None:
+    validate_key("metric", metric.key)
+    value = metric.value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidArgument(
+            f"Invalid value {value!r} for metric {metric.key!r}: a metric value must be a number "
+            "(NaN and infinity are accepted)."
+        )
+    if not isinstance(metric.step, int) or isinstance(metric.step, bool):
+        raise InvalidArgument(f"Invalid step {metric.step!r} for metric {metric.key!r}: it must be an integer.")
+    if not isinstance(metric.timestamp, int) or isinstance(metric.timestamp, bool):
+        raise InvalidArgument(
+            f"Invalid timestamp {metric.timestamp!r} for metric {metric.key!r}: it must be integer milliseconds."
+        )
+
+
+def validate_param(param: Param) -> None:
+    validate_key("param", param.key)
+    if not isinstance(param.value, str):
+        raise InvalidArgument(f"Invalid value for param {param.key!r}: it must be a string.")
+    if len(param.value) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"Param {param.key!r} has a value of {len(param.value)} characters; "
+            f"the limit is {MAX_PARAM_VALUE_LENGTH}."
+        )
+
+
+def validate_tag(tag: RunTag) -> None:
+    validate_key("tag", tag.key)
+    if not isinstance(tag.value, str):
+        raise InvalidArgument(f"Invalid value for tag {tag.key!r}: it must be a string.")
+    if len(tag.value) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"Tag {tag.key!r} has a value of {len(tag.value)} characters; the limit is {MAX_TAG_VALUE_LENGTH}."
+        )
+
+
+def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    """Enforce MLflow's per-request limits and check every entity."""
+    if len(metrics) > MAX_METRICS_PER_BATCH:
+        raise InvalidArgument(
+            f"A batch may hold at most {MAX_METRICS_PER_BATCH} metrics; got {len(metrics)}. "
+            "LockgateClient.log_batch splits larger batches for you."
+        )
+    if len(params) > MAX_PARAMS_PER_BATCH:
+        raise InvalidArgument(f"A batch may hold at most {MAX_PARAMS_PER_BATCH} params; got {len(params)}.")
+    if len(tags) > MAX_TAGS_PER_BATCH:
+        raise InvalidArgument(f"A batch may hold at most {MAX_TAGS_PER_BATCH} tags; got {len(tags)}.")
+    total = len(metrics) + len(params) + len(tags)
+    if total > MAX_ENTITIES_PER_BATCH:
+        raise InvalidArgument(
+            f"A batch may hold at most {MAX_ENTITIES_PER_BATCH} metrics, params and tags in total; got {total}."
+        )
+    for m in metrics:
+        validate_metric(m)
+    for p in params:
+        validate_param(p)
+    for t in tags:
+        validate_tag(t)
+
+
+def validate_experiment_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"Invalid experiment name {name!r}: it must be a non-empty string.")
+    if len(name) > 256:
+        raise InvalidArgument(f"Experiment name {name[:40]!r}... is {len(name)} characters; the limit is 256.")
+    return name
+
+
+def validate_run_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
+        raise InvalidArgument(f"Invalid run id {run_id!r}: expected up to 32 letters, digits, '-' or '_'.")
+    return run_id
+
+
+def validate_max_results(max_results: int, *, limit: int) -> int:
+    if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 1:
+        raise InvalidArgument(f"Invalid max_results {max_results!r}: it must be a positive integer.")
+    if max_results > limit:
+        raise InvalidArgument(f"Invalid max_results {max_results}: the limit is {limit}.")
+    return max_results
+
+
+def is_nan(value: float) -> bool:
+    return isinstance(value, float) and math.isnan(value)
