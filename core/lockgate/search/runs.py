@@ -64,6 +64,13 @@ def _metric_value_clause(table: Any, comparison: Comparison) -> ColumnElement[bo
     return and_(table.c.is_nan == false(), compile_comparison(table.c.value, comparison.op, value))
 
 
+def _metric_range_clause(key: str, comparisons: Sequence[Comparison]) -> ColumnElement[bool]:
+    """Every value comparison on one metric as a single condition on its one latest row."""
+    conditions = [_metric_value_clause(LM, c) for c in comparisons]
+    # A value range is selective on the (key, value) index: let the database start there.
+    return R.c.run_uuid.in_(select(LM.c.run_uuid).where(LM.c.key == key, *conditions))
+
+
 def _metric_clause(comparison: Comparison) -> ColumnElement[bool]:
     row = select(literal(1)).where(LM.c.run_uuid == R.c.run_uuid, LM.c.key == comparison.key)
     if comparison.op == "IS NULL":
@@ -86,12 +93,27 @@ def _dataset_clause(comparison: Comparison) -> ColumnElement[bool]:
     return exists(row)
 
 
-def run_filter_clauses(comparisons: Sequence[Comparison]) -> list[ColumnElement[bool]]:
-    """One WHERE clause per comparison, correlated to the runs table."""
+def run_filter_clauses(
+    comparisons: Sequence[Comparison], *, skip_metric_ranges: frozenset[str] = frozenset()
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses correlated to the runs table, for the comparisons given.
+
+    Value comparisons on one metric (``=``, ``<``, ``<=``, ``>``, ``>=``) merge into one
+    clause; metrics named in ``skip_metric_ranges`` are left out because a join already
+    carries their range (see ``run_order_by``).
+    """
     clauses: list[ColumnElement[bool]] = []
+    ranges: dict[str, list[Comparison]] = {}
+    for comp in comparisons:
+        if comp.kind == "metric" and comp.op in _PRESENT_NUMBER_OPS:
+            ranges.setdefault(comp.key, []).append(comp)
+    for key, group in ranges.items():
+        if key not in skip_metric_ranges:
+            clauses.append(_metric_range_clause(key, group))
     for comp in comparisons:
         if comp.kind == "metric":
-            clauses.append(_metric_clause(comp))
+            if comp.op not in _PRESENT_NUMBER_OPS:
+                clauses.append(_metric_clause(comp))
         elif comp.kind == "param":
             clauses.append(keyed_clause(comp, owner=P.c.run_uuid == R.c.run_uuid, key_column=P.c.key, value_column=P.c.value))
         elif comp.kind == "tag":
@@ -108,14 +130,16 @@ def run_filter_clauses(comparisons: Sequence[Comparison]) -> list[ColumnElement[
 
 def run_order_by(
     stmt: Select[Any], orders: Sequence[OrderBy], comparisons: Sequence[Comparison] = ()
-) -> tuple[Select[Any], list[ColumnElement[Any]]]:
-    """``stmt`` with the joins the sort keys need, and the ORDER BY expressions (tie-breaks included).
+) -> tuple[Select[Any], list[ColumnElement[Any]], frozenset[str]]:
+    """``stmt`` with the joins the sort keys need, the ORDER BY expressions (tie-breaks
+    included), and the metrics whose filter range the joins now carry.
 
     When the filter already demands that a metric be present and not NaN (``metrics.loss < 1``),
     ordering by that metric uses an inner join carrying the filter and sorts on the bare value,
     which lets the database walk the (key, value) index and stop after one page.
     """
     expressions: list[ColumnElement[Any]] = []
+    folded: set[str] = set()
     for i, order in enumerate(orders):
         if order.kind == "attribute":
             column = R.c[RUN_ATTRIBUTE_COLUMNS[order.key]]
@@ -131,6 +155,7 @@ def run_order_by(
             if filters:
                 on = and_(on, *(_metric_value_clause(joined, c) for c in filters))
                 stmt = stmt.join(joined, on)
+                folded.add(order.key)
             else:
                 stmt = stmt.outerjoin(joined, on)
                 expressions.append(
@@ -149,7 +174,7 @@ def run_order_by(
         expressions.append(R.c.start_time.desc())
     if ("attribute", "run_id") not in ordered:
         expressions.append(R.c.run_uuid.asc())
-    return stmt, expressions
+    return stmt, expressions, frozenset(folded)
 
 
 def apply_run_search(
@@ -165,7 +190,7 @@ def apply_run_search(
     """
     comparisons = parse_filter(filter_string, grammar=RUN_GRAMMAR)
     orders = parse_order_by_list(list(order_by or ()), grammar=RUN_GRAMMAR)
-    stmt, expressions = run_order_by(stmt, orders, comparisons)
-    for clause in run_filter_clauses(comparisons):
+    stmt, expressions, folded = run_order_by(stmt, orders, comparisons)
+    for clause in run_filter_clauses(comparisons, skip_metric_ranges=folded):
         stmt = stmt.where(clause)
     return stmt.order_by(*expressions)
