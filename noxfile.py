@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import nox
@@ -21,13 +20,13 @@ import nox
 ROOT = Path(__file__).resolve().parent
 CONSTRAINTS = ROOT / "constraints"
 sys.path.insert(0, str(ROOT / "tests"))
-import _services  # noqa: E402  (stdlib-only helper shared with the test fixtures)
+import _services  # stdlib-only helper shared with the test fixtures
 
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests-core", "tests-airflow", "tests-prefect", "tests-dagster"]
 nox.options.error_on_external_run = True
 # Locally an environment is reused and brought in line with its constraints by uv (quick);
-# `-r`/`--reuse-existing-virtualenvs=no` or deleting .nox/ rebuilds from scratch.
+# `-N` (--no-reuse-existing-virtualenvs) or deleting .nox/<session> rebuilds from scratch.
 nox.options.reuse_venv = "yes"
 
 # Where the CPU-only torch wheel lives; PyPI's default torch build is several GB of CUDA.
@@ -47,6 +46,10 @@ TEST_SESSIONS: dict[str, tuple[str, str]] = {
 
 def _inputs_digest(session_name: str) -> str:
     """Hash what a constraints file was compiled from: pyproject's deps and the .in files."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no stale-lock warning, installs are still pinned
+        return "unknown"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     parts = [json.dumps([project.get("dependencies"), project.get("optional-dependencies")],
                         sort_keys=True)]
@@ -77,7 +80,8 @@ def _check_torch_wheel(session: nox.Session) -> None:
 def _install_pinned(session: nox.Session, session_name: str, extras: str) -> None:
     lock = CONSTRAINTS / f"{session_name}.txt"
     first_line = lock.read_text().splitlines()[0] if lock.exists() else ""
-    if first_line != f"# inputs-sha256: {_inputs_digest(session_name)}":
+    digest = _inputs_digest(session_name)
+    if digest != "unknown" and first_line != f"# inputs-sha256: {digest}":
         session.warn(
             f"{lock.relative_to(ROOT)} is older than pyproject.toml or "
             f"constraints/{session_name}.in; new requirements install unpinned. "
@@ -108,7 +112,10 @@ def _run_pytest(session: nox.Session, target: str, extra: list[str]) -> None:
         _services.ensure_postgres()
     except _services.ServiceError as exc:
         session.error(str(exc))
-    args = list(session.posargs) or [target]
+    args = list(session.posargs)
+    # Options alone (`-- -k search -x`) keep the session's own target; naming a path replaces it.
+    if not any(Path(arg.split("::")[0]).exists() for arg in args if not arg.startswith("-")):
+        args.append(target)
     report_dir = os.environ.get("LOCKGATE_REPORT_DIR")
     if report_dir:  # .ci/run adds up the JUnit reports of all sessions
         extra = [*extra, f"--junitxml={Path(report_dir).resolve() / session.name}.xml"]

@@ -152,16 +152,14 @@ class S3Server:
                 self.process.wait(timeout=15)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to SIGTERM it when the test process dies."""
-    try:
-        import ctypes
+def _die_with_parent() -> list[str]:
+    """Command prefix that makes Linux SIGKILL the server when the test process dies.
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the fixture's teardown still stops it
-        pass
+    Without it a killed pytest run would leave the server running; util-linux's setpriv sets
+    the parent-death signal before exec (no Python code runs in the forked child).
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL"] if setpriv else []
 
 
 def _http_status(url: str) -> int | None:
@@ -222,6 +220,7 @@ def start_seaweedfs(
         store = data_dir / f"store-{ports['s3']}"
         store.mkdir()
         command = [
+            *_die_with_parent(),
             str(weed), "server",
             f"-dir={store}",
             "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -241,14 +240,16 @@ def start_seaweedfs(
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=data_dir, start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         log.close()
         endpoint = f"http://127.0.0.1:{ports['s3']}"
         master_url = f"http://127.0.0.1:{ports['master']}"
         server = S3Server(endpoint, access_key, secret_key, region, data_dir, process, log_path)
 
-        def ready() -> bool:
+        def ready(
+            process: subprocess.Popen[bytes] = process, endpoint: str = endpoint,
+            master_url: str = master_url,
+        ) -> bool:
             if process.poll() is not None:
                 return True  # stop waiting; reported below
             return _http_status(endpoint + "/") is not None and _volume_server_registered(master_url)
