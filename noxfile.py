@@ -119,7 +119,10 @@ def _run_pytest(session: nox.Session, target: str, extra: list[str]) -> None:
     report_dir = os.environ.get("LOCKGATE_REPORT_DIR")
     if report_dir:  # .ci/run adds up the JUnit reports of all sessions
         extra = [*extra, f"--junitxml={Path(report_dir).resolve() / session.name}.xml"]
-    session.run("python", "-m", "pytest", *extra, *args, env=_service_homes(session))
+    # One test hanging for 10 minutes is a bug; fail it with a traceback and carry on.
+    timeout = os.environ.get("LOCKGATE_TEST_TIMEOUT", "600")
+    session.run("python", "-m", "pytest", f"--timeout={timeout}", *extra, *args,
+                env=_service_homes(session))
 
 
 @nox.session(name="tests-core")
