@@ -16,5 +16,6 @@ def test_prefect_runs_a_flow_beside_lockgate() -> None:
     def total(values: list[int]) -> int:
         return sum(square(v) for v in values)
 
-    with prefect_test_harness():
+    # The temporary server can take well over Prefect's default 30 s on a busy 2-core box.
+    with prefect_test_harness(server_startup_timeout=180):
         assert total([1, 2, 3]) == 14
