@@ -34,7 +34,29 @@ _EXPORTS: dict[str, str] = {
     "parse_model_uri": "lockgate.registry.uris",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BeatsChampion",
+    "CustomRule",
+    "EventType",
+    "GateContext",
+    "GateDecision",
+    "GatePolicy",
+    "GatePolicyRecord",
+    "GateTarget",
+    "MetricThreshold",
+    "ModelRegistry",
+    "ModelVersion",
+    "ModelVersionLineage",
+    "ModelVersionStage",
+    "ModelVersionStatus",
+    "RegisteredModel",
+    "RegistryEvent",
+    "RequireApprovals",
+    "RequireTags",
+    "RuleResult",
+    "SqlRegistry",
+    "parse_model_uri",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -51,14 +73,28 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lockgate.registry.base import ModelRegistry  # noqa: F401
-    from lockgate.registry.entities import (  # noqa: F401
-        EventType, GateDecision, GatePolicyRecord, GateTarget, ModelVersion, ModelVersionLineage,
-        ModelVersionStage, ModelVersionStatus, RegisteredModel, RegistryEvent, RuleResult,
+    from lockgate.registry.base import ModelRegistry
+    from lockgate.registry.entities import (
+        EventType,
+        GateDecision,
+        GatePolicyRecord,
+        GateTarget,
+        ModelVersion,
+        ModelVersionLineage,
+        ModelVersionStage,
+        ModelVersionStatus,
+        RegisteredModel,
+        RegistryEvent,
+        RuleResult,
     )
-    from lockgate.registry.gates import (  # noqa: F401
-        BeatsChampion, CustomRule, GateContext, GatePolicy, MetricThreshold, RequireApprovals,
+    from lockgate.registry.gates import (
+        BeatsChampion,
+        CustomRule,
+        GateContext,
+        GatePolicy,
+        MetricThreshold,
+        RequireApprovals,
         RequireTags,
     )
-    from lockgate.registry.sql import SqlRegistry  # noqa: F401
-    from lockgate.registry.uris import parse_model_uri  # noqa: F401
+    from lockgate.registry.sql import SqlRegistry
+    from lockgate.registry.uris import parse_model_uri

@@ -13,18 +13,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "ModelVersionStage",
-    "ModelVersionStatus",
+    "MOVE_EVENT_TYPES",
     "EventType",
-    "RegisteredModel",
+    "GateDecision",
+    "GatePolicyRecord",
+    "GateTarget",
     "ModelVersion",
     "ModelVersionLineage",
-    "GateTarget",
-    "GatePolicyRecord",
+    "ModelVersionStage",
+    "ModelVersionStatus",
+    "RegisteredModel",
     "RegistryEvent",
     "RuleResult",
-    "GateDecision",
-    "MOVE_EVENT_TYPES",
 ]
 
 

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,15 +30,15 @@ from lockgate.registry.entities import (
 )
 
 __all__ = [
-    "GateContext",
-    "MetricThreshold",
     "BeatsChampion",
-    "RequireTags",
-    "RequireApprovals",
     "CustomRule",
-    "GateRule",
-    "GatePolicy",
+    "GateContext",
     "GateDecision",
+    "GatePolicy",
+    "GateRule",
+    "MetricThreshold",
+    "RequireApprovals",
+    "RequireTags",
     "RuleResult",
     "evaluate_policy",
 ]
@@ -274,11 +274,11 @@ class CustomRule(_Rule):
     def evaluate(self, ctx: GateContext) -> RuleResult:
         try:
             func = self._load()
-        except Exception as exc:  # an unimportable rule is a failed gate, not a crash
+        except Exception as exc:  # noqa: BLE001 - an unimportable rule is a failed gate, not a crash
             return self._result(False, None, None, f"cannot load {self.path}: {type(exc).__name__}: {exc}")
         try:
             out = func(ctx, **self.params)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - user code failing is a failed verdict
             return self._result(False, None, None, f"{self.path} raised {type(exc).__name__}: {exc}")
         if isinstance(out, RuleResult):
             return out.model_copy(update={"rule": out.rule or self.describe()})
@@ -293,7 +293,7 @@ class CustomRule(_Rule):
 
 
 GateRule = Annotated[
-    Union[MetricThreshold, BeatsChampion, RequireTags, RequireApprovals, CustomRule],
+    MetricThreshold | BeatsChampion | RequireTags | RequireApprovals | CustomRule,
     Field(discriminator="type"),
 ]
 
@@ -367,7 +367,7 @@ def evaluate_policy(
     for rule in policy.rules if policy else []:
         try:
             results.append(rule.evaluate(ctx))
-        except Exception as exc:  # a bug in a built-in rule must still not crash a promotion
+        except Exception as exc:  # noqa: BLE001 - a bug in a built-in rule must still not crash a promotion
             results.append(
                 RuleResult(rule=rule.describe(), passed=False, message=f"rule crashed: {exc!r}")
             )

@@ -22,12 +22,12 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "RegisteredModelTable",
-    "RegisteredModelTagTable",
+    "GatePolicyTable",
+    "ModelAliasTable",
     "ModelVersionTable",
     "ModelVersionTagTable",
-    "ModelAliasTable",
-    "GatePolicyTable",
+    "RegisteredModelTable",
+    "RegisteredModelTagTable",
     "RegistryEventTable",
 ]
 
@@ -57,7 +57,7 @@ class RegisteredModelTable(SQLModel, table=True):
 
 class RegisteredModelTagTable(SQLModel, table=True):
     __tablename__ = "registered_model_tags"
-    __table_args__ = (Index("ix_registered_model_tags_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_registered_model_tags_key", "key"),)
 
     model_id: int = Field(sa_column=_model_fk(primary_key=True))
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
@@ -99,7 +99,7 @@ class ModelVersionTagTable(SQLModel, table=True):
             ondelete="CASCADE",
             name="fk_model_version_tags_version",
         ),
-        Index("ix_model_version_tags_key_value", "key", "value"),
+        Index("ix_model_version_tags_key", "key"),
     )
 
     model_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
