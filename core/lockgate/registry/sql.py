@@ -1011,9 +1011,10 @@ class SqlRegistry:
         stmt = select(EV).where(EV.c.id > after_id)
         with read_connection(self.engine) as conn:
             if model_name is not None:
-                model = conn.execute(select(RM.c.id).where(RM.c.name == model_name)).first()
-                by_name = EV.c.model_name == model_name
-                stmt = stmt.where(or_(by_name, EV.c.model_id == model.id) if model else by_name)
+                # Every model that ever bore the name, so renames and deletions keep their past.
+                ids = select(EV.c.model_id).where(EV.c.model_name == model_name,
+                                                  EV.c.model_id.is_not(None)).distinct()
+                stmt = stmt.where(or_(EV.c.model_name == model_name, EV.c.model_id.in_(ids)))
             if type_values:
                 stmt = stmt.where(EV.c.event_type.in_(type_values))
             rows = conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()
