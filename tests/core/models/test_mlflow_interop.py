@@ -21,6 +21,10 @@ from lockgate.models.model import Model
 
 
 
+# Pinning requirements skips MLflow's slow requirement inference (a subprocess per save).
+_PIP = ["scikit-learn", "pandas"]
+
+
 @pytest.fixture
 def data() -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -56,7 +60,7 @@ def test_mlflow_sklearn_models_load_in_lockgate(tmp_path: Path, data) -> None:
         path = tmp_path / fmt
         trusted = ["sklearn.tree._tree.Tree"] if fmt == "skops" else None
         mlflow.sklearn.save_model(est, str(path), serialization_format=fmt, input_example=X[:3],
-                                  skops_trusted_types=trusted)
+                                  skops_trusted_types=trusted, pip_requirements=_PIP)
         model = lockgate.pyfunc.load_model(path)
         np.testing.assert_array_equal(model.predict(X), est.predict(X))
         assert model.metadata.mlflow_version == mlflow.__version__
@@ -72,17 +76,36 @@ def test_mlflow_pyfunc_python_model_loads_in_lockgate(tmp_path: Path, data) -> N
         def predict(self, context, model_input, params=None):
             return model_input["income"] * 2
 
-    mlflow.pyfunc.save_model(str(tmp_path / "pf"), python_model=Doubler(), input_example=X[:2])
+    mlflow.pyfunc.save_model(str(tmp_path / "pf"), python_model=Doubler(), input_example=X[:2],
+                             pip_requirements=_PIP)
     model = lockgate.pyfunc.load_model(tmp_path / "pf")
     np.testing.assert_allclose(model.predict(X).to_numpy(), X["income"].to_numpy() * 2)
 
 
 def test_mlmodel_round_trip_keeps_unknown_keys(tmp_path: Path, data) -> None:
     X, y = data
-    mlflow.sklearn.save_model(LogisticRegression().fit(X, y), str(tmp_path / "m"), input_example=X[:2])
+    mlflow.sklearn.save_model(LogisticRegression().fit(X, y), str(tmp_path / "m"), input_example=X[:2],
+                              pip_requirements=_PIP)
     original = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     Model.load(tmp_path / "m").save(tmp_path / "m")
     rewritten = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     assert rewritten == original
     # and MLflow still reads the rewritten file
     assert mlflow.pyfunc.load_model(str(tmp_path / "m")).predict(X).shape == (200,)
+
+
+def test_mlflow_log_model_loads_in_lockgate(tmp_path: Path, data, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = data
+    est = LogisticRegression().fit(X, y)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        experiment = mlflow.create_experiment("interop", artifact_location=(tmp_path / "mlartifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            info = mlflow.sklearn.log_model(est, name="model", input_example=X[:3], pip_requirements=_PIP)
+        location = mlflow.MlflowClient().get_logged_model(info.model_id).artifact_location
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert location.startswith("file://")
+    model = lockgate.pyfunc.load_model(location)
+    np.testing.assert_array_equal(model.predict(X), est.predict(X))
+    np.testing.assert_array_equal(model.predict(model.input_example()), est.predict(X[:3]))
