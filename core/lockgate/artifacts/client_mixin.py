@@ -12,10 +12,7 @@ __all__ = ["ArtifactsClientMixin"]
 
 
 class ArtifactsClientMixin:
-    """Log, list and download run artifacts by run id."""
-
-    def get_run(self, run_id: str) -> Any:  # pragma: no cover - provided by the client
-        raise NotImplementedError
+    """Log, list and download run artifacts by run id (the host class provides ``get_run``)."""
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str],
                      artifact_path: str | None = None) -> None:

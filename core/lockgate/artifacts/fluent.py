@@ -17,19 +17,18 @@ __all__ = [
 
 def _active() -> tuple[Any, str]:
     from lockgate import fluent
-    from lockgate.client import LockgateClient
 
     run = fluent.active_run()
     if run is None:
         raise InvalidArgument("No active run: call lockgate.start_run() first.")
-    return LockgateClient(), run.info.run_id
+    return fluent.get_client(), run.info.run_id
 
 
 def _client_and_run(run_id: str | None) -> tuple[Any, str]:
     if run_id is not None:
-        from lockgate.client import LockgateClient
+        from lockgate import fluent
 
-        return LockgateClient(), run_id
+        return fluent.get_client(), run_id
     return _active()
 
 

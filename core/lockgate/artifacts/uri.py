@@ -13,7 +13,7 @@ from typing import Any
 
 from lockgate.errors import InvalidArgument, NotFound
 
-__all__ = ["parse_runs_uri", "resolve_artifact_uri", "download_artifact_uri", "is_local_uri"]
+__all__ = ["parse_runs_uri", "resolve_artifact_uri", "download_artifact_uri", "is_local_uri", "local_path_of"]
 
 _MAX_DEPTH = 8
 
@@ -32,9 +32,9 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
 def _client(client: Any | None) -> Any:
     if client is not None:
         return client
-    from lockgate.client import LockgateClient
+    from lockgate import fluent
 
-    return LockgateClient()
+    return fluent.get_client()
 
 
 def resolve_artifact_uri(uri: str, *, client: Any | None = None, _depth: int = 0) -> str:
@@ -70,7 +70,8 @@ def is_local_uri(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
 
 
-def _local_path(uri: str) -> str:
+def local_path_of(uri: str) -> str:
+    """The filesystem path of a plain path or ``file://`` URI."""
     if uri.startswith("file://"):
         from urllib.parse import unquote, urlparse
 
@@ -82,7 +83,7 @@ def download_artifact_uri(uri: str, *, dst_path: str | None = None, client: Any 
     """A local path holding what ``uri`` names; local URIs are used in place, others downloaded."""
     resolved = resolve_artifact_uri(uri, client=client)
     if is_local_uri(resolved) and dst_path is None:
-        path = _local_path(resolved)
+        path = local_path_of(resolved)
         if not os.path.exists(path):
             raise NotFound(f"Nothing exists at {uri!r}" + (f" (resolved to {path!r})." if path != uri else "."))
         return os.path.abspath(path)

@@ -17,12 +17,11 @@ _log = logging.getLogger(__name__)
 
 
 def _run_for_logging(run_id: str | None, client: Any | None) -> tuple[Any, str]:
-    from lockgate.client import LockgateClient
+    from lockgate import fluent
 
-    client = client or LockgateClient()
+    client = client or fluent.get_client()
     if run_id is not None:
         return client, run_id
-    from lockgate import fluent
 
     run = fluent.active_run()
     if run is None:
