@@ -28,7 +28,9 @@ def _error(exc: LockgateError, status: int | None = None) -> Any:
 
 def create_scoring_app(model: Any) -> Any:
     """A FastAPI app serving ``model`` (a PyFuncModel or any model URI) on /invocations."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
 
     from lockgate import __version__
     from lockgate.serving.payload import format_predictions, parse_request
@@ -40,28 +42,16 @@ def create_scoring_app(model: Any) -> Any:
     app = FastAPI(title="Lockgate scoring server", version=__version__, docs_url=None, redoc_url=None)
     app.state.model = model
 
-    @app.get("/ping")
-    async def ping() -> Any:
-        from starlette.responses import Response
-
+    async def ping(request: Request) -> Response:
         return Response(content="\n", status_code=200, media_type="application/json")
 
-    @app.get("/health")
-    async def health() -> Any:
-        from starlette.responses import Response
-
-        return Response(content="\n", status_code=200, media_type="application/json")
-
-    @app.get("/version")
-    async def version() -> Any:
-        from starlette.responses import Response
-
-        return Response(content=__version__, media_type="text/plain")
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(__version__)
 
     # Scoring runs inline on the event loop: predict is CPU-bound, and with one process per
-    # core a thread hop would only add latency.
-    @app.post("/invocations")
-    async def invocations(request: Request) -> Any:
+    # core a thread hop would only add latency. Plain Starlette routes skip FastAPI's
+    # parameter machinery, which the raw-body protocol does not need.
+    async def invocations(request: Request) -> Response:
         body = await request.body()
         try:
             data, params = parse_request(body, request.headers.get("content-type"))
@@ -80,6 +70,10 @@ def create_scoring_app(model: Any) -> Any:
         except (TypeError, ValueError) as exc:
             return _error(InvalidArgument(f"The predictions could not be encoded as JSON: {exc}"), 500)
 
+    app.add_route("/ping", ping, methods=["GET"])
+    app.add_route("/health", ping, methods=["GET"])
+    app.add_route("/version", version, methods=["GET"])
+    app.add_route("/invocations", invocations, methods=["POST"])
     return app
 
 
