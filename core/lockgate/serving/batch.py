@@ -42,22 +42,37 @@ def _format_of(path: Path, role: str) -> str:
 
 def _chunks(path: Path, fmt: str, chunk_size: int, columns: list[str] | None) -> Iterator[Any]:
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(path)
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidArgument(f"The input file {str(path)!r} is not a readable Parquet file: {exc}") from None
         for batch in parquet.iter_batches(batch_size=chunk_size, columns=columns):
             yield batch.to_pandas()
     else:
         import pandas as pd
 
-        yield from pd.read_csv(path, chunksize=chunk_size, usecols=columns)
+        try:
+            reader = pd.read_csv(path, chunksize=chunk_size, usecols=columns)
+        except pd.errors.EmptyDataError:
+            raise InvalidArgument(f"The input file {str(path)!r} is empty.") from None
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise InvalidArgument(f"The input file {str(path)!r} could not be read: {exc}") from None
+        with reader:
+            yield from reader
 
 
 def _row_count(path: Path, fmt: str) -> int | None:
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowException, OSError) as exc:
+            raise InvalidArgument(f"The input file {str(path)!r} is not a readable Parquet file: {exc}") from None
     return None
 
 
