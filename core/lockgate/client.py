@@ -29,6 +29,7 @@ from lockgate.entities import (
     ViewType,
 )
 from lockgate.errors import InvalidArgument, NotFound
+from lockgate.artifacts.client_mixin import ArtifactsClientMixin
 from lockgate.registry.client_mixin import RegistryClientMixin
 from lockgate.store import get_model_registry, get_tracking_store
 from lockgate.store.base import (
@@ -74,8 +75,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class LockgateClient(RegistryClientMixin):
-    """Experiments, runs, metrics, params, tags, datasets, and the model registry with gates.
+class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
+    """Experiments, runs, metrics, params, tags, datasets, artifacts, and the registry with gates.
 
     ``LockgateClient()`` uses the tracking URI in force (``LOCKGATE_TRACKING_URI`` or the
     embedded SQLite file under ``LOCKGATE_HOME``); pass ``tracking_uri`` to pick another.
@@ -385,8 +386,6 @@ class LockgateClient(RegistryClientMixin):
         uri = run.info.artifact_uri
         if not uri:
             return
-        try:
-            from lockgate.artifacts import delete_run_artifacts  # type: ignore[attr-defined]
-        except ImportError:  # artifact support not installed in this build
-            return
+        from lockgate.artifacts import delete_run_artifacts
+
         delete_run_artifacts(uri)

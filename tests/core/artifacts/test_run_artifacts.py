@@ -12,15 +12,13 @@ import yaml
 import lockgate
 from lockgate.artifacts import download_artifact_uri, resolve_artifact_uri
 from lockgate.artifacts import fluent as af
-from lockgate.artifacts.client_mixin import ArtifactsClientMixin
 from lockgate.artifacts.repository import FileInfo
 from lockgate.artifacts.uri import local_path_of
 from lockgate.client import LockgateClient
 from lockgate.errors import InvalidArgument, NotFound
 
 
-class Client(ArtifactsClientMixin, LockgateClient):
-    """The client as the lead will compose it."""
+Client = LockgateClient
 
 
 def test_fluent_artifacts_land_under_the_run_root(tmp_path: Path) -> None:
