@@ -347,6 +347,10 @@ def _mount_optional_commands() -> None:
                 continue
             raise
         target = getattr(module, attr)
+        if name == "models":
+            from lockgate.cli_models_serving import register as add_serving_commands
+
+            add_serving_commands(target)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name)
         else:
