@@ -136,6 +136,9 @@ def test_experiment_search(client: LockgateClient) -> None:
     assert names(order_by=["name ASC"]) == ["Churn-b", "churn-a", "fraud"]  # code-point order: upper case first
     assert names(order_by=["name DESC"]) == ["fraud", "churn-a", "Churn-b"]
     assert names(order_by=["experiment_id DESC"]) == ["fraud", "Churn-b", "churn-a"]
-    assert names() == ["fraud", "Churn-b", "churn-a"] or names()[0] == "fraud"  # newest first by default
+    newest_first = sorted(
+        ids, key=lambda n: (-(client.get_experiment(ids[n]).creation_time or 0), int(ids[n]))
+    )
+    assert names() == newest_first  # default: creation_time DESC, then experiment_id ASC
     with pytest.raises(InvalidArgument, match="unknown prefix 'metrics.'"):
         client.search_experiments(filter_string="metrics.x > 1")
