@@ -238,7 +238,7 @@ def register(
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}")
+        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}", soft_wrap=True)
 
 
 # ------------------------------------------------------------------- gates
@@ -368,4 +368,4 @@ def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False)
+        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)
