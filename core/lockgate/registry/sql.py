@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     and_,
     bindparam,
     delete,
@@ -80,14 +81,14 @@ from lockgate.store.sql.tables import RunTable
 
 __all__ = ["SqlRegistry", "validate_alias", "validate_model_name", "version_number"]
 
-RM = RegisteredModelTable.__table__
-RMT = RegisteredModelTagTable.__table__
-MV = ModelVersionTable.__table__
-MVT = ModelVersionTagTable.__table__
-AL = ModelAliasTable.__table__
-GP = GatePolicyTable.__table__
-EV = RegistryEventTable.__table__
-RUNS = RunTable.__table__
+RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
+RMT: Table = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
+MV: Table = ModelVersionTable.__table__  # type: ignore[attr-defined]
+MVT: Table = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
+AL: Table = ModelAliasTable.__table__  # type: ignore[attr-defined]
+GP: Table = GatePolicyTable.__table__  # type: ignore[attr-defined]
+EV: Table = RegistryEventTable.__table__  # type: ignore[attr-defined]
+RUNS: Table = RunTable.__table__  # type: ignore[attr-defined]
 
 MAX_NAME_LENGTH = 256
 MAX_ALIAS_LENGTH = 255
@@ -113,7 +114,9 @@ def _now_ms() -> int:
 def _stmts() -> dict[str, Any]:
     """Statements built once and executed with parameters: SQLAlchemy then skips rebuilding
     and re-hashing them, which is most of the cost of a small registry write."""
-    mid, name, ver = bindparam("mid"), bindparam("name"), bindparam("ver")
+    mid: Any = bindparam("mid")
+    name: Any = bindparam("name")
+    ver: Any = bindparam("ver")
     model = select(RM).where(RM.c.name == name)
     version = select(MV).where(MV.c.model_id == mid, MV.c.version == ver)
     live = and_(MV.c.model_id == mid, MV.c.source == bindparam("source"), MV.c.deleted_time.is_(None))

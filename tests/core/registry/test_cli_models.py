@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from lockgate.cli_models import models_app
 from registry_support import MakeRun, RegistryClient
 from typer.testing import CliRunner
-
-from lockgate.cli_models import models_app
 
 runner = CliRunner()
 

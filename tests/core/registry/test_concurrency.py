@@ -12,9 +12,8 @@ import multiprocessing as mp
 from typing import Any
 
 import pytest
-from registry_support import RegistryClient
-
 from lockgate.registry import CustomRule, EventType, GatePolicy
+from registry_support import RegistryClient
 
 TARGETS = [pytest.param({"alias": "champion"}, id="alias"), pytest.param({"stage": "Production"}, id="stage")]
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from registry_support import MakeRun, RegistryClient
-
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.registry import EventType, ModelVersionStage
+from registry_support import MakeRun, RegistryClient
 
 # ---------------------------------------------------------- registered models
 
@@ -87,7 +86,7 @@ def test_search_registered_models_filter_order_and_pages(client: RegistryClient)
     for i, (name, team) in enumerate([("churn", "risk"), ("Churn-EU", "risk"), ("fraud", "sec"),
                                       ("ltv", "growth"), ("churn_us", "growth")]):
         client.create_registered_model(name, tags={"team": team, "idx": str(i)})
-    names = lambda models: [m.name for m in models]  # noqa: E731
+    names = lambda models: [m.name for m in models]
     assert names(client.search_registered_models()) == ["Churn-EU", "churn", "churn_us", "fraud", "ltv"]
     assert names(client.search_registered_models("name = 'fraud'")) == ["fraud"]
     # LIKE is case-sensitive on both backends, ILIKE is not.
@@ -226,7 +225,7 @@ def test_search_model_versions(client: RegistryClient, make_run: MakeRun) -> Non
     client.create_model_version("churn", source="s3://b/churn")
     client.create_model_version("fraud", source=f"runs:/{runs[0]}/fraud")
     client.transition_model_version_stage("churn", 2, "Staging")
-    key = lambda vs: [(v.name, v.version) for v in vs]  # noqa: E731
+    key = lambda vs: [(v.name, v.version) for v in vs]
     assert key(client.search_model_versions()) == [("churn", 3), ("churn", 2), ("churn", 1), ("fraud", 1)]
     assert key(client.search_model_versions(f"run_id = '{runs[0]}'")) == [("churn", 1), ("fraud", 1)]
     assert key(client.search_model_versions(f"run_id IN ('{runs[1]}', 'x')")) == [("churn", 2)]
