@@ -28,10 +28,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
-    literal,
     or_,
     select,
     text,
@@ -61,9 +59,16 @@ from lockgate.registry.entities import (
     RegisteredModel,
     RegistryEvent,
 )
-from lockgate.registry.filters import parse_model_filter, parse_version_filter
+from lockgate.registry.filters import (
+    OrderBy,
+    parse_model_filter,
+    parse_model_order_by,
+    parse_version_filter,
+    parse_version_order_by,
+)
 from lockgate.registry.gates import GateContext, GatePolicy, evaluate_policy
 from lockgate.registry.uris import parse_model_uri
+from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.base import TrackingStore
 from lockgate.store.paging import decode_page_token, encode_page_token
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
@@ -225,20 +230,6 @@ def _target(alias: str | None, stage: str | ModelVersionStage | None) -> GateTar
     if alias is not None:
         return GateTarget(kind="alias", name=validate_alias(alias))
     return GateTarget(kind="stage", name=ModelVersionStage.parse(stage).value)  # type: ignore[arg-type]
-
-
-def _like_to_glob(pattern: str) -> str:
-    out = []
-    for ch in pattern:
-        if ch == "%":
-            out.append("*")
-        elif ch == "_":
-            out.append("?")
-        elif ch in "[*?":
-            out.append(f"[{ch}]")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 @dataclass
@@ -549,18 +540,18 @@ class SqlRegistry:
         """Models matching MLflow's registered-model filter, a page at a time."""
         _check_page_size(max_results, MAX_MODELS_PAGE)
         comparisons = parse_model_filter(filter_string)
+        sort = parse_model_order_by(order_by)
         offset = decode_page_token(page_token)
+        columns = {"name": RM.c.name, "creation_timestamp": RM.c.creation_time,
+                   "last_updated_timestamp": RM.c.last_updated_time}
         stmt = select(RM)
         for c in comparisons:
             if c.kind == "tag":
-                stmt = stmt.where(exists().where(
-                    RMT.c.model_id == RM.c.id, RMT.c.key == c.key, self._compare(RMT.c.value, c.op, c.value)
-                ))
+                stmt = stmt.where(keyed_clause(c, owner=RMT.c.model_id == RM.c.id, key_column=RMT.c.key,
+                                               value_column=RMT.c.value))
             else:
-                stmt = stmt.where(self._compare(RM.c.name, c.op, c.value))
-        columns = {"name": RM.c.name, "creation_timestamp": RM.c.creation_time,
-                   "last_updated_timestamp": RM.c.last_updated_time, "timestamp": RM.c.last_updated_time}
-        stmt = stmt.order_by(*_order(order_by, columns, default=[RM.c.name.asc()]), RM.c.id)
+                stmt = stmt.where(compile_comparison(columns[c.key], c.op, c.value))
+        stmt = stmt.order_by(*_order(sort, columns, default=[sort_key(RM.c.name).asc()]), RM.c.id)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt.offset(offset).limit(max_results + 1)).all()
             more = len(rows) > max_results
@@ -767,30 +758,27 @@ class SqlRegistry:
         """Versions matching MLflow's model-version filter, a page at a time."""
         _check_page_size(max_results, MAX_VERSIONS_PAGE)
         comparisons = parse_version_filter(filter_string)
+        sort = parse_version_order_by(order_by)
         offset = decode_page_token(page_token)
         stmt = select(MV, RM.c.name.label("model_name")).join(RM, RM.c.id == MV.c.model_id).where(
             MV.c.deleted_time.is_(None))
-        attr_columns = {"name": RM.c.name, "version_number": MV.c.version, "run_id": MV.c.run_id,
-                        "source_path": MV.c.source, "current_stage": MV.c.current_stage,
-                        "user_id": MV.c.user_id}
+        columns = {"name": RM.c.name, "version_number": MV.c.version, "run_id": MV.c.run_id,
+                   "source_path": MV.c.source, "current_stage": MV.c.current_stage,
+                   "user_id": MV.c.user_id, "creation_timestamp": MV.c.creation_time,
+                   "last_updated_timestamp": MV.c.last_updated_time}
         for c in comparisons:
             if c.kind == "tag":
-                stmt = stmt.where(exists().where(
-                    MVT.c.model_id == MV.c.model_id, MVT.c.version == MV.c.version, MVT.c.key == c.key,
-                    self._compare(MVT.c.value, c.op, c.value)))
-            else:
-                value = c.value
-                if c.key == "current_stage":
-                    value = ([ModelVersionStage.parse(v).value for v in value] if isinstance(value, list)
-                             else ModelVersionStage.parse(value).value)
-                stmt = stmt.where(self._compare(attr_columns[c.key], c.op, value))
-        order_columns = {"name": RM.c.name, "version_number": MV.c.version,
-                         "creation_timestamp": MV.c.creation_time,
-                         "last_updated_timestamp": MV.c.last_updated_time,
-                         "timestamp": MV.c.last_updated_time}
-        stmt = stmt.order_by(*_order(order_by, order_columns,
-                                     default=[RM.c.name.asc(), MV.c.version.desc()]),
-                             MV.c.model_id, MV.c.version)
+                owner = and_(MVT.c.model_id == MV.c.model_id, MVT.c.version == MV.c.version)
+                stmt = stmt.where(keyed_clause(c, owner=owner, key_column=MVT.c.key, value_column=MVT.c.value))
+                continue
+            value = c.value
+            if c.key == "current_stage" and isinstance(value, tuple):
+                value = tuple(ModelVersionStage.parse(v).value for v in value)
+            elif c.key == "current_stage" and isinstance(value, str):
+                value = ModelVersionStage.parse(value).value
+            stmt = stmt.where(compile_comparison(columns[c.key], c.op, value))
+        default = [sort_key(RM.c.name).asc(), MV.c.version.desc()]
+        stmt = stmt.order_by(*_order(sort, columns, default=default), MV.c.model_id, MV.c.version)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt.offset(offset).limit(max_results + 1)).all()
             more = len(rows) > max_results
@@ -1275,32 +1263,6 @@ class SqlRegistry:
         return decision.model_copy(update={"changed": True, "overridden": overridden, "event_id": ids[0],
                                            "previous_version": from_version})
 
-    # ================================================================= search
-    def _compare(self, column: Any, op: str, value: Any) -> Any:
-        if op == "=":
-            return column == value
-        if op == "!=":
-            return column != value
-        if op == "<":
-            return column < value
-        if op == "<=":
-            return column <= value
-        if op == ">":
-            return column > value
-        if op == ">=":
-            return column >= value
-        if op == "IN":
-            return column.in_(value)
-        if op == "NOT IN":
-            return column.not_in(value)
-        if op == "ILIKE":
-            return column.ilike(value)
-        if op == "LIKE":
-            if self._dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
-                return and_(column.like(value), column.op("GLOB")(literal(_like_to_glob(value))))
-            return column.like(value)
-        raise InvalidArgument(f"Unsupported operator {op!r}")
-
 
 def _fmt(holders: tuple[int, ...]) -> str:
     if not holders:
@@ -1313,20 +1275,7 @@ def _check_page_size(max_results: object, limit: int) -> None:
         raise InvalidArgument(f"Invalid max_results {max_results!r}: expected 1..{limit}")
 
 
-def _order(order_by: Sequence[str] | None, columns: Mapping[str, Any], *, default: list[Any]) -> list[Any]:
-    if not order_by:
+def _order(sort: Sequence[OrderBy], columns: Mapping[str, Any], *, default: list[Any]) -> list[Any]:
+    if not sort:
         return default
-    out = []
-    for clause in order_by:
-        parts = clause.strip().split()
-        if not parts or len(parts) > 2:
-            raise InvalidArgument(f"Invalid order_by clause {clause!r}: expected '<key> [ASC|DESC]'")
-        key = parts[0].lower()
-        direction = parts[1].upper() if len(parts) == 2 else "ASC"
-        if key not in columns or direction not in ("ASC", "DESC"):
-            raise InvalidArgument(
-                f"Invalid order_by clause {clause!r}: keys are {', '.join(columns)}, direction ASC or DESC"
-            )
-        out.append(columns[key].asc() if direction == "ASC" else columns[key].desc())
-    return out
-
+    return [sort_key(columns[o.key]).asc() if o.ascending else sort_key(columns[o.key]).desc() for o in sort]

@@ -119,6 +119,6 @@ def test_models_cli_bad_input(store_uri: str, tmp_path: Path) -> None:
     code, _, err = _cli(store_uri, "create", "x", "--tag", "novalue")
     assert code == 1 and "expected key=value" in err
     code, _, err = _cli(store_uri, "list", "--filter", "bogus = 'x'")
-    assert code == 1 and "unknown key 'bogus'" in err
+    assert code == 1 and "unknown attribute 'bogus'" in err
     code, _, err = _cli(store_uri, "list", "-o", "xml")
     assert code == 2
