@@ -453,9 +453,11 @@ class SqlRegistry:
         *,
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        exist_ok: bool = False,
         actor: str = "",
     ) -> RegisteredModel:
-        """A new, empty registered model; AlreadyExists if the name is taken."""
+        """A new, empty registered model; AlreadyExists if the name is taken, unless
+        ``exist_ok`` (for retried pipeline steps), which returns the existing model unchanged."""
         validate_model_name(name)
         tag_items = [_validate_tag(k, v) for k, v in (tags or {}).items()]
         now = _now_ms()
@@ -473,7 +475,9 @@ class SqlRegistry:
                     "type": EventType.MODEL_CREATED, "model_id": model_id, "model_name": name,
                     "actor": actor, "details": {"description": description, "tags": dict(tag_items)},
                 }])
-        except IntegrityError:
+        except (AlreadyExists, IntegrityError):
+            if exist_ok:
+                return self.get_registered_model(name)
             raise AlreadyExists(f"Registered model {name!r} already exists") from None
         return RegisteredModel(name=name, description=description, creation_timestamp=now,
                                last_updated_timestamp=now, tags=dict(tag_items))
@@ -563,7 +567,8 @@ class SqlRegistry:
         key, text_value = _validate_tag(key, value)
         with write_connection(self.engine) as conn:
             row = self._model_row(conn, name, lock=True)
-            self._upsert_tag(conn, RMT, {"model_id": row.id}, key, text_value)
+            if not self._upsert_tag(conn, RMT, {"model_id": row.id}, key, text_value):
+                return  # same value again (a retry): nothing changed, nothing to record
             self._touch_model(conn, row.id, _now_ms())
             self._append_events(conn, [{
                 "type": EventType.MODEL_TAG_SET, "model_id": row.id, "model_name": name, "actor": actor,
@@ -582,10 +587,17 @@ class SqlRegistry:
                 "details": {"key": key},
             }])
 
-    def _upsert_tag(self, conn: Connection, table: Any, ident: dict[str, Any], key: str, value: str) -> None:
+    def _upsert_tag(self, conn: Connection, table: Any, ident: dict[str, Any], key: str, value: str) -> bool:
+        """Set the tag; False when it already had this value."""
         where = [getattr(table.c, k) == v for k, v in ident.items()] + [table.c.key == key]
-        if conn.execute(update(table).where(*where).values(value=value)).rowcount == 0:
+        current = conn.execute(select(table.c.value).where(*where)).first()
+        if current is None:
             conn.execute(insert(table).values(**ident, key=key, value=value))
+            return True
+        if current.value == value:
+            return False
+        conn.execute(update(table).where(*where).values(value=value))
+        return True
 
     # ========================================================== model versions
     def create_model_version(
@@ -801,7 +813,8 @@ class SqlRegistry:
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
             self._version_row(conn, model.id, name, number)
-            self._upsert_tag(conn, MVT, {"model_id": model.id, "version": number}, key, text_value)
+            if not self._upsert_tag(conn, MVT, {"model_id": model.id, "version": number}, key, text_value):
+                return  # same value again (a retry): nothing changed, nothing to record
             conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == number)
                          .values(last_updated_time=_now_ms()))
             self._append_events(conn, [{

@@ -26,6 +26,10 @@ def test_create_get_update_rename_delete_model(client: RegistryClient) -> None:
     assert client.get_registered_model("churn").tags == {"owner": "bo"}
     with pytest.raises(NotFound, match="team"):
         client.delete_registered_model_tag("churn", "team")
+    # Setting a tag to the value it has (a retried step) records nothing.
+    n_events = len(client.get_events(model_name="churn"))
+    client.set_registered_model_tag("churn", "owner", "bo")
+    assert len(client.get_events(model_name="churn")) == n_events
 
     client.create_model_version("churn", source="s3://bucket/churn/1")
     renamed = client.rename_registered_model("churn", "churn-v2")
@@ -48,9 +52,12 @@ def test_create_get_update_rename_delete_model(client: RegistryClient) -> None:
 
 
 def test_duplicate_and_unknown_models(client: RegistryClient) -> None:
-    client.create_registered_model("churn")
+    client.create_registered_model("churn", description="first")
     with pytest.raises(AlreadyExists, match="'churn' already exists"):
         client.create_registered_model("churn")
+    again = client.create_registered_model("churn", description="second", exist_ok=True)
+    assert again.description == "first"
+    assert [e.type for e in client.get_events(model_name="churn")] == [EventType.MODEL_CREATED]
     client.create_registered_model("other")
     with pytest.raises(AlreadyExists, match="'other'"):
         client.rename_registered_model("churn", "other")
@@ -137,6 +144,8 @@ def test_search_bad_paging(client: RegistryClient) -> None:
 
 def test_create_version_from_run_and_uri(client: RegistryClient, make_run: MakeRun) -> None:
     run_id = make_run({"val_auc": 0.9}, {"lockgate.source.git.commit": "abc123"})
+    client.log_input(run_id, name="churn-train", digest="d1g3st", source="s3://data/train.parquet",
+                     context="training")
     client.create_registered_model("churn")
     v1 = client.create_model_version("churn", source=f"runs:/{run_id}/model", tags={"k": "v"},
                                      description="first", run_link="http://ci/1")
@@ -155,10 +164,15 @@ def test_create_version_from_run_and_uri(client: RegistryClient, make_run: MakeR
     lineage = client.get_model_version_lineage("churn", 1)
     assert (lineage.run_id, lineage.experiment_id, lineage.source_commit, lineage.run_status) == (
         run_id, run.info.experiment_id, "abc123", "FINISHED")
+    assert [(d["name"], d["digest"], d["source"], d["context"]) for d in lineage.datasets] == [
+        ("churn-train", "d1g3st", "s3://data/train.parquet", "training")]
 
     updated = client.update_model_version("churn", 1, description="retrained")
     assert updated.description == "retrained"
     client.set_model_version_tag("churn", 1, "k", "w")
+    n_events = len(client.get_events(model_name="churn"))
+    client.set_model_version_tag("churn", 1, "k", "w")
+    assert len(client.get_events(model_name="churn")) == n_events
     client.delete_model_version_tag("churn", 1, "k")
     assert client.get_model_version("churn", 1).tags == {}
     with pytest.raises(NotFound, match="no tag 'k'"):
@@ -186,6 +200,8 @@ def test_version_bad_input(client: RegistryClient, make_run: MakeRun) -> None:
     run_id = make_run()
     with pytest.raises(InvalidArgument, match="source"):
         client.create_model_version("churn", source="")
+    with pytest.raises(InvalidArgument, match="the limit is 1000"):
+        client.create_model_version("churn", source="s3://b/" + "x" * 1000)
     with pytest.raises(InvalidArgument, match="belongs to run"):
         client.create_model_version("churn", source=f"runs:/{run_id}/model", run_id="0" * 32)
     with pytest.raises(NotFound):
