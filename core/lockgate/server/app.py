@@ -7,6 +7,7 @@ factory runs, once per worker process. ``app_from_env`` is the zero-argument fac
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
@@ -160,12 +161,14 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
         from lockgate.server.routers import mlflow_artifacts
 
         app.include_router(mlflow_artifacts.build_router(), prefix="/api/2.0/mlflow-artifacts")
-    try:
+    from lockgate.server.routers import mlflow_logged_models
+
+    routers = [mlflow_logged_models.build_router()]
+    if importlib.util.find_spec("lockgate.registry") is not None:
         from lockgate.server.routers import mlflow_registry
-    except ImportError:  # the registry subsystem is not part of this build yet
-        return
-    router = mlflow_registry.build_router()
-    if router is not None:
+
+        routers.append(mlflow_registry.build_router())
+    for router in routers:
         for prefix in MLFLOW_PREFIXES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
 
