@@ -149,6 +149,11 @@ def create_app(
 
     if auth:
         from lockgate.server.auth.middleware import AuthMiddleware
+        from lockgate.server.auth.store import AuthStore
+
+        auth_store = AuthStore(uri)
+        auth_store.bootstrap_admin_from_env()
+        state.extras["auth_store"] = auth_store
 
         app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(_TimingMiddleware)

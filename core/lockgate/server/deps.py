@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from lockgate.store.base import TrackingStore
 
-__all__ = ["get_store", "StoreDep", "get_user", "UserDep", "get_state", "StateDep"]
+__all__ = ["get_store", "StoreDep", "get_user", "UserDep", "get_state", "StateDep", "get_guard", "GuardDep"]
 
 
 async def get_state(request: Request) -> Any:
@@ -29,6 +29,20 @@ async def get_user(request: Request) -> str:
     return user.name if user is not None else ""
 
 
+async def get_guard(request: Request) -> Any:
+    """Permission checks for this request's user (no-ops when auth is off)."""
+    from lockgate.server.auth.guard import OPEN
+
+    user = request.scope.get("lockgate.user")
+    if user is None:
+        return OPEN
+    from lockgate.server.auth.guard import Guard
+
+    state = request.app.state.lockgate
+    return Guard(user, auth=state.extras["auth_store"], state=state)
+
+
 StoreDep = Annotated[TrackingStore, Depends(get_store)]
 UserDep = Annotated[str, Depends(get_user)]
 StateDep = Annotated[Any, Depends(get_state)]
+GuardDep = Annotated[Any, Depends(get_guard)]

@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.server.deps import StateDep
+from lockgate.server.auth.guard import EDIT, READ
+from lockgate.server.deps import GuardDep, StateDep
 from lockgate.server.responses import EMPTY, json_response
 
 __all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
@@ -145,15 +146,18 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["artifacts"])
 
     @router.get("/artifacts", summary="List the files and folders directly under ?path=")
-    def list_artifacts(state: StateDep, path: Annotated[str | None, Query()] = None) -> Response:
+    def list_artifacts(state: StateDep, guard: GuardDep, path: Annotated[str | None, Query()] = None) -> Response:
         rel = safe_artifact_path(path)
+        guard.artifact_path(rel, READ)
         return json_response({"files": _list(_repo(state), rel)})
 
     @router.put("/artifacts/{artifact_path:path}", summary="Upload one file (the raw request body)")
-    async def upload_artifact(artifact_path: str, request: Request, state: StateDep) -> Response:
+    async def upload_artifact(artifact_path: str, request: Request, state: StateDep, guard: GuardDep) -> Response:
         rel = safe_artifact_path(artifact_path)
         if not rel:
             raise InvalidArgument("An upload needs a file path after /artifacts/.")
+        if guard.enabled:
+            await run_in_threadpool(guard.artifact_path, rel, EDIT)
         upload = await run_in_threadpool(_Upload, _repo(state), rel)
         try:
             buffer = bytearray()
@@ -171,10 +175,11 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.get("/artifacts/{artifact_path:path}", summary="Download one file, streamed")
-    def download_artifact(artifact_path: str, state: StateDep) -> Response:
+    def download_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
         from starlette.responses import FileResponse, StreamingResponse
 
         rel = safe_artifact_path(artifact_path)
+        guard.artifact_path(rel, READ)
         local, handle = _open_download(_repo(state), rel)
         if local is not None:
             return FileResponse(local, media_type="application/octet-stream", filename=posixpath.basename(rel),
@@ -182,8 +187,9 @@ def build_router() -> APIRouter:
         return StreamingResponse(_iter_handle(handle), media_type="application/octet-stream")
 
     @router.delete("/artifacts/{artifact_path:path}", summary="Delete a file or folder")
-    def delete_artifact(artifact_path: str, state: StateDep) -> Response:
+    def delete_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
         rel = safe_artifact_path(artifact_path)
+        guard.artifact_path(rel, EDIT)
         if not rel:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
         _repo(state).delete_artifacts(rel)

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from lockgate.server.deps import StateDep, UserDep
+from lockgate.server.auth.guard import EDIT, MANAGE, READ
+from lockgate.server.deps import GuardDep, StateDep, UserDep
 from lockgate.server.mlflow_schemas import Id, KeyValue
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.wire_registry import model_version_json, registered_model_json
@@ -125,11 +126,6 @@ def registry(state: Any) -> Any:
     return service
 
 
-def _privileged(state: Any, user: str, name: str) -> bool:
-    checker = state.extras.get("can_manage_model")
-    return bool(checker(user, name)) if checker else False
-
-
 def _resolve_source(state: Any, body: CreateModelVersion) -> tuple[str, str | None]:
     """(source, run id): a logged model (MLflow 3 ``models:/m-...``) stands for its artifact
     location and the run that logged it."""
@@ -163,34 +159,40 @@ def build_router() -> APIRouter:
 
     # ------------------------------------------------------- registered models
     @router.post("/registered-models/create")
-    def create_registered_model(body: CreateRegisteredModel, state: StateDep, user: UserDep) -> Response:
+    def create_registered_model(body: CreateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
         rm = registry(state).create_registered_model(
             body.name, description=body.description, tags={t.key: t.value for t in body.tags}, actor=user
         )
+        guard.created_model(rm.name)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.get("/registered-models/get")
-    def get_registered_model(name: Annotated[str, Query()], state: StateDep) -> Response:
+    def get_registered_model(name: Annotated[str, Query()], state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
         return json_response({"registered_model": registered_model_json(registry(state).get_registered_model(name))})
 
     @router.post("/registered-models/rename")
-    def rename_registered_model(body: RenameRegisteredModel, state: StateDep, user: UserDep) -> Response:
+    def rename_registered_model(body: RenameRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
         rm = registry(state).rename_registered_model(body.name, body.new_name, actor=user)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.patch("/registered-models/update")
-    def update_registered_model(body: UpdateRegisteredModel, state: StateDep, user: UserDep) -> Response:
+    def update_registered_model(body: UpdateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         rm = registry(state).update_registered_model(body.name, description=body.description, actor=user)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.delete("/registered-models/delete")
-    def delete_registered_model(body: NameRef, state: StateDep, user: UserDep) -> Response:
+    def delete_registered_model(body: NameRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
         registry(state).delete_registered_model(body.name, actor=user)
         return json_response(EMPTY)
 
     @router.get("/registered-models/search")
     def search_registered_models(
         state: StateDep,
+        guard: GuardDep,
         filter: str | None = None,
         max_results: int = 100,
         order_by: Annotated[list[str] | None, Query()] = None,
@@ -199,7 +201,7 @@ def build_router() -> APIRouter:
         page = registry(state).search_registered_models(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in page]}
+        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in guard.visible_models(page)]}
         if page.token:
             out["next_page_token"] = page.token
         return json_response(out)
@@ -209,28 +211,38 @@ def build_router() -> APIRouter:
         return json_response({"model_versions": [model_version_json(v) for v in versions]})
 
     @router.post("/registered-models/get-latest-versions")
-    def get_latest_versions(body: GetLatestVersions, state: StateDep) -> Response:
+    def get_latest_versions(body: GetLatestVersions, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(body.name, READ)
         return _latest(state, body.name, body.stages)
 
     @router.get("/registered-models/get-latest-versions")
     def get_latest_versions_get(
-        name: Annotated[str, Query()], state: StateDep, stages: Annotated[list[str] | None, Query()] = None
+        name: Annotated[str, Query()],
+        state: StateDep,
+        guard: GuardDep,
+        stages: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
+        guard.model(name, READ)
         return _latest(state, name, stages or [])
 
     @router.post("/registered-models/set-tag")
-    def set_registered_model_tag(body: NameTag, state: StateDep, user: UserDep) -> Response:
+    def set_registered_model_tag(body: NameTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).set_registered_model_tag(body.name, body.key, body.value, actor=user)
         return json_response(EMPTY)
 
     @router.delete("/registered-models/delete-tag")
-    def delete_registered_model_tag(body: NameKey, state: StateDep, user: UserDep) -> Response:
+    def delete_registered_model_tag(body: NameKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).delete_registered_model_tag(body.name, body.key, actor=user)
         return json_response(EMPTY)
 
     # --------------------------------------------------------- model versions
     @router.post("/model-versions/create")
-    def create_model_version(body: CreateModelVersion, state: StateDep, user: UserDep) -> Response:
+    def create_model_version(body: CreateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        if body.run_id:
+            guard.run(body.run_id, READ)
         source, run_id = _resolve_source(state, body)
         mv = registry(state).create_model_version(
             body.name,
@@ -244,22 +256,28 @@ def build_router() -> APIRouter:
         return json_response({"model_version": model_version_json(mv)})
 
     @router.get("/model-versions/get")
-    def get_model_version(name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep) -> Response:
+    def get_model_version(
+        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
         return json_response({"model_version": model_version_json(registry(state).get_model_version(name, version))})
 
     @router.patch("/model-versions/update")
-    def update_model_version(body: UpdateModelVersion, state: StateDep, user: UserDep) -> Response:
+    def update_model_version(body: UpdateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         mv = registry(state).update_model_version(body.name, body.version, description=body.description, actor=user)
         return json_response({"model_version": model_version_json(mv)})
 
     @router.delete("/model-versions/delete")
-    def delete_model_version(body: VersionRef, state: StateDep, user: UserDep) -> Response:
+    def delete_model_version(body: VersionRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
         registry(state).delete_model_version(body.name, body.version, actor=user)
         return json_response(EMPTY)
 
     @router.get("/model-versions/search")
     def search_model_versions(
         state: StateDep,
+        guard: GuardDep,
         filter: str | None = None,
         max_results: int = 1000,
         order_by: Annotated[list[str] | None, Query()] = None,
@@ -268,52 +286,63 @@ def build_router() -> APIRouter:
         page = registry(state).search_model_versions(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in page]}
+        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in guard.visible_models(page)]}
         if page.token:
             out["next_page_token"] = page.token
         return json_response(out)
 
     @router.get("/model-versions/get-download-uri")
-    def get_download_uri(name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep) -> Response:
+    def get_download_uri(
+        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
         return json_response({"artifact_uri": registry(state).get_model_version_download_uri(name, version)})
 
     @router.post("/model-versions/transition-stage")
-    def transition_stage(body: TransitionStage, state: StateDep, user: UserDep) -> Response:
+    def transition_stage(body: TransitionStage, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         mv = registry(state).transition_model_version_stage(
             body.name,
             body.version,
             body.stage,
             archive_existing_versions=body.archive_existing_versions,
             actor=user,
-            privileged=_privileged(state, user, body.name),
+            privileged=guard.can_manage_model(body.name),
         )
         return json_response({"model_version": model_version_json(mv)})
 
     @router.post("/model-versions/set-tag")
-    def set_model_version_tag(body: VersionTag, state: StateDep, user: UserDep) -> Response:
+    def set_model_version_tag(body: VersionTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).set_model_version_tag(body.name, body.version, body.key, body.value, actor=user)
         return json_response(EMPTY)
 
     @router.delete("/model-versions/delete-tag")
-    def delete_model_version_tag(body: VersionKey, state: StateDep, user: UserDep) -> Response:
+    def delete_model_version_tag(body: VersionKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).delete_model_version_tag(body.name, body.version, body.key, actor=user)
         return json_response(EMPTY)
 
     # ---------------------------------------------------------------- aliases
     @router.post("/registered-models/alias")
-    def set_alias(body: SetAlias, state: StateDep, user: UserDep) -> Response:
+    def set_alias(body: SetAlias, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).set_registered_model_alias(
-            body.name, body.alias, body.version, actor=user, privileged=_privileged(state, user, body.name)
+            body.name, body.alias, body.version, actor=user, privileged=guard.can_manage_model(body.name)
         )
         return json_response(EMPTY)
 
     @router.delete("/registered-models/alias")
-    def delete_alias(body: AliasRef, state: StateDep, user: UserDep) -> Response:
+    def delete_alias(body: AliasRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
         registry(state).delete_registered_model_alias(body.name, body.alias, actor=user)
         return json_response(EMPTY)
 
     @router.get("/registered-models/alias")
-    def get_by_alias(name: Annotated[str, Query()], alias: Annotated[str, Query()], state: StateDep) -> Response:
+    def get_by_alias(
+        name: Annotated[str, Query()], alias: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
         return json_response({"model_version": model_version_json(registry(state).get_model_version_by_alias(name, alias))})
 
     return router
