@@ -80,14 +80,8 @@ def _finish(task_instance: Any, state: str, error: Any = None) -> None:
         return
     task_run, hook, previous_uri = entry
     try:
-        from lockgate import fluent
-        from lockgate.entities import RunStatus
         from lockgate_airflow.tracking import finish_task_run
 
-        status = {"success": RunStatus.FINISHED, "skipped": RunStatus.KILLED}.get(state, RunStatus.FAILED)
-        current = fluent.active_run()
-        if current is not None and current.info.run_id == task_run.run_id:
-            fluent.end_run(status, _run_id=task_run.run_id)
         finish_task_run(task_run, state=state, error=error)
     except Exception:
         log.exception("Lockgate could not close the run of %s", task_instance)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
-    from lockgate.entities import Run
+    from lockgate.entities import Run, RunStatus
 
 __all__ = [
     "TAG_PREFIX",
@@ -26,6 +26,7 @@ __all__ = [
     "find_dag_run",
     "finish_dag_run",
     "finish_task_run",
+    "run_status_for",
     "start_task_run",
 ]
 
@@ -33,6 +34,11 @@ TAG_PREFIX = "lockgate.airflow."
 _KIND = TAG_PREFIX + "kind"
 _KEY = TAG_PREFIX + "dag_run_key"
 _parent_lock = threading.Lock()
+# In-process memo of ids that never change once made: (tracking URI, experiment name) ->
+# experiment id, and (tracking URI, experiment id, DAG-run key) -> parent run id. Saves two
+# queries per task when tasks share a process (dag.test(), the triggerer, LocalExecutor forks).
+_experiment_ids: dict[tuple[str, str], str] = {}
+_parent_ids: dict[tuple[str, str, str], str] = {}
 
 
 def dag_run_key(dag_id: str, run_id: str) -> str:
@@ -120,7 +126,16 @@ def find_dag_run(client: LockgateClient, experiment_id: str, dag_id: str, run_id
 
 
 def _get_or_create_dag_run(client: LockgateClient, experiment_id: str, identity: TaskIdentity) -> str:
+    memo_key = (client.tracking_uri, experiment_id, dag_run_key(identity.dag_id, identity.run_id))
     with _parent_lock:
+        if memo_key in _parent_ids:
+            return _parent_ids[memo_key]
+        parent_id = _find_or_create_dag_run(client, experiment_id, identity)
+        _parent_ids[memo_key] = parent_id
+        return parent_id
+
+
+def _find_or_create_dag_run(client: LockgateClient, experiment_id: str, identity: TaskIdentity) -> str:
         found = find_dag_run(client, experiment_id, identity.dag_id, identity.run_id)
         if found is not None:
             return found.info.run_id
@@ -147,7 +162,11 @@ def start_task_run(
     tags: dict[str, Any] | None = None,
 ) -> TaskRun:
     """Create the nested run for one try of a task (and its DAG-run parent on first use)."""
-    experiment_id = client.get_or_create_experiment(experiment or identity.dag_id).experiment_id
+    name = experiment or identity.dag_id
+    experiment_id = _experiment_ids.get((client.tracking_uri, name))
+    if experiment_id is None:
+        experiment_id = client.get_or_create_experiment(name).experiment_id
+        _experiment_ids[(client.tracking_uri, name)] = experiment_id
     parent_id = _get_or_create_dag_run(client, experiment_id, identity)
     all_tags: dict[str, Any] = identity.task_tags()
     all_tags.update(tags or {})
@@ -160,19 +179,35 @@ def start_task_run(
     )
 
 
-def finish_task_run(task_run: TaskRun, *, state: str, error: BaseException | str | None = None) -> None:
-    """End a task run with the status matching the Airflow state it ended in."""
+def run_status_for(state: str) -> RunStatus:
+    """The run status for the Airflow state a try ended in (skipped counts as KILLED)."""
     from lockgate.entities import RunStatus
 
-    status = {"success": RunStatus.FINISHED, "failed": RunStatus.FAILED}.get(state, RunStatus.KILLED)
+    if state == "success":
+        return RunStatus.FINISHED
+    if state in ("failed", "up_for_retry"):
+        return RunStatus.FAILED
+    return RunStatus.KILLED
+
+
+def finish_task_run(task_run: TaskRun, *, state: str, error: BaseException | str | None = None) -> None:
+    """Tag a task run with the Airflow state it ended in (and the error), then end it.
+
+    When the run is the active fluent run it is popped from the fluent stack too, so the
+    process is left as it was before the task.
+    """
+    from lockgate import fluent
+
     tags = {TAG_PREFIX + "state": state}
     if error is not None:
         tags[TAG_PREFIX + "error"] = str(error)[:4000]
-    client = task_run.client
-    client.set_tags(task_run.run_id, tags)
-    current = client.get_run(task_run.run_id).info.status
-    if not RunStatus(current).is_terminal:
-        client.set_terminated(task_run.run_id, status)
+    task_run.client.set_tags(task_run.run_id, tags)
+    status = run_status_for(state)
+    active = fluent.active_run()
+    if active is not None and active.info.run_id == task_run.run_id:
+        fluent.end_run(status, _run_id=task_run.run_id)
+    else:
+        task_run.client.set_terminated(task_run.run_id, status)
 
 
 def finish_dag_run(client: LockgateClient, *, dag_id: str, run_id: str, state: str) -> list[str]:

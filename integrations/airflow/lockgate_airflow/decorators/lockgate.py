@@ -64,7 +64,6 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
 
     def execute(self, context: Any) -> Any:
         from lockgate import fluent
-        from lockgate.entities import RunStatus
 
         from lockgate_airflow.hooks.lockgate import LockgateHook
         from lockgate_airflow.tracking import TaskIdentity, finish_task_run, start_task_run
@@ -89,18 +88,15 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
         try:
             result = super().execute(context)
         except AirflowSkipException as exc:
-            fluent.end_run(RunStatus.KILLED, _run_id=task_run.run_id)
             finish_task_run(task_run, state="skipped", error=exc)
             raise
         except BaseException as exc:
-            fluent.end_run(RunStatus.FAILED, _run_id=task_run.run_id)
             retries = int(getattr(self, "retries", 0) or 0)
             finish_task_run(
                 task_run, state="up_for_retry" if identity.try_number <= retries else "failed", error=exc
             )
             raise
         else:
-            fluent.end_run(RunStatus.FINISHED, _run_id=task_run.run_id)
             finish_task_run(task_run, state="success")
         finally:
             hook.restore_fluent(previous_uri)
