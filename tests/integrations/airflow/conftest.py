@@ -57,6 +57,16 @@ def airflow_db() -> Iterator[Path]:
     yield _home
 
 
+@pytest.fixture(autouse=True)
+def _fresh_connections() -> Iterator[None]:
+    """Tests change connections between runs; the hook's per-process memo must not carry over."""
+    from lockgate_airflow.hooks.lockgate import LockgateHook
+
+    LockgateHook.forget_connections()
+    yield
+    LockgateHook.forget_connections()
+
+
 @pytest.fixture
 def lockgate_conn(monkeypatch: pytest.MonkeyPatch, sqlite_uri: str) -> str:
     """An Airflow connection ``lockgate_test`` (from the environment) pointing at a fresh SQLite store."""

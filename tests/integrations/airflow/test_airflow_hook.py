@@ -125,8 +125,27 @@ def test_unreachable_server_fails_clearly_after_the_retries(monkeypatch: pytest.
     assert not ok and "unreachable" in message
 
 
-def test_missing_connection_fails_the_task_in_a_dag(task_states) -> None:  # type: ignore[no-untyped-def]
+def test_missing_connection_and_nonsense_experiment_fail_the_task(task_states, capfd) -> None:  # type: ignore[no-untyped-def]
     from lg_bad_input import missing_conn_dag
 
     dag_run = missing_conn_dag.test()
-    assert task_states(dag_run) == {"uses_missing_conn": "failed"}
+    assert task_states(dag_run) == {"uses_missing_conn": "failed", "nonsense_experiment": "failed"}
+    out = capfd.readouterr()
+    log = out.out + out.err
+    assert "Airflow connection 'no_such_conn' does not exist" in log
+    assert "@task.lockgate experiment rendered to 'None'" in log
+    assert "must not run" not in log
+
+
+def test_operators_take_keyword_arguments_only() -> None:
+    from lockgate_airflow.operators import BatchPredictOperator, PromoteModelOperator, RegisterModelOperator
+    from lockgate_airflow.sensors import ModelVersionSensor
+
+    with pytest.raises(TypeError):
+        RegisterModelOperator("register", "churn", "abc")  # type: ignore[misc]
+    with pytest.raises(ValueError, match="needs exactly one of alias or stage"):
+        PromoteModelOperator(task_id="p", model_name="churn", version=1)
+    assert RegisterModelOperator.template_fields == ("model_name", "run_id", "artifact_path", "tags", "description")
+    assert set(PromoteModelOperator.template_fields) == {"model_name", "version", "alias", "stage", "reason"}
+    assert set(ModelVersionSensor.template_fields) == {"model_name", "alias", "after_event_id"}
+    assert set(BatchPredictOperator.template_fields) == {"model_uri", "input_path", "output_path"}

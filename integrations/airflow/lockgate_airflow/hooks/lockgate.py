@@ -23,6 +23,10 @@ __all__ = ["LockgateHook", "TOKEN_ENV"]
 
 #: Environment variable the REST store reads its bearer token from.
 TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"
+#: Seconds a resolved connection is reused within one process. Looking a connection up costs a
+#: round trip to Airflow's API server; automatic tracking needs it for every task instance.
+SETTINGS_TTL = 30.0
+_resolved: dict[str, tuple[float, tuple[str, str | None] | None, dict[str, float]]] = {}
 
 
 class LockgateHook(BaseHook):
@@ -61,7 +65,28 @@ class LockgateHook(BaseHook):
         """(tracking URI, token) from the connection, or the embedded default."""
         if self._settings is not None:
             return self._settings
-        from lockgate import settings
+        memo = _resolved.get(self.lockgate_conn_id)
+        if memo is None or memo[0] <= time.monotonic():
+            found, overrides = self._lookup_connection()
+            memo = (time.monotonic() + SETTINGS_TTL, found, overrides)
+            _resolved[self.lockgate_conn_id] = memo
+        _, found, overrides = memo
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        if found is None:  # no lockgate_default: the worker's own configuration, read afresh
+            from lockgate import settings
+
+            return (settings.tracking_uri(), os.environ.get(TOKEN_ENV) or None)
+        uri, token = found
+        if not uri:
+            from lockgate import settings
+
+            uri = settings.tracking_uri()
+        self._settings = (uri, token or os.environ.get(TOKEN_ENV) or None)
+        return self._settings
+
+    def _lookup_connection(self) -> tuple[tuple[str, str | None] | None, dict[str, float]]:
+        """The connection's (URI, token) and extra overrides; None when the default is undefined."""
         from lockgate.errors import InvalidArgument, NotFound
 
         try:
@@ -74,8 +99,7 @@ class LockgateHook(BaseHook):
                     "--conn-extra '{\"tracking_uri\": \"http://lockgate:5000\"}'`, or leave "
                     "lockgate_conn_id unset to use the worker's embedded store."
                 ) from None
-            self._settings = (settings.tracking_uri(), os.environ.get(TOKEN_ENV) or None)
-            return self._settings
+            return None, {}
         if conn.conn_type and conn.conn_type != self.conn_type:
             raise InvalidArgument(
                 f"Airflow connection {self.lockgate_conn_id!r} has type {conn.conn_type!r}; "
@@ -90,20 +114,23 @@ class LockgateHook(BaseHook):
             else:
                 scheme = (conn.schema or "http").strip() or "http"
                 uri = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
-        if not uri:
-            uri = settings.tracking_uri()
-        token = conn.password or extra.get("token") or os.environ.get(TOKEN_ENV) or None
+        token = conn.password or extra.get("token") or None
+        overrides: dict[str, float] = {}
         for key, cast in (("retries", int), ("retry_delay", float), ("timeout", float)):
-            if key in extra:
+            if extra.get(key) is not None:
                 try:
-                    setattr(self, key, cast(extra[key]))
+                    overrides[key] = cast(extra[key])
                 except (TypeError, ValueError):
                     raise InvalidArgument(
                         f"Airflow connection {self.lockgate_conn_id!r}: extra {key!r} must be a number, "
                         f"got {extra[key]!r}."
                     ) from None
-        self._settings = (uri, token)
-        return self._settings
+        return (uri, token), overrides
+
+    @staticmethod
+    def forget_connections() -> None:
+        """Drop connections remembered in this process (they are re-read after SETTINGS_TTL anyway)."""
+        _resolved.clear()
 
     @property
     def tracking_uri(self) -> str:
