@@ -20,8 +20,11 @@ from pathlib import Path
 
 import lockgate
 from airflow.sdk import Param, dag, task
-
-from lockgate_airflow.operators import BatchPredictOperator, PromoteModelOperator, RegisterModelOperator
+from lockgate_airflow.operators import (
+    BatchPredictOperator,
+    PromoteModelOperator,
+    RegisterModelOperator,
+)
 
 MODEL_NAME = "churn"
 GATE = {
@@ -47,7 +50,6 @@ def retrain_churn():
     def ensure_gate() -> str:
         """Guard @champion with the policy above (only written when it changed)."""
         from lockgate.errors import NotFound
-
         from lockgate_airflow.hooks import LockgateHook
 
         client = LockgateHook().get_conn()

@@ -17,13 +17,13 @@ from typing import Any
 from lockgate_airflow.version_compat import conf_get, conf_getboolean, hookimpl
 
 __all__ = [
+    "auto_track_enabled",
     "on_dag_run_failed",
     "on_dag_run_success",
     "on_task_instance_failed",
     "on_task_instance_running",
     "on_task_instance_skipped",
     "on_task_instance_success",
-    "auto_track_enabled",
 ]
 
 log = logging.getLogger(__name__)

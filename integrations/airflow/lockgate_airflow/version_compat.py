@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from packaging.version import Version
-
 from airflow import __version__ as _airflow_version
+from packaging.version import Version
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -47,7 +46,7 @@ if AIRFLOW_VERSION < Version("3.0.0"):  # pragma: no cover - refused at import
         "Upgrade with: pip install 'lockgate[airflow]'"
     )
 
-from airflow.sdk import BaseOperator, get_current_context  # noqa: E402
+from airflow.sdk import BaseOperator, get_current_context
 
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook, BaseSensorOperator
@@ -55,13 +54,13 @@ else:  # pragma: no cover - Airflow 3.0
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
     from airflow.sdk.bases.sensor import BaseSensorOperator  # type: ignore[no-redef]
 
-from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory  # noqa: E402
-from airflow.sdk.exceptions import (  # noqa: E402
+from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
+from airflow.sdk.exceptions import (
     AirflowFailException,
     AirflowNotFoundException,
     AirflowSkipException,
 )
-from airflow.triggers.base import BaseTrigger, TriggerEvent  # noqa: E402
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 try:
     from airflow.providers.standard.operators.python import PythonOperator

@@ -7,7 +7,6 @@ import socket
 import time
 
 import pytest
-
 from lockgate.errors import InvalidArgument, NotFound, ServiceUnavailable
 
 
@@ -138,7 +137,11 @@ def test_missing_connection_and_nonsense_experiment_fail_the_task(task_states, c
 
 
 def test_operators_take_keyword_arguments_only() -> None:
-    from lockgate_airflow.operators import BatchPredictOperator, PromoteModelOperator, RegisterModelOperator
+    from lockgate_airflow.operators import (
+        BatchPredictOperator,
+        PromoteModelOperator,
+        RegisterModelOperator,
+    )
     from lockgate_airflow.sensors import ModelVersionSensor
 
     with pytest.raises(TypeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.entities import RunStatus
 
@@ -18,7 +17,6 @@ def _tag(run, key: str) -> str | None:  # type: ignore[no-untyped-def]
 
 def test_task_decorator_is_registered_through_the_provider() -> None:
     from airflow.sdk import task
-
     from lockgate_airflow.decorators.lockgate import lockgate_task
 
     decorator = task.lockgate

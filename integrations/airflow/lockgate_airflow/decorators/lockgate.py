@@ -27,7 +27,7 @@ from lockgate_airflow.version_compat import (
 if TYPE_CHECKING:
     from airflow.sdk.bases.decorator import TaskDecorator
 
-__all__ = ["LockgateDecoratedOperator", "lockgate_task", "RUN_ID_XCOM_KEY"]
+__all__ = ["RUN_ID_XCOM_KEY", "LockgateDecoratedOperator", "lockgate_task"]
 
 #: XCom key under which every tracked task publishes its Lockgate run id.
 RUN_ID_XCOM_KEY = "lockgate_run_id"

@@ -19,7 +19,7 @@ from lockgate_airflow.version_compat import AirflowNotFoundException, BaseHook
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["LockgateHook", "TOKEN_ENV"]
+__all__ = ["TOKEN_ENV", "LockgateHook"]
 
 #: Environment variable the REST store reads its bearer token from.
 TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"
@@ -163,7 +163,6 @@ class LockgateHook(BaseHook):
     def _wait_for_server(self, uri: str) -> None:
         """Reach the server, retrying with backoff; any HTTP answer counts as reachable."""
         import httpx
-
         from lockgate.errors import ServiceUnavailable
 
         delay = self.retry_delay

@@ -8,7 +8,7 @@ from typing import Any
 
 from lockgate_airflow.hooks.lockgate import LockgateHook
 
-__all__ = ["rendered_name", "rendered_run_id", "rendered_version", "hook_for"]
+__all__ = ["hook_for", "rendered_name", "rendered_run_id", "rendered_version"]
 
 _RUN_ID = re.compile(r"^[0-9a-fA-F]{32}$|^[0-9a-fA-F-]{36}$")
 _NONSENSE = {"", "none", "null", "undefined", "nan"}

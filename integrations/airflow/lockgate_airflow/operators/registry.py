@@ -13,7 +13,7 @@ from lockgate_airflow.operators.base import (
 )
 from lockgate_airflow.version_compat import AirflowFailException, AirflowSkipException, BaseOperator
 
-__all__ = ["RegisterModelOperator", "PromoteModelOperator"]
+__all__ = ["PromoteModelOperator", "RegisterModelOperator"]
 
 
 class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):

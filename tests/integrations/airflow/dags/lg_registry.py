@@ -7,8 +7,11 @@ import os
 
 import lockgate
 from airflow.sdk import dag, task
-
-from lockgate_airflow.operators import BatchPredictOperator, PromoteModelOperator, RegisterModelOperator
+from lockgate_airflow.operators import (
+    BatchPredictOperator,
+    PromoteModelOperator,
+    RegisterModelOperator,
+)
 from lockgate_airflow.sensors import ModelVersionSensor
 
 GATE = {"rules": [{"type": "metric_threshold", "metric": "val_auc", "min": 0.9}]}
