@@ -53,6 +53,7 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
         self.lockgate_conn_id = lockgate_conn_id
 
     def execute(self, context: Any) -> int:
+        from lockgate.artifacts.run_artifacts import list_artifacts
         from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 
         name = rendered_name("model_name", self.model_name)
@@ -60,9 +61,9 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
         path = rendered_name("artifact_path", self.artifact_path).strip("/")
         client = self.hook.get_conn()
         client.get_run(run_id)  # NotFound names the run
-        logged = {f.path for f in client.list_artifacts(run_id, path)}
+        logged = {f.path for f in list_artifacts(client, run_id, path)}
         if not logged:
-            top = sorted(f.path for f in client.list_artifacts(run_id)) or ["nothing"]
+            top = sorted(f.path for f in list_artifacts(client, run_id)) or ["nothing"]
             raise NotFound(
                 f"Run {run_id} has no artifacts under {path!r}, so there is no model to register. "
                 f"The run logged: {', '.join(top)}. Pass the artifact_path used in log_model(name=...)."
