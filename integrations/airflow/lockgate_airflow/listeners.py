@@ -110,24 +110,27 @@ def on_task_instance_skipped(previous_state: Any, task_instance: Any) -> None:
     _finish(task_instance, "skipped")
 
 
-def _dag_is_tracked(dag_run: Any) -> bool:
-    if auto_track_enabled():
-        return True
+def _tracking_connections(dag_run: Any) -> set[str]:
+    """The connections a DAG run's parent runs may live on: auto-tracking's, and each @task.lockgate's."""
+    conn_ids = {_conn_id()} if auto_track_enabled() else set()
     dag = getattr(dag_run, "dag", None)
-    tasks = getattr(dag, "tasks", None) or []
-    return any(getattr(t, "task_type", type(t).__name__) == _DECORATED for t in tasks)
+    for task in getattr(dag, "tasks", None) or []:
+        if getattr(task, "task_type", type(task).__name__) == _DECORATED:
+            conn_id = getattr(task, "lockgate_conn_id", None) or "lockgate_default"
+            if isinstance(conn_id, str) and "{{" not in conn_id:
+                conn_ids.add(conn_id)
+    return conn_ids
 
 
 def _close_dag_run(dag_run: Any, state: str) -> None:
-    if not _dag_is_tracked(dag_run):
-        return
-    try:
-        from lockgate_airflow.hooks.lockgate import LockgateHook
-        from lockgate_airflow.tracking import finish_dag_run
+    from lockgate_airflow.hooks.lockgate import LockgateHook
+    from lockgate_airflow.tracking import finish_dag_run
 
-        finish_dag_run(LockgateHook(_conn_id()).get_conn(), dag_id=dag_run.dag_id, run_id=dag_run.run_id, state=state)
-    except Exception:
-        log.exception("Lockgate could not close the parent run of %s", dag_run)
+    for conn_id in sorted(_tracking_connections(dag_run)):
+        try:
+            finish_dag_run(LockgateHook(conn_id).get_conn(), dag_id=dag_run.dag_id, run_id=dag_run.run_id, state=state)
+        except Exception:
+            log.exception("Lockgate could not close the parent run of %s on connection %s", dag_run, conn_id)
 
 
 @hookimpl

@@ -76,6 +76,7 @@ def test_tracked_task_writes_through_the_server(
         (parent,) = [r for r in runs if r.data.tags.get("lockgate.airflow.kind") == "dag_run"]
         assert train.info.parent_run_id == parent.info.run_id
         assert train.info.status == RunStatus.FINISHED
+        assert parent.info.status == RunStatus.FINISHED  # closed on the task's connection, not the default
         assert train.data.metrics == {"val_auc": 0.88} and train.data.params == {"where": "server"}
     # nothing was written to the worker's embedded store
     assert LockgateClient().get_experiment_by_name("over-http") is None

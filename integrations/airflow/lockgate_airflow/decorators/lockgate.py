@@ -36,7 +36,11 @@ RUN_ID_XCOM_KEY = "lockgate_run_id"
 class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
     """Runs the decorated function inside a nested Lockgate run (see ``@task.lockgate``)."""
 
-    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs", "experiment", "run_name")
+    # lockgate_conn_id is a template field so that it survives DAG serialization: the scheduler
+    # reads it to close the DAG run's parent run on the right store.
+    template_fields: Sequence[str] = (
+        "templates_dict", "op_args", "op_kwargs", "experiment", "run_name", "lockgate_conn_id",
+    )
     template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     custom_operator_name: str = "@task.lockgate"
 
