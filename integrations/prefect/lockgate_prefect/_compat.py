@@ -20,6 +20,7 @@ __all__ = [
     "emit_event",
     "create_markdown_artifact",
     "in_prefect_run",
+    "current_flow_run_link",
 ]
 
 _fallback_logger = logging.getLogger("lockgate_prefect")
@@ -132,6 +133,17 @@ def current_scope(target: Callable[..., Any]) -> RunScope:
     return RunScope(kind="call", name=name, run_name=name, flow_name=outer)
 
 
+def current_flow_run_link() -> tuple[str | None, str | None]:
+    """The id and UI URL of the flow run we are inside, or (None, None)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return None, None
+    flow_run_id = str(ctx.flow_run.id)
+    return flow_run_id, flow_run_url(flow_run_id)
+
+
 def in_prefect_run() -> bool:
     """True inside a Prefect flow or task run."""
     from prefect.context import FlowRunContext, TaskRunContext
@@ -157,11 +169,15 @@ def emit_event(
     resource: Mapping[str, str],
     related: list[dict[str, str]] | None = None,
     payload: Mapping[str, Any] | None = None,
+    id: Any = None,
 ) -> Any:
     """Send a Prefect event; returns the event, or None when events are turned off."""
     from prefect.events import emit_event as _emit
 
-    return _emit(event=event, resource=dict(resource), related=related or [], payload=dict(payload or {}))
+    extra: dict[str, Any] = {"id": id} if id is not None else {}
+    return _emit(
+        event=event, resource=dict(resource), related=related or [], payload=dict(payload or {}), **extra
+    )
 
 
 def create_markdown_artifact(markdown: str, *, key: str | None, description: str | None) -> Any:
