@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lockgate_prefect.credentials import LockgateCredentials
+from lockgate_prefect.credentials import LockgateCredentials as LockgateCredentials
 
 _EXPORTS: dict[str, str] = {
     "tracked": "lockgate_prefect.tracking",
@@ -23,7 +23,17 @@ _EXPORTS: dict[str, str] = {
     "EVENT_GATE_FAILED": "lockgate_prefect.events",
 }
 
-__all__ = sorted([*_EXPORTS, "LockgateCredentials"])
+__all__ = [
+    "EVENT_GATE_FAILED",
+    "EVENT_PROMOTED",
+    "LockgateCredentials",
+    "batch_predict",
+    "load_model",
+    "promote_model",
+    "register_model_version",
+    "tracked",
+    "wait_for_promotion",
+]
 
 
 def __getattr__(name: str) -> Any:

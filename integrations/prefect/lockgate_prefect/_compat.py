@@ -114,18 +114,19 @@ def current_scope(target: Callable[..., Any]) -> RunScope:
             flow_name=getattr(getattr(flow_ctx, "flow", None), "name", None),
             tags=tags,
         )
-    if flow_ctx is not None and getattr(flow_ctx.flow, "fn", None) is target and flow_ctx.flow_run:
+    flow = flow_ctx.flow if flow_ctx is not None else None
+    if flow is not None and flow_ctx is not None and getattr(flow, "fn", None) is target and flow_ctx.flow_run:
         flow_run = flow_ctx.flow_run
         tags = _flow_tags(flow_ctx)
         _put(tags, "lockgate.prefect.attempt", flow_run.run_count)
         return RunScope(
             kind="flow",
-            name=flow_ctx.flow.name,
+            name=flow.name,
             run_name=flow_run.name,
             prefect_run_id=str(flow_run.id),
             run_count=max(int(flow_run.run_count or 1), 1),
-            retries=int(flow_ctx.flow.retries or 0),
-            flow_name=flow_ctx.flow.name,
+            retries=int(flow.retries or 0),
+            flow_name=flow.name,
             tags=tags,
         )
     name = getattr(target, "__name__", "call")

@@ -8,7 +8,7 @@ default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
@@ -93,7 +93,7 @@ class LockgateCredentials(Block):
         return client_for(self)
 
 
-CredentialsLike = Union[LockgateCredentials, str, None]
+CredentialsLike = LockgateCredentials | str | None
 
 
 def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | None:

@@ -22,6 +22,7 @@ __all__ = [
     "model_resource_id",
     "emit_promoted",
     "emit_gate_failed",
+    "event_id_for",
 ]
 
 EVENT_PROMOTED = "lockgate.model.promoted"

@@ -360,7 +360,9 @@ def _latest_event_id(client: LockgateClient, name: str) -> int:
             return cursor
 
 
-def _is_promotion(event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | None) -> bool:
+def _is_promotion(
+    event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None
+) -> bool:
     kind = event.type.value
     if alias is not None and (kind != "ALIAS_SET" or event.alias != alias):
         return False

@@ -60,7 +60,7 @@ def param_value(value: Any) -> tuple[str, str | None]:
     warning: str | None = None
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, _SCALARS) or isinstance(value, _STRINGABLE):
+    if isinstance(value, (*_SCALARS, *_STRINGABLE)):
         text = str(value)
     elif hasattr(value, "model_dump_json") and callable(value.model_dump_json):
         try:

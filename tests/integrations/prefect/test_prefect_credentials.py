@@ -35,7 +35,7 @@ def test_block_is_registered_through_the_prefect_collections_entry_point() -> No
     (ep,) = [ep for ep in entry_points(group="prefect.collections") if ep.name == "lockgate_prefect"]
     assert ep.value == "lockgate_prefect"
     loaded = load_prefect_collections()
-    assert getattr(loaded["lockgate_prefect"], "LockgateCredentials") is LockgateCredentials
+    assert loaded["lockgate_prefect"].LockgateCredentials is LockgateCredentials
     assert Block.get_block_class_from_key("lockgate-credentials") is LockgateCredentials
 
 
