@@ -257,7 +257,7 @@ class LockgateClient:
     def _metric(key: str, value: object, step: int | None, timestamp: int | None) -> Metric:
         if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
             raise InvalidArgument(f"Invalid step {step!r} for metric {key!r}: it must be an integer.")
-        return Metric.model_construct(
+        return Metric(
             key=key, value=_as_metric_value(key, value), timestamp=timestamp or _now_ms(), step=step or 0
         )
 
@@ -294,7 +294,6 @@ class LockgateClient:
         for m in metrics:
             if not isinstance(m, Metric):
                 raise InvalidArgument(f"log_batch expects Metric objects, got {type(m).__name__}.")
-            _as_metric_value(m.key, m.value)
         for chunk in _chunks(params, MAX_PARAMS_PER_BATCH):
             self.store.log_batch(run_id, params=chunk)
         for chunk in _chunks(tags, MAX_TAGS_PER_BATCH):

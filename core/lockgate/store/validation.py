@@ -55,17 +55,28 @@ def validate_key(kind: str, key: object) -> str:
     return key
 
 
+# Keys already checked in this process; batches repeat the same few keys thousands of times.
+_known_metric_keys: set[str] = set()
+
+
 def validate_metric(metric: Metric) -> None:
-    validate_key("metric", metric.key)
+    key = metric.key
+    if key not in _known_metric_keys:
+        validate_key("metric", key)
+        if len(_known_metric_keys) < 100_000:
+            _known_metric_keys.add(key)
     value = metric.value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    kind = type(value)
+    if kind is not float and kind is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise InvalidArgument(
             f"Invalid value {value!r} for metric {metric.key!r}: a metric value must be a number "
             "(NaN and infinity are accepted)."
         )
-    if not isinstance(metric.step, int) or isinstance(metric.step, bool):
+    if type(metric.step) is not int and (not isinstance(metric.step, int) or isinstance(metric.step, bool)):
         raise InvalidArgument(f"Invalid step {metric.step!r} for metric {metric.key!r}: it must be an integer.")
-    if not isinstance(metric.timestamp, int) or isinstance(metric.timestamp, bool):
+    if type(metric.timestamp) is not int and (
+        not isinstance(metric.timestamp, int) or isinstance(metric.timestamp, bool)
+    ):
         raise InvalidArgument(
             f"Invalid timestamp {metric.timestamp!r} for metric {metric.key!r}: it must be integer milliseconds."
         )
