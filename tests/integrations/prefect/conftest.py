@@ -20,7 +20,7 @@ def prefect_server() -> Iterator[None]:
     """A temporary Prefect API server with its own database, for the whole test session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
