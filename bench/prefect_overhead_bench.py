@@ -13,7 +13,8 @@ It starts a temporary Prefect server (``prefect_test_harness``), then times, sid
 * the same tracked function called outside Prefect, which isolates Lockgate's own share.
 
 Target (issue 7): under 50 ms added per tracked flow and per tracked task. Medians are
-reported because a busy machine produces a few slow outliers.
+reported because a busy machine produces a few slow outliers, and the variants are timed
+alternately so that a change in load affects both.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ from typing import Any
 TARGET_MS = 50.0
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
-    fn()  # warm imports, the engine, prepared statements and Prefect's client
-    times = []
+def _paired(plain: Callable[[], Any], tracked: Callable[[], Any], repeat: int) -> tuple[list[float], list[float]]:
+    """Times of both variants, alternated so that drift in machine load hits both alike."""
+    plain()  # warm imports, the engine, prepared statements and Prefect's client
+    tracked()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
+        for fn, out in ((plain, times[0]), (tracked, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -91,12 +95,9 @@ def main() -> None:
 
     print(f"Lockgate store: sqlite under {home}")
     with prefect_test_harness(server_startup_timeout=180):
-        flow_plain = _timed(plain_flow, args.flows)
-        flow_tracked = _timed(tracked_flow, args.flows)
-        tasks_plain = _timed(many_plain, max(3, args.flows // 5))
-        tasks_tracked = _timed(many_tracked, max(3, args.flows // 5))
-    bare_plain = _timed(bare, 200)
-    bare_tracked = _timed(tracked_bare, 200)
+        flow_plain, flow_tracked = _paired(plain_flow, tracked_flow, args.flows)
+        tasks_plain, tasks_tracked = _paired(many_plain, many_tracked, max(5, args.flows // 3))
+    bare_plain, bare_tracked = _paired(bare, tracked_bare, 200)
 
     def med(xs: list[float]) -> float:
         return statistics.median(xs)

@@ -364,3 +364,41 @@ def test_unreachable_store_fails_the_flow_with_service_unavailable() -> None:
     assert state.is_failed()
     assert "ServiceUnavailable" in state.message
     assert "127.0.0.1:1" in state.message or "could not" in state.message.lower()
+
+
+@flow
+@tracked(experiment="cancelled")
+def gives_up() -> object:
+    from prefect.states import Cancelled
+
+    return Cancelled(message="operator stopped it")
+
+
+def test_a_cancelled_outcome_marks_the_run_killed() -> None:
+    state = gives_up(return_state=True)
+    assert state.is_cancelled()
+    (run,) = _runs("cancelled")
+    assert run.info.status == RunStatus.KILLED
+
+
+def test_termination_signals_and_interrupts_count_as_killed() -> None:
+    from prefect.exceptions import TerminationSignal
+
+    from lockgate_prefect.tracking import _status_of_exception
+
+    assert _status_of_exception(TerminationSignal(signal=15)) == RunStatus.KILLED
+    assert _status_of_exception(KeyboardInterrupt()) == RunStatus.KILLED
+    assert _status_of_exception(ValueError("x")) == RunStatus.FAILED
+
+
+@flow
+@tracked(experiment="long-params")
+def huge(text: str = "") -> str:
+    return lockgate.active_run().info.run_id  # type: ignore[union-attr]
+
+
+def test_over_long_parameters_are_cut_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    run = lockgate.get_run(huge("x" * 10_000))
+    assert len(run.data.params["text"]) == 6000 and run.data.params["text"].endswith("...")
+    assert any("cut to 6000" in r.getMessage() for r in caplog.records)
