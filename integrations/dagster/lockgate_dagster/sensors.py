@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from lockgate.errors import InvalidArgument
 from lockgate_dagster.connection import unreachable_as_error
 
 __all__ = ["build_promotion_sensor", "PROMOTION_TAG_PREFIX"]
@@ -50,8 +51,9 @@ def build_promotion_sensor(
         required_resource_keys={resource_key},
         description=f"Runs when alias {alias!r} of model {model_name!r} moves to a new version.",
     )
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        lockgate = getattr(context.resources, resource_key)
+    def _sensor(context: dg.SensorEvaluationContext, **resources: Any) -> dg.SensorResult | dg.SkipReason:
+        # Called directly (tests), Dagster passes required resources as keyword arguments.
+        lockgate = resources.get(resource_key) or getattr(context.resources, resource_key)
         cursor = _parse_cursor(context.cursor)
         client = lockgate.get_client()
         newest = None
@@ -99,7 +101,7 @@ def _parse_cursor(raw: str | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(
+        raise InvalidArgument(
             f"The sensor cursor {raw!r} is not an event id; reset the sensor's cursor in the Dagster UI."
         ) from None
     return max(value, 0)

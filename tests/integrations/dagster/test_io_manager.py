@@ -30,8 +30,9 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
 
 
 def test_model_output_becomes_a_registered_version_with_lineage(
-    instance: dg.DagsterInstance, sqlite_uri: str
+    instance: dg.DagsterInstance, store_uri: str
 ) -> None:
+    sqlite_uri = store_uri  # runs on SQLite and on PostgreSQL
     @dg.asset
     def features() -> int:
         return 1
