@@ -119,8 +119,8 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
                 raise
             if owned:
                 client.set_terminated(run.info.run_id, "FINISHED")
-            metrics = client.get_run(run.info.run_id).data.metrics
-        context.add_output_metadata(self._metadata(uri, name, version, run, flavor.name, metrics))
+        # The asset body has finished, so the run fetched above already holds its metrics.
+        context.add_output_metadata(self._metadata(uri, name, version, run, flavor.name, run.data.metrics))
         context.log.info(f"Registered {asset} as version {version.version} of model {name!r}")
 
     def _run_for(
@@ -174,28 +174,32 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
         self, client: LockgateClient, name: str, *, run: Run, source: str, context: dg.OutputContext,
         asset: str, partition: str | None,
     ) -> ModelVersion:
-        try:
-            client.get_registered_model(name)
-        except NotFound:
-            try:
-                client.create_registered_model(
-                    name, description=f"Model asset {asset} (registered by Dagster)",
-                    tags={"lockgate.dagster.asset_key": sanitize_tag_value(asset)},
-                )
-            except LockgateError as exc:
-                if exc.code != "RESOURCE_ALREADY_EXISTS":  # a concurrent step created it first
-                    raise
         tags = {k: v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX)}
         tags.setdefault(TAG_PREFIX + "run_id", dagster_run_id(context))
         tags.setdefault(TAG_PREFIX + "asset_key", sanitize_tag_value(asset))
         if partition is not None:
             tags.setdefault(TAG_PREFIX + "partition_key", sanitize_tag_value(partition))
         tags.pop(TAG_PREFIX + "retry_number", None)
-        # Same run and source again (a retried step) gives back the existing version.
-        return client.create_model_version(
-            name, source=source, run_id=run.info.run_id, tags=tags,
-            run_link=_run_link(self.resolved_tracking_uri(), run),
-        )
+        def create() -> ModelVersion:
+            # Same run and source again (a retried step) gives back the existing version.
+            return client.create_model_version(
+                name, source=source, run_id=run.info.run_id, tags=tags,
+                run_link=_run_link(self.resolved_tracking_uri(), run),
+            )
+
+        try:
+            return create()
+        except NotFound:  # the first version of this model: create the model, then the version
+            pass
+        try:
+            client.create_registered_model(
+                name, description=f"Model asset {asset} (registered by Dagster)",
+                tags={"lockgate.dagster.asset_key": sanitize_tag_value(asset)},
+            )
+        except LockgateError as exc:
+            if exc.code != "RESOURCE_ALREADY_EXISTS":  # a concurrent step created it first
+                raise
+        return create()
 
     def _metadata(
         self, uri: str, name: str, version: ModelVersion, run: Run, flavor: str, metrics: dict[str, float],
