@@ -130,7 +130,7 @@ def runs_search(
     extra = list(columns or [])
     table = Table(title=f"{len(runs)} run(s)", show_lines=False)
     for name in ("run_id", "name", "status", "started"):
-        table.add_column(name, no_wrap=name == "run_id")
+        table.add_column(name, no_wrap=True, min_width=32 if name == "run_id" else None)
     for key in param_keys:
         table.add_column(f"params.{key}")
     for key in metric_keys:
@@ -347,6 +347,10 @@ def _mount_optional_commands() -> None:
                 continue
             raise
         target = getattr(module, attr)
+        if name == "models":
+            from lockgate.cli_models_serving import register as add_serving_commands
+
+            add_serving_commands(target)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name)
         else:
