@@ -130,7 +130,7 @@ def runs_search(
     extra = list(columns or [])
     table = Table(title=f"{len(runs)} run(s)", show_lines=False)
     for name in ("run_id", "name", "status", "started"):
-        table.add_column(name, no_wrap=name == "run_id")
+        table.add_column(name, no_wrap=True, min_width=32 if name == "run_id" else None)
     for key in param_keys:
         table.add_column(f"params.{key}")
     for key in metric_keys:
