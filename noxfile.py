@@ -73,7 +73,7 @@ def _check_torch_wheel(session: nox.Session) -> None:
         session.error(
             f"tests-core needs the CPU build of torch 2.13.0 ({TORCH_WHEEL}) in {FIND_LINKS}; "
             "none is there. Put that wheel there or set LOCKGATE_FIND_LINKS to its folder. "
-            "It is not taken from PyPI, whose build is several GB of CUDA libraries
+            "It is not taken from PyPI, whose build is several GB of CUDA libraries"
         )
 
 
