@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 CASES: list[tuple[str, str, list[str]]] = [
     ("metric filter + param, order by that metric", "metrics.loss < 0.5 and params.depth = '6'", ["metrics.loss ASC"]),
@@ -44,10 +45,9 @@ def _median_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
 
 
 def seed(engine: Any, exp_id: int, n: int) -> None:
-    from sqlalchemy import insert
-
     from lockgate.store.sql.engine import write_connection
     from lockgate.store.sql.tables import LatestMetricTable, ParamTable, RunTable, RunTagTable
+    from sqlalchemy import insert
 
     rng = random.Random(7)
     now = int(time.time() * 1000)
@@ -86,11 +86,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LOCKGATE_HOME"] = str(Path(tmp) / "home")
-        from sqlalchemy import select
-
         from lockgate.search import apply_run_search
         from lockgate.store.sql.store import SqlStore
         from lockgate.store.sql.tables import RunTable
+        from sqlalchemy import select
 
         store = SqlStore(args.uri or f"sqlite:///{Path(tmp) / 'search.db'}")
         exp = store.create_experiment(f"search-bench-{uuid.uuid4().hex[:6]}")

@@ -17,11 +17,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, cast, exists, false, func, literal, null, or_, select, true, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from lockgate.errors import InvalidArgument
-from lockgate.search.grammar import RUN_GRAMMAR, Comparison, OrderBy, parse_filter, parse_order_by_list
+from lockgate.search.grammar import (
+    RUN_GRAMMAR,
+    Comparison,
+    OrderBy,
+    parse_filter,
+    parse_order_by_list,
+)
 from lockgate.search.sql import compile_comparison, json_text, keyed_clause, sort_key
 from lockgate.store.sql.tables import (
     DatasetTable,

@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, insert, select
-
 from lockgate.search import Comparison, OrderBy, apply_run_search, parse_run_filter, quote_string
 from lockgate.store.sql.engine import get_engine
 from lockgate.store.sql.tables import (
@@ -33,6 +31,7 @@ from lockgate.store.sql.tables import (
     RunTable,
     RunTagTable,
 )
+from sqlalchemy import Engine, delete, insert, select
 
 R = RunTable.__table__
 NAN = float("nan")
@@ -177,7 +176,7 @@ def render_identifier(kind: str, key: str) -> str:
     return f"{_PREFIX[kind]}.`{key}`" if not re.fullmatch(r"[A-Za-z_][\w.]*", key) else f"{_PREFIX[kind]}.{key}"
 
 
-def render_number(value: float | int) -> str:
+def render_number(value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
     return repr(value)
