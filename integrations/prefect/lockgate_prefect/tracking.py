@@ -195,6 +195,14 @@ class _Tracking:
         self.restore_uri: tuple[bool, str | None] = (False, None)
 
     def open(self) -> None:
+        """Start (or resume) the run; if that fails half-way, undo what was done and re-raise."""
+        try:
+            self._open()
+        except BaseException as exc:
+            self.close(RunStatus.FAILED, exc if self.run_id is not None else None)
+            raise
+
+    def _open(self) -> None:
         owner, scope = self.owner, self.scope
         parent = lockgate.active_run()
         self.parent_id = parent.info.run_id if parent else None
