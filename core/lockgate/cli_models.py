@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,13 +37,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 TrackingUri = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--tracking-uri", envvar="LOCKGATE_TRACKING_URI", show_default=False,
                  help="Tracking store URI (default: the SQLite file under LOCKGATE_HOME)."),
 ]
 Output = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
-Alias = Annotated[Optional[str], typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
-Stage = Annotated[Optional[str], typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
+Alias = Annotated[str | None, typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
+Stage = Annotated[str | None, typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
 
 
 class _Session:
@@ -146,8 +146,8 @@ def _print_decision(decision: GateDecision, output: str) -> None:
 @_errors
 def create(
     name: str,
-    description: Annotated[Optional[str], typer.Option("--description", "-d")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -165,10 +165,10 @@ def create(
 @models_app.command("search", hidden=True)
 @_errors
 def list_models(
-    filter_string: Annotated[Optional[str], typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
-    order_by: Annotated[Optional[list[str]], typer.Option("--order-by")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
+    order_by: Annotated[list[str] | None, typer.Option("--order-by")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
-    page_token: Annotated[Optional[str], typer.Option("--page-token")] = None,
+    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -195,7 +195,7 @@ def list_models(
 @_errors
 def versions(
     name: str,
-    filter_string: Annotated[Optional[str], typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
@@ -224,9 +224,9 @@ def versions(
 def register(
     name: str,
     source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
-    run_id: Annotated[Optional[str], typer.Option("--run-id")] = None,
-    description: Annotated[Optional[str], typer.Option("--description", "-d")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -238,7 +238,7 @@ def register(
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}")
+        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}", soft_wrap=True)
 
 
 # ------------------------------------------------------------------- gates
@@ -274,7 +274,7 @@ def promote(
     version: Annotated[str, typer.Option("--version", "-v", help="Version number to promote.")],
     alias: Alias = None,
     stage: Stage = None,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
     override: Annotated[bool, typer.Option("--override", help="Force past a failing gate (needs --reason).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate the gate only; change nothing.")] = False,
     output: Output = "table",
@@ -315,7 +315,7 @@ def promote(
 def approve(
     name: str,
     version: Annotated[str, typer.Option("--version", "-v")],
-    comment: Annotated[Optional[str], typer.Option("--comment", "-m")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Record your approval of a version (counted by RequireApprovals rules)."""
@@ -368,4 +368,4 @@ def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False)
+        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)

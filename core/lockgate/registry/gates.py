@@ -179,12 +179,12 @@ class BeatsChampion(_Rule):
 class RequireTags(_Rule):
     """Tags that must be present with the given values (``None`` accepts any value).
 
-    ``on`` chooses where to look: the model version's tags, its run's tags, or either.
+    ``scope`` chooses where to look: the model version's tags, its run's tags, or either.
     """
 
     type: Literal["require_tags"] = "require_tags"
     tags: dict[str, str | None] = Field(min_length=1)
-    on: Literal["version", "run", "any"] = "any"
+    scope: Literal["version", "run", "any"] = "any"
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v}" if v is not None else k for k, v in self.tags.items())
@@ -192,9 +192,9 @@ class RequireTags(_Rule):
 
     def evaluate(self, ctx: GateContext) -> RuleResult:
         sources: list[Mapping[str, str]] = []
-        if self.on in ("version", "any"):
+        if self.scope in ("version", "any"):
             sources.append(ctx.candidate.tags)
-        if self.on in ("run", "any") and ctx.candidate_run is not None:
+        if self.scope in ("run", "any") and ctx.candidate_run is not None:
             sources.append(ctx.candidate_run.data.tags)
         observed: dict[str, str | None] = {}
         missing: list[str] = []

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from lockgate.cli_models import models_app
 from registry_support import MakeRun, RegistryClient
 from typer.testing import CliRunner
-
-from lockgate.cli_models import models_app
 
 runner = CliRunner()
 
@@ -120,6 +119,6 @@ def test_models_cli_bad_input(store_uri: str, tmp_path: Path) -> None:
     code, _, err = _cli(store_uri, "create", "x", "--tag", "novalue")
     assert code == 1 and "expected key=value" in err
     code, _, err = _cli(store_uri, "list", "--filter", "bogus = 'x'")
-    assert code == 1 and "unknown key 'bogus'" in err
+    assert code == 1 and "unknown attribute 'bogus'" in err
     code, _, err = _cli(store_uri, "list", "-o", "xml")
     assert code == 2

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from registry_support import MakeRun, RegistryClient
-
 from lockgate.errors import GateFailed, InvalidArgument, NotFound, PermissionDenied
 from lockgate.registry import (
     BeatsChampion,
@@ -15,6 +13,7 @@ from lockgate.registry import (
     RequireApprovals,
     RequireTags,
 )
+from registry_support import MakeRun, RegistryClient
 
 CHAMPION_POLICY = GatePolicy(rules=[
     MetricThreshold(metric="val_auc", min=0.80),

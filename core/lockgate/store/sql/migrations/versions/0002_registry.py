@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.create_table('model_versions',
     sa.Column('model_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=1000), nullable=False),
     sa.Column('storage_location', sa.Text(), nullable=False),
     sa.Column('run_id', sa.String(length=32), nullable=True),
     sa.Column('experiment_id', sa.String(length=32), nullable=True),
@@ -82,6 +82,7 @@ def upgrade() -> None:
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.create_index('ix_model_versions_model_stage', ['model_id', 'current_stage'], unique=False)
         batch_op.create_index('ix_model_versions_run', ['run_id'], unique=False)
+        batch_op.create_index('ix_model_versions_model_source', ['model_id', 'source'], unique=False)
 
     op.create_table('registered_model_tags',
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -126,6 +127,7 @@ def downgrade() -> None:
 
     op.drop_table('registered_model_tags')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index('ix_model_versions_model_source')
         batch_op.drop_index('ix_model_versions_run')
         batch_op.drop_index('ix_model_versions_model_stage')
 
