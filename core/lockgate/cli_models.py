@@ -267,6 +267,35 @@ def set_gate(
         console.print(f"{name} {record.target} is guarded by policy version {record.policy_version} ({n} rules).")
 
 
+@models_app.command("show-gate")
+@_errors
+def show_gate(
+    name: str,
+    alias: Alias = None,
+    stage: Stage = None,
+    policy_version: Annotated[int | None, typer.Option("--policy-version", help="An older version.")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Print the gate policy guarding an alias or stage (a document set-gate accepts)."""
+    if output not in ("yaml", "json"):
+        raise typer.BadParameter(f"--output must be 'yaml' or 'json', not {output!r}.")
+    s = _Session(tracking_uri)
+    record = s.registry.get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
+    if record is None:
+        target = f"@{alias}" if alias else f"stage {stage}"
+        err_console.print(f"No gate guards {name} {target}.")
+        raise typer.Exit(1)
+    if output == "json":
+        _json(record.model_dump(mode="json"))
+        return
+    import yaml
+
+    sys.stdout.write(f"# {name} {record.target}, policy version {record.policy_version}, "
+                     f"set by {record.created_by or '?'} at {_time(record.created_at)} UTC\n")
+    sys.stdout.write(yaml.safe_dump(record.policy, sort_keys=False))
+
+
 @models_app.command("promote")
 @_errors
 def promote(
@@ -356,6 +385,33 @@ def history(
             gate = "[bold yellow]OVERRIDE[/] " + gate
         table.add_row(str(e.id), _time(e.timestamp), e.type.value, target, _short(e.from_version),
                       _short(e.to_version), e.actor, gate, e.reason or "")
+    console.print(table)
+
+
+@models_app.command("events")
+@_errors
+def events(
+    after_id: Annotated[int, typer.Option("--after-id", help="Only events with a larger id.")] = 0,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's events.")] = None,
+    event_type: Annotated[list[str] | None, typer.Option("--type", help="e.g. ALIAS_SET (repeatable).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The registry's event log after an id, oldest first (what sensors poll)."""
+    _output(output)
+    s = _Session(tracking_uri)
+    found = s.registry.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
+    if output == "json":
+        _json([e.model_dump(mode="json") for e in found])
+        return
+    table = Table()
+    for column in ("id", "time", "event", "model", "version", "target", "actor", "details"):
+        table.add_column(column, overflow="fold")
+    for e in found:
+        target = f"@{e.alias}" if e.alias else (e.stage or "")
+        table.add_row(str(e.id), _time(e.timestamp), e.type.value, e.model_name, _short(e.version), target,
+                      e.actor, _short(e.details) if e.details else "")
     console.print(table)
 
 

@@ -153,6 +153,7 @@ class RegistryEventTable(SQLModel, table=True):
     __table_args__ = (
         Index("ix_registry_events_model", "model_id", "id"),
         Index("ix_registry_events_type", "event_type", "id"),
+        Index("ix_registry_events_name", "model_name", "id"),
     )
 
     id: int | None = Field(

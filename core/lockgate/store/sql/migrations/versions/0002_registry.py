@@ -48,6 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table('registry_events', schema=None) as batch_op:
         batch_op.create_index('ix_registry_events_model', ['model_id', 'id'], unique=False)
         batch_op.create_index('ix_registry_events_type', ['event_type', 'id'], unique=False)
+        batch_op.create_index('ix_registry_events_name', ['model_name', 'id'], unique=False)
 
     op.create_table('gate_policies',
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -134,6 +135,7 @@ def downgrade() -> None:
     op.drop_table('model_versions')
     op.drop_table('gate_policies')
     with op.batch_alter_table('registry_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_registry_events_name')
         batch_op.drop_index('ix_registry_events_type')
         batch_op.drop_index('ix_registry_events_model')
 
