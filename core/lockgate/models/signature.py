@@ -279,17 +279,18 @@ def _convert_column(series: Any, spec: ColSpec, label: str) -> Any:
             details={"column": spec.name, "expected_type": expected, "actual_dtype": str(dtype)},
         )
 
-    values = series.dropna()
     if expected in ("double", "float"):
         if pd.api.types.is_bool_dtype(dtype):
             raise fail("got booleans")
         if pd.api.types.is_numeric_dtype(dtype):
-            return series.astype(_COL_TYPES[expected])
+            target = _COL_TYPES[expected]
+            return series if dtype == target else series.astype(target)
         try:
             return pd.to_numeric(series, errors="raise").astype(_COL_TYPES[expected])
         except (ValueError, TypeError):
-            bad = next((v for v in values if not _is_number(v)), None)
+            bad = next((v for v in series.dropna() if not _is_number(v)), None)
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}") from None
+    values = series.dropna()
     if expected in ("long", "integer"):
         if pd.api.types.is_bool_dtype(dtype):
             raise fail("got booleans")
@@ -314,6 +315,8 @@ def _convert_column(series: Any, spec: ColSpec, label: str) -> Any:
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}")
         return series.astype(bool)
     if expected == "string":
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return series
         bad = next((v for v in values if not isinstance(v, str)), None)
         if bad is not None:
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}")
@@ -389,9 +392,15 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
                 details={"missing_columns": [s.name for s in missing]},
             )
         out = {}
+        unchanged = list(frame.columns) == [s.name for s in schema.inputs]
         for spec in schema.inputs:
             if spec.name in present:
-                out[spec.name] = _convert_column(frame[present[spec.name]], spec, repr(spec.name))
+                column = frame[present[spec.name]]
+                converted = _convert_column(column, spec, repr(spec.name))
+                unchanged = unchanged and converted is column
+                out[spec.name] = converted
+        if unchanged:
+            return frame  # already the declared columns and types: no copy
         import pandas as pd
 
         return pd.DataFrame(out, index=frame.index)
