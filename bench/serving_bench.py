@@ -97,17 +97,27 @@ def body_for(frame: pd.DataFrame) -> bytes:
     return json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
 
 
-def measure_latency(url: str, body: bytes, n: int) -> tuple[float, float]:
-    times = []
-    with httpx.Client(headers={"Content-Type": "application/json"}) as client:
-        for _ in range(20):
-            client.post(url, content=body).raise_for_status()
+def measure_latency(urls: dict[str, str], body: bytes, n: int) -> dict[str, tuple[float, float]]:
+    """p50/p95 ms per server; requests alternate between servers so load drift hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    clients = {name: httpx.Client(headers={"Content-Type": "application/json"}) for name in urls}
+    try:
+        for name, url in urls.items():
+            for _ in range(20):
+                clients[name].post(url, content=body).raise_for_status()
         for _ in range(n):
-            start = time.perf_counter()
-            client.post(url, content=body).raise_for_status()
-            times.append(time.perf_counter() - start)
-    times.sort()
-    return statistics.median(times) * 1000, times[int(len(times) * 0.95)] * 1000
+            for name, url in urls.items():
+                start = time.perf_counter()
+                clients[name].post(url, content=body).raise_for_status()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        for client in clients.values():
+            client.close()
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[name] = (statistics.median(values) * 1000, values[int(len(values) * 0.95)] * 1000)
+    return out
 
 
 def measure_throughput(url: str, body: bytes, rows_per_request: int, clients: int, seconds: float) -> float:
@@ -147,13 +157,14 @@ def bench_servers(servers: dict[str, tuple[list[str], int]], workdir: Path,
     thousand = body_for(make_data(1000, seed=2))
     samples: dict[str, dict[str, list[float]]] = {n: {"p50_ms": [], "p95_ms": [], "rows_per_s": []}
                                                   for n in servers}
+    urls = {name: f"http://127.0.0.1:{port}/invocations" for name, (_, port) in servers.items()}
     try:
         for round_no in range(args.rounds):
+            latency = measure_latency(urls, one, args.latency_requests)
             order = list(servers) if round_no % 2 == 0 else list(reversed(servers))
             for name in order:
-                url = f"http://127.0.0.1:{servers[name][1]}/invocations"
-                p50, p95 = measure_latency(url, one, args.latency_requests)
-                rps = measure_throughput(url, thousand, 1000, args.clients, args.seconds)
+                p50, p95 = latency[name]
+                rps = measure_throughput(urls[name], thousand, 1000, args.clients, args.seconds)
                 for key, value in (("p50_ms", p50), ("p95_ms", p95), ("rows_per_s", rps)):
                     samples[name][key].append(value)
                 print(f"  round {round_no + 1} {name:<9} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
@@ -166,9 +177,12 @@ def bench_servers(servers: dict[str, tuple[list[str], int]], workdir: Path,
 
 _BATCH_CHILD = """
 import json, resource, sys, time
+from lockgate.models.pyfunc import load_model
 from lockgate.serving.batch import predict_batch
-r = predict_batch(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=int(sys.argv[4]), progress=False)
-print(json.dumps({"rows": r.rows, "seconds": r.seconds,
+model = load_model(sys.argv[1])
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+r = predict_batch(model, sys.argv[2], sys.argv[3], chunk_size=int(sys.argv[4]), progress=False)
+print(json.dumps({"rows": r.rows, "seconds": r.seconds, "rss_after_load_mb": loaded,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -178,10 +192,12 @@ def bench_batch(model_dir: Path, workdir: Path, rows: int, chunk_size: int) -> d
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with pq.ParquetWriter(source, pa.Table.from_pandas(make_data(10)).schema) as writer:
-        for start in range(0, rows, 200_000):
-            writer.write_table(pa.Table.from_pandas(make_data(min(200_000, rows - start), seed=start),
-                                                    preserve_index=False))
+    if not source.exists():
+        schema = pa.Table.from_pandas(make_data(10), preserve_index=False).schema
+        with pq.ParquetWriter(source, schema) as writer:
+            for start in range(0, rows, 200_000):
+                writer.write_table(pa.Table.from_pandas(make_data(min(200_000, rows - start), seed=start),
+                                                        preserve_index=False))
     size_mb = source.stat().st_size / 2**20
     out = subprocess.run([sys.executable, "-c", _BATCH_CHILD, str(model_dir), str(source),
                           str(workdir / "batch_out.parquet"), str(chunk_size)],
@@ -198,7 +214,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--latency-requests", type=int, default=300)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the batch benchmark")
-    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--chunk-size", type=int, nargs="+", default=[100_000, 20_000])
     parser.add_argument("--rounds", type=int, default=3, help="alternating measurement rounds")
     parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
@@ -228,10 +244,13 @@ def main() -> None:
         print(f"lockgate/mlflow: throughput x{lg['rows_per_s'] / ml['rows_per_s']:.2f}, "
               f"p50 latency x{lg['p50_ms'] / ml['p50_ms']:.2f}")
 
-    batch = bench_batch(model_dir, workdir, args.rows, args.chunk_size)
-    print(f"\nbatch predict: {batch['rows']:,} rows from Parquet ({batch['input_mb']:.0f} MiB) in "
-          f"{batch['seconds']:.1f}s = {batch['rows_per_s']:,.0f} rows/s, chunk {args.chunk_size:,}, "
-          f"peak RSS {batch['peak_rss_mb']:.0f} MiB")
+    print()
+    for chunk in args.chunk_size:
+        batch = bench_batch(model_dir, workdir, args.rows, chunk)
+        print(f"batch predict: {batch['rows']:,} rows from Parquet ({batch['input_mb']:.0f} MiB) in "
+              f"{batch['seconds']:.1f}s = {batch['rows_per_s']:,.0f} rows/s, chunk {chunk:,}: "
+              f"peak RSS {batch['peak_rss_mb']:.0f} MiB ({batch['rss_after_load_mb']:.0f} MiB after "
+              f"imports and model load)", flush=True)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
