@@ -80,3 +80,28 @@ def test_cli_predict(churn_model_dir: Path, tmp_path: Path) -> None:
         "predict", "-m", str(tmp_path / "nope"), "-i", str(tmp_path / "customers.parquet"),
         "-o", str(tmp_path / "x.parquet")])
     assert bad.exit_code == 1 and "Nothing exists at" in bad.output
+
+
+def test_lockgate_cli_predicts_with_a_registered_alias(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from lockgate.cli import app
+
+    X, y = training_frame(rows=40)
+    numeric = X[["age", "income"]]
+    est = LogisticRegression().fit(numeric, y)
+    with lockgate.start_run():
+        lockgate.sklearn.log_model(est, name="model", input_example=numeric[:2],
+                                   registered_model_name="churn")
+    lockgate.LockgateClient().set_registered_model_alias("churn", "champion", 1)
+    numeric.to_parquet(tmp_path / "customers.parquet")
+    result = CliRunner().invoke(app, ["models", "predict", "-m", "models:/churn@champion",
+                                      "-i", str(tmp_path / "customers.parquet"),
+                                      "-o", str(tmp_path / "scores.parquet"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_parquet(tmp_path / "scores.parquet")
+    np.testing.assert_array_equal(scores["prediction"].to_numpy(), est.predict(numeric))
+    missing = CliRunner().invoke(app, ["models", "predict", "-m", "models:/churn@nobody",
+                                       "-i", str(tmp_path / "customers.parquet"),
+                                       "-o", str(tmp_path / "x.parquet")])
+    assert missing.exit_code == 1 and "nobody" in missing.output
