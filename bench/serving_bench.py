@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import statistics
@@ -50,12 +49,11 @@ def make_data(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def save_model(path: Path) -> None:
+    import lockgate
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    import lockgate
 
     X = make_data(5000)
     y = ((X["f0"] + X["f1"] > 0) ^ (X["plan"] == "pro")).astype(int)
@@ -224,8 +222,9 @@ def main() -> None:
     save_model(model_dir)
     bindir = Path(sys.executable).parent
     port = _free_port()
-    servers = {"lockgate": ([sys.executable, "-c", "import sys; from lockgate.cli_models_serving import "
-                             "models_serving_app; models_serving_app(sys.argv[1:])",
+    launcher = ("import sys; from lockgate.cli_models_serving import models_serving_app; "
+                "models_serving_app(sys.argv[1:])")
+    servers = {"lockgate": ([sys.executable, "-c", launcher,
                              "serve", "-m", str(model_dir), "--port", str(port)], port)}
     if not args.skip_mlflow:
         port = _free_port()

@@ -18,11 +18,11 @@ import yaml
 
 __all__ = [
     "EnvironmentMismatchWarning",
-    "pinned_requirement",
-    "write_environment",
-    "read_requirements",
     "environment_mismatches",
+    "pinned_requirement",
+    "read_requirements",
     "warn_on_mismatch",
+    "write_environment",
 ]
 
 REQUIREMENTS_FILE = "requirements.txt"

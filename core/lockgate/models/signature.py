@@ -15,12 +15,12 @@ from lockgate.errors import InvalidArgument
 
 __all__ = [
     "ColSpec",
-    "TensorSpec",
-    "Schema",
     "ModelSignature",
-    "infer_signature",
-    "infer_schema",
+    "Schema",
+    "TensorSpec",
     "enforce_schema",
+    "infer_schema",
+    "infer_signature",
 ]
 
 # MLflow column type -> numpy dtype used when a value must be converted.
@@ -167,9 +167,10 @@ def _col_type_of_series(series: Any) -> str:
         first = values.iloc[0]
         if isinstance(first, (bytes, bytearray)):
             return "binary"
-        if isinstance(first, str) or isinstance(dtype, pd.CategoricalDtype):
-            if all(isinstance(v, str) for v in values.iloc[:1000]):
-                return "string"
+        if (isinstance(first, str) or isinstance(dtype, pd.CategoricalDtype)) and all(
+            isinstance(v, str) for v in values.iloc[:1000]
+        ):
+            return "string"
         if isinstance(first, (bool, np.bool_)):
             return "boolean"
         if isinstance(first, (int, np.integer)):

@@ -71,7 +71,7 @@ def create_scoring_app(model: Any) -> Any:
             predictions = model.predict(data, params=params) if params else model.predict(data)
         except LockgateError as exc:
             return _error(exc, 400 if exc.http_status >= 500 else None)
-        except Exception as exc:  # the model rejected the input (sklearn/torch ValueErrors ...)
+        except Exception as exc:  # noqa: BLE001 - the model rejected the input (sklearn/torch errors)
             return _error(InvalidArgument(
                 f"The model could not score this input: {type(exc).__name__}: {exc}"
             ))

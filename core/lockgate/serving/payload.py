@@ -14,7 +14,7 @@ from typing import Any
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["parse_request", "parse_json_payload", "parse_csv", "format_predictions", "INPUT_KEYS"]
+__all__ = ["INPUT_KEYS", "format_predictions", "parse_csv", "parse_json_payload", "parse_request"]
 
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
-
-import lockgate
 from lockgate.cli_models_serving import models_serving_app
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.serving.batch import predict_batch
-
 from serving_support import training_frame
+from typer.testing import CliRunner
 
 
 @pytest.mark.parametrize("in_ext, out_ext", [("parquet", "parquet"), ("csv", "csv"),
@@ -83,9 +81,8 @@ def test_cli_predict(churn_model_dir: Path, tmp_path: Path) -> None:
 
 
 def test_lockgate_cli_predicts_with_a_registered_alias(tmp_path: Path) -> None:
-    from sklearn.linear_model import LogisticRegression
-
     from lockgate.cli import app
+    from sklearn.linear_model import LogisticRegression
 
     X, y = training_frame(rows=40)
     numeric = X[["age", "income"]]
