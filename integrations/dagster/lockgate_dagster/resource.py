@@ -171,7 +171,8 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
 
 
 def _default_run_name(context: Any, keys: list[str], partition: str | None) -> str:
-    base = ",".join(keys) if keys else str(getattr(context, "op_def", None) and context.op_def.name or "dagster")
+    op_def = getattr(context, "op_def", None)
+    base = ",".join(keys) if keys else (op_def.name if op_def is not None else "dagster")
     if partition is not None:
         base = f"{base} [{partition}]"
     return sanitize_tag_value(base, max_length=250)
