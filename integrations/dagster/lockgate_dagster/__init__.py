@@ -6,8 +6,10 @@ from lockgate_dagster import (
 )
 ```
 
-Importing this package imports Dagster (it is only imported where Dagster runs); the pieces
-live in small modules: ``resource``, ``io_manager``, ``checks``, ``sensors``, ``tags``.
+The names load on first use, so ``import lockgate_dagster`` alone imports neither Dagster nor
+the Lockgate store; the pieces live in small modules: ``resource``, ``io_manager``,
+``checks``, ``sensors``, ``tags``, ``flavors``, and ``_compat`` for everything that depends on
+Dagster's version.
 """
 
 from __future__ import annotations
