@@ -21,9 +21,8 @@ import time
 
 import dagster as dg
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-
 from lockgate_dagster import LockgateModelIOManager, LockgateResource
+from sklearn.linear_model import LogisticRegression
 
 X = np.random.default_rng(0).normal(size=(200, 5))
 Y = (X[:, 0] > 0).astype(int)
@@ -93,7 +92,7 @@ def main() -> int:
                 "tracked_model", args.runs,
             )
             wall = time.perf_counter() - started
-    ms = lambda values: statistics.median(values) * 1000  # noqa: E731
+    ms = lambda values: statistics.median(values) * 1000
     resource = ms(RESOURCE_SECONDS[1:])
     added = resource + ms(tracked_io) - ms(base_io)
     print(f"resource (start_run + param + metric + end): median {resource:7.1f} ms")

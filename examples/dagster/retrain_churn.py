@@ -18,7 +18,6 @@ to track into a server or PostgreSQL instead of the embedded SQLite database.
 import dagster as dg
 import numpy as np
 import pandas as pd
-
 from lockgate.registry import BeatsChampion, GatePolicy, MetricThreshold
 from lockgate_dagster import (
     LockgateModelIOManager,

@@ -26,7 +26,14 @@ _EXPORTS: dict[str, str] = {
     "sanitize_tag_value": "lockgate_dagster.tags",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "LockgateConnection",
+    "LockgateModelIOManager",
+    "LockgateResource",
+    "build_promotion_gate_checks",
+    "build_promotion_sensor",
+    "sanitize_tag_value",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["StepRun", "remember", "lookup", "forget_run"]
+__all__ = ["StepRun", "forget_run", "lookup", "remember"]
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
-
 from lockgate.errors import GateFailed, LockgateError
+
 from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
 from lockgate_dagster.connection import unreachable_as_error
 from lockgate_dagster.io_manager import VERSION_METADATA, model_name_for

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import Field
-
 from lockgate.errors import InvalidArgument, LockgateError, ServiceUnavailable
+from pydantic import Field
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient

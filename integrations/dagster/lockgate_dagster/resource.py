@@ -19,9 +19,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from lockgate.errors import InvalidArgument, LockgateError
 from pydantic import Field
 
-from lockgate.errors import InvalidArgument, LockgateError
 from lockgate_dagster import _handoff
 from lockgate_dagster._compat import asset_keys_of, dagster_run_id, partition_key_of
 from lockgate_dagster.connection import LockgateConnection, unreachable_as_error

@@ -6,7 +6,6 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "dagster" / "retrain_churn.py"

@@ -5,7 +5,6 @@ import json
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 from lockgate_dagster import LockgateResource, sanitize_tag_value

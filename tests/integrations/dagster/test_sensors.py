@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 from lockgate_dagster import LockgateResource, build_promotion_sensor
