@@ -73,7 +73,7 @@ def _check_torch_wheel(session: nox.Session) -> None:
         session.error(
             f"tests-core needs the CPU build of torch 2.13.0 ({TORCH_WHEEL}) in {FIND_LINKS}; "
             "none is there. Put that wheel there or set LOCKGATE_FIND_LINKS to its folder. "
-            "It is not taken from PyPI, whose build is several GB of CUDA libraries."
+            "It is not taken from PyPI, whose build is several GB of CUDA libraries"
         )
 
 
@@ -121,7 +121,7 @@ def _run_pytest(session: nox.Session, target: str, extra: list[str]) -> None:
         extra = [*extra, f"--junitxml={Path(report_dir).resolve() / session.name}.xml"]
     # One test hanging for 10 minutes is a bug; fail it with a traceback and carry on.
     timeout = os.environ.get("LOCKGATE_TEST_TIMEOUT", "600")
-    session.run("python", "-m", "pytest", f"--timeout={timeout}", *extra, *args,
+    session.run("python", "-m", "pytest", f"--timeout={timeout}", "--durations=15", *extra, *args,
                 env=_service_homes(session))
 
 
@@ -158,7 +158,9 @@ def demo(session: nox.Session) -> None:
     session.install("-e", ".[all]", "-c", str(CONSTRAINTS / "tests-core.txt"))
     if os.environ.get("LOCKGATE_TRACKING_URI", "").startswith("postgresql"):
         _services.ensure_postgres()
-    session.run("python", "examples/demo.py", *session.posargs)
+    # Without a terminal (CI logs) rich would squeeze the results table into 80 columns.
+    env = {} if sys.stdout.isatty() else {"COLUMNS": os.environ.get("COLUMNS", "140")}
+    session.run("python", "examples/demo.py", *session.posargs, env=env)
 
 
 @nox.session

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,13 +37,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 TrackingUri = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--tracking-uri", envvar="LOCKGATE_TRACKING_URI", show_default=False,
                  help="Tracking store URI (default: the SQLite file under LOCKGATE_HOME)."),
 ]
 Output = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
-Alias = Annotated[Optional[str], typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
-Stage = Annotated[Optional[str], typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
+Alias = Annotated[str | None, typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
+Stage = Annotated[str | None, typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
 
 
 class _Session:
@@ -146,8 +146,8 @@ def _print_decision(decision: GateDecision, output: str) -> None:
 @_errors
 def create(
     name: str,
-    description: Annotated[Optional[str], typer.Option("--description", "-d")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -165,10 +165,10 @@ def create(
 @models_app.command("search", hidden=True)
 @_errors
 def list_models(
-    filter_string: Annotated[Optional[str], typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
-    order_by: Annotated[Optional[list[str]], typer.Option("--order-by")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
+    order_by: Annotated[list[str] | None, typer.Option("--order-by")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
-    page_token: Annotated[Optional[str], typer.Option("--page-token")] = None,
+    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -195,7 +195,7 @@ def list_models(
 @_errors
 def versions(
     name: str,
-    filter_string: Annotated[Optional[str], typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
@@ -224,9 +224,9 @@ def versions(
 def register(
     name: str,
     source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
-    run_id: Annotated[Optional[str], typer.Option("--run-id")] = None,
-    description: Annotated[Optional[str], typer.Option("--description", "-d")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
     output: Output = "table",
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -238,7 +238,7 @@ def register(
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}")
+        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}", soft_wrap=True)
 
 
 # ------------------------------------------------------------------- gates
@@ -267,6 +267,35 @@ def set_gate(
         console.print(f"{name} {record.target} is guarded by policy version {record.policy_version} ({n} rules).")
 
 
+@models_app.command("show-gate")
+@_errors
+def show_gate(
+    name: str,
+    alias: Alias = None,
+    stage: Stage = None,
+    policy_version: Annotated[int | None, typer.Option("--policy-version", help="An older version.")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Print the gate policy guarding an alias or stage (a document set-gate accepts)."""
+    if output not in ("yaml", "json"):
+        raise typer.BadParameter(f"--output must be 'yaml' or 'json', not {output!r}.")
+    s = _Session(tracking_uri)
+    record = s.registry.get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
+    if record is None:
+        target = f"@{alias}" if alias else f"stage {stage}"
+        err_console.print(f"No gate guards {name} {target}.")
+        raise typer.Exit(1)
+    if output == "json":
+        _json(record.model_dump(mode="json"))
+        return
+    import yaml
+
+    sys.stdout.write(f"# {name} {record.target}, policy version {record.policy_version}, "
+                     f"set by {record.created_by or '?'} at {_time(record.created_at)} UTC\n")
+    sys.stdout.write(yaml.safe_dump(record.policy, sort_keys=False))
+
+
 @models_app.command("promote")
 @_errors
 def promote(
@@ -274,7 +303,7 @@ def promote(
     version: Annotated[str, typer.Option("--version", "-v", help="Version number to promote.")],
     alias: Alias = None,
     stage: Stage = None,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
     override: Annotated[bool, typer.Option("--override", help="Force past a failing gate (needs --reason).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate the gate only; change nothing.")] = False,
     output: Output = "table",
@@ -315,7 +344,7 @@ def promote(
 def approve(
     name: str,
     version: Annotated[str, typer.Option("--version", "-v")],
-    comment: Annotated[Optional[str], typer.Option("--comment", "-m")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Record your approval of a version (counted by RequireApprovals rules)."""
@@ -359,6 +388,33 @@ def history(
     console.print(table)
 
 
+@models_app.command("events")
+@_errors
+def events(
+    after_id: Annotated[int, typer.Option("--after-id", help="Only events with a larger id.")] = 0,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's events.")] = None,
+    event_type: Annotated[list[str] | None, typer.Option("--type", help="e.g. ALIAS_SET (repeatable).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The registry's event log after an id, oldest first (what sensors poll)."""
+    _output(output)
+    s = _Session(tracking_uri)
+    found = s.registry.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
+    if output == "json":
+        _json([e.model_dump(mode="json") for e in found])
+        return
+    table = Table()
+    for column in ("id", "time", "event", "model", "version", "target", "actor", "details"):
+        table.add_column(column, overflow="fold")
+    for e in found:
+        target = f"@{e.alias}" if e.alias else (e.stage or "")
+        table.add_row(str(e.id), _time(e.timestamp), e.type.value, e.model_name, _short(e.version), target,
+                      e.actor, _short(e.details) if e.details else "")
+    console.print(table)
+
+
 @models_app.command("resolve")
 @_errors
 def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None) -> None:
@@ -368,4 +424,4 @@ def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None
     if output == "json":
         _json(mv.model_dump(mode="json"))
     else:
-        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False)
+        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lockgate.cli import TrackingUriOption, console, handle_errors
+from lockgate.cli_common import TrackingUriOption, console, handle_errors
 
 __all__ = ["models_serving_app", "predict_command", "serve_command", "register"]
 

@@ -58,7 +58,7 @@ def resolve_artifact_uri(uri: str, *, client: Any | None = None, _depth: int = 0
                 "(client.resolve_model_uri is missing)."
             )
         version = resolver(uri)
-        source = getattr(version, "source", None)
+        source = getattr(version, "storage_location", None) or getattr(version, "source", None)
         if not source:
             raise NotFound(f"Model URI {uri!r} resolved to a version with no source.")
         return resolve_artifact_uri(source, client=c, _depth=_depth + 1)

@@ -76,8 +76,7 @@ def log_saved_model(
     model_uri = f"runs:/{run_id}/{name}"
     version_number: int | None = None
     if registered_model_name:
-        source = repo.uri_for(name)
-        version = register_model_version(client, registered_model_name, source=source, run_id=run_id)
+        version = register_model_version(client, registered_model_name, source=model_uri, run_id=run_id)
         raw = getattr(version, "version", None)
         version_number = int(raw) if raw is not None else None
     return ModelInfo.from_model(model, model_uri=model_uri, registered_model_version=version_number)

@@ -58,7 +58,7 @@ def save_model(
     model = Model(metadata=metadata)
     add_pyfunc_flavor(model, loader_module="lockgate.models.pytorch", env=env, data=_DATA_DIR)
     model.add_flavor(FLAVOR_NAME, model_data=_DATA_DIR, model_file=_MODEL_FILE,
-                     pytorch_version=torch.__version__, code=None)
+                     pytorch_version=str(torch.__version__), code=None)
     wrapper = _TorchPyfunc(pytorch_model, device="cpu")
     finish_model_dir(model_dir, model, signature=signature, input_example=input_example,
                      predict_for_signature=wrapper.predict)

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "BeatsChampion": "lockgate.registry.gates",
     "RequireTags": "lockgate.registry.gates",
     "RequireApprovals": "lockgate.registry.gates",
+    "RequireLineage": "lockgate.registry.gates",
     "CustomRule": "lockgate.registry.gates",
     "GateContext": "lockgate.registry.gates",
     "GateDecision": "lockgate.registry.entities",
@@ -52,6 +53,7 @@ __all__ = [
     "RegisteredModel",
     "RegistryEvent",
     "RequireApprovals",
+    "RequireLineage",
     "RequireTags",
     "RuleResult",
     "SqlRegistry",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover
         GatePolicy,
         MetricThreshold,
         RequireApprovals,
+        RequireLineage,
         RequireTags,
     )
     from lockgate.registry.sql import SqlRegistry

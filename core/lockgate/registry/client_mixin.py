@@ -40,10 +40,17 @@ class RegistryClientMixin:
 
     # ------------------------------------------------------- registered models
     def create_registered_model(
-        self, name: str, *, description: str | None = None, tags: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        exist_ok: bool = False,
     ) -> RegisteredModel:
-        """A new, empty registered model; AlreadyExists if the name is taken."""
-        return self._registry.create_registered_model(name, description=description, tags=tags, actor=self.user)
+        """A new, empty registered model; AlreadyExists if the name is taken (unless ``exist_ok``)."""
+        return self._registry.create_registered_model(
+            name, description=description, tags=tags, exist_ok=exist_ok, actor=self.user
+        )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """The model with its tags, aliases and latest version per stage."""

@@ -38,6 +38,7 @@ __all__ = [
     "GateRule",
     "MetricThreshold",
     "RequireApprovals",
+    "RequireLineage",
     "RequireTags",
     "RuleResult",
     "evaluate_policy",
@@ -179,12 +180,12 @@ class BeatsChampion(_Rule):
 class RequireTags(_Rule):
     """Tags that must be present with the given values (``None`` accepts any value).
 
-    ``on`` chooses where to look: the model version's tags, its run's tags, or either.
+    ``scope`` chooses where to look: the model version's tags, its run's tags, or either.
     """
 
     type: Literal["require_tags"] = "require_tags"
     tags: dict[str, str | None] = Field(min_length=1)
-    on: Literal["version", "run", "any"] = "any"
+    scope: Literal["version", "run", "any"] = "any"
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v}" if v is not None else k for k, v in self.tags.items())
@@ -192,9 +193,9 @@ class RequireTags(_Rule):
 
     def evaluate(self, ctx: GateContext) -> RuleResult:
         sources: list[Mapping[str, str]] = []
-        if self.on in ("version", "any"):
+        if self.scope in ("version", "any"):
             sources.append(ctx.candidate.tags)
-        if self.on in ("run", "any") and ctx.candidate_run is not None:
+        if self.scope in ("run", "any") and ctx.candidate_run is not None:
             sources.append(ctx.candidate_run.data.tags)
         observed: dict[str, str | None] = {}
         missing: list[str] = []
@@ -238,6 +239,47 @@ class RequireApprovals(_Rule):
         if observed:
             msg += f" (by {', '.join(observed)})"
         return self._result(False, observed, self.count, msg)
+
+
+class RequireLineage(_Rule):
+    """The candidate's run must record where it came from: named training datasets (by
+    name, optionally in a context such as "training") and/or a source commit."""
+
+    type: Literal["require_lineage"] = "require_lineage"
+    datasets: list[str] = Field(default_factory=list)
+    context: str | None = None
+    source_commit: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> RequireLineage:
+        if not self.datasets and not self.source_commit:
+            raise ValueError("require_lineage needs datasets, source_commit or both")
+        return self
+
+    def describe(self) -> str:
+        parts = [f"datasets {', '.join(self.datasets)}"] if self.datasets else []
+        if self.source_commit:
+            parts.append("source commit")
+        return "lineage: " + " and ".join(parts)
+
+    def evaluate(self, ctx: GateContext) -> RuleResult:
+        expected = {"datasets": self.datasets, "context": self.context, "source_commit": self.source_commit}
+        run = ctx.candidate_run
+        if run is None:
+            why = ctx.run_problem or f"version {ctx.candidate.version} has no run"
+            return self._result(False, None, expected, f"{why}; its lineage cannot be checked")
+        used = [d.dataset.name for d in run.inputs.dataset_inputs
+                if self.context is None or d.context == self.context]
+        commit = run.data.tags.get("lockgate.source.git.commit") or run.data.tags.get("mlflow.source.git.commit")
+        observed = {"datasets": used, "source_commit": commit}
+        problems = [f"run {run.info.run_id} did not use dataset {name!r}"
+                    + (f" for {self.context}" if self.context else "")
+                    for name in self.datasets if name not in used]
+        if self.source_commit and not commit:
+            problems.append(f"run {run.info.run_id} records no source commit")
+        if problems:
+            return self._result(False, observed, expected, "; ".join(problems))
+        return self._result(True, observed, expected, "lineage recorded")
 
 
 class CustomRule(_Rule):
@@ -293,11 +335,11 @@ class CustomRule(_Rule):
 
 
 GateRule = Annotated[
-    MetricThreshold | BeatsChampion | RequireTags | RequireApprovals | CustomRule,
+    MetricThreshold | BeatsChampion | RequireTags | RequireApprovals | RequireLineage | CustomRule,
     Field(discriminator="type"),
 ]
 
-_RULE_TYPES = "metric_threshold, beats_champion, require_tags, require_approvals, custom"
+_RULE_TYPES = "metric_threshold, beats_champion, require_tags, require_approvals, require_lineage, custom"
 
 
 class GatePolicy(BaseModel):

@@ -12,6 +12,7 @@ after the first committed, with two valid moves in order; never with zero or two
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -23,12 +24,12 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     and_,
+    bindparam,
     delete,
-    exists,
     func,
     insert,
-    literal,
     or_,
     select,
     text,
@@ -58,13 +59,21 @@ from lockgate.registry.entities import (
     RegisteredModel,
     RegistryEvent,
 )
-from lockgate.registry.filters import parse_model_filter, parse_version_filter
+from lockgate.registry.filters import (
+    OrderBy,
+    parse_model_filter,
+    parse_model_order_by,
+    parse_version_filter,
+    parse_version_order_by,
+)
 from lockgate.registry.gates import GateContext, GatePolicy, evaluate_policy
 from lockgate.registry.uris import parse_model_uri
+from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.base import TrackingStore
 from lockgate.store.paging import decode_page_token, encode_page_token
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.registry_tables import (
+    MAX_SOURCE_LENGTH,
     GatePolicyTable,
     ModelAliasTable,
     ModelVersionTable,
@@ -73,16 +82,18 @@ from lockgate.store.sql.registry_tables import (
     RegisteredModelTagTable,
     RegistryEventTable,
 )
+from lockgate.store.sql.tables import RunTable
 
 __all__ = ["SqlRegistry", "validate_alias", "validate_model_name", "version_number"]
 
-RM = RegisteredModelTable.__table__
-RMT = RegisteredModelTagTable.__table__
-MV = ModelVersionTable.__table__
-MVT = ModelVersionTagTable.__table__
-AL = ModelAliasTable.__table__
-GP = GatePolicyTable.__table__
-EV = RegistryEventTable.__table__
+RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
+RMT: Table = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
+MV: Table = ModelVersionTable.__table__  # type: ignore[attr-defined]
+MVT: Table = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
+AL: Table = ModelAliasTable.__table__  # type: ignore[attr-defined]
+GP: Table = GatePolicyTable.__table__  # type: ignore[attr-defined]
+EV: Table = RegistryEventTable.__table__  # type: ignore[attr-defined]
+RUNS: Table = RunTable.__table__  # type: ignore[attr-defined]
 
 MAX_NAME_LENGTH = 256
 MAX_ALIAS_LENGTH = 255
@@ -102,6 +113,52 @@ _UNGUARDED_STAGES = (ModelVersionStage.NONE, ModelVersionStage.ARCHIVED)
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@functools.cache
+def _stmts() -> dict[str, Any]:
+    """Statements built once and executed with parameters: SQLAlchemy then skips rebuilding
+    and re-hashing them, which is most of the cost of a small registry write."""
+    mid: Any = bindparam("mid")
+    name: Any = bindparam("name")
+    ver: Any = bindparam("ver")
+    model = select(RM).where(RM.c.name == name)
+    version = select(MV).where(MV.c.model_id == mid, MV.c.version == ver)
+    live = and_(MV.c.model_id == mid, MV.c.source == bindparam("source"), MV.c.deleted_time.is_(None))
+    return {
+        "model": model,
+        "model_for_update": model.with_for_update(),
+        "version": version,
+        # One round trip for "is this a retry?" and "what number comes next?".
+        "next_or_existing_run": select(
+            select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
+            select(MV.c.version).where(live, MV.c.run_id == bindparam("run_id"))
+            .order_by(MV.c.version).limit(1).scalar_subquery(),
+        ),
+        "next_or_existing_none": select(
+            select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
+            select(MV.c.version).where(live, MV.c.run_id.is_(None))
+            .order_by(MV.c.version).limit(1).scalar_subquery(),
+        ),
+        "insert_version": insert(MV),
+        "insert_version_tags": insert(MVT),
+        "touch_model": update(RM).where(RM.c.id == mid).values(last_updated_time=bindparam("now")),
+        "insert_event": insert(EV).returning(EV.c.id),
+        "insert_event_quiet": insert(EV),
+        "version_tags": select(MVT.c.key, MVT.c.value).where(MVT.c.model_id == mid, MVT.c.version == ver),
+        "version_aliases": select(AL.c.alias).where(AL.c.model_id == mid, AL.c.version == ver),
+        "alias_row": select(MV).join(AL, and_(AL.c.model_id == MV.c.model_id, AL.c.version == MV.c.version))
+        .where(AL.c.model_id == mid, AL.c.alias == bindparam("alias")),
+        "alias_holder": select(AL.c.version).where(AL.c.model_id == mid, AL.c.alias == bindparam("alias")),
+        "stage_holders": select(MV.c.version).where(
+            MV.c.model_id == mid, MV.c.current_stage == bindparam("stage"), MV.c.deleted_time.is_(None)
+        ).order_by(MV.c.version),
+        "policy": select(GP).where(GP.c.model_id == mid, GP.c.target_kind == bindparam("kind"),
+                                   GP.c.target == bindparam("target"))
+        .order_by(GP.c.policy_version.desc()).limit(1),
+        "run_info": select(RUNS.c.run_uuid, RUNS.c.experiment_id, RUNS.c.artifact_uri)
+        .where(RUNS.c.run_uuid == bindparam("run_id")),
+    }
 
 
 def version_number(version: int | str) -> int:
@@ -175,20 +232,6 @@ def _target(alias: str | None, stage: str | ModelVersionStage | None) -> GateTar
     return GateTarget(kind="stage", name=ModelVersionStage.parse(stage).value)  # type: ignore[arg-type]
 
 
-def _like_to_glob(pattern: str) -> str:
-    out = []
-    for ch in pattern:
-        if ch == "%":
-            out.append("*")
-        elif ch == "_":
-            out.append("?")
-        elif ch in "[*?":
-            out.append(f"[{ch}]")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 @dataclass
 class _Snapshot:
     """What the read phase of a move saw; the write phase re-checks ``holders``."""
@@ -236,16 +279,14 @@ class SqlRegistry:
     # ================================================================ helpers
     def _model_row(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
         validate_model_name(name)
-        stmt = select(RM).where(RM.c.name == name)
-        if lock and self._dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        key = "model_for_update" if lock and self._dialect == "postgresql" else "model"
+        row = conn.execute(_stmts()[key], {"name": name}).first()
         if row is None:
             raise NotFound(f"Registered model {name!r} not found")
         return row
 
     def _version_row(self, conn: Connection, model_id: int, name: str, version: int) -> Any:
-        row = conn.execute(select(MV).where(MV.c.model_id == model_id, MV.c.version == version)).first()
+        row = conn.execute(_stmts()["version"], {"mid": model_id, "ver": version}).first()
         if row is None:
             raise NotFound(f"Model version {version} of {name!r} not found")
         if row.deleted_time is not None:
@@ -256,22 +297,25 @@ class SqlRegistry:
         if not rows:
             return []
         keys = {(r.model_id, r.version) for r in rows}
-        model_ids = {r.model_id for r in rows}
         tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
         aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
         if len(rows) == 1:
             mid, ver = rows[0].model_id, rows[0].version
-            tag_rows = conn.execute(select(MVT).where(MVT.c.model_id == mid, MVT.c.version == ver))
-            alias_rows = conn.execute(select(AL).where(AL.c.model_id == mid, AL.c.version == ver))
+            params = {"mid": mid, "ver": ver}
+            tags[(mid, ver)] = {t.key: t.value for t in conn.execute(_stmts()["version_tags"], params)}
+            aliases[(mid, ver)] = [a.alias for a in conn.execute(_stmts()["version_aliases"], params)]
         else:
-            tag_rows = conn.execute(select(MVT).where(MVT.c.model_id.in_(model_ids)))
-            alias_rows = conn.execute(select(AL).where(AL.c.model_id.in_(model_ids)))
-        for t in tag_rows:
-            if (t.model_id, t.version) in keys:
-                tags[(t.model_id, t.version)][t.key] = t.value
-        for a in alias_rows:
-            if (a.model_id, a.version) in keys:
-                aliases[(a.model_id, a.version)].append(a.alias)
+            by_model: dict[int, list[int]] = defaultdict(list)
+            for r in rows:
+                by_model[r.model_id].append(r.version)
+            for mid, vers in by_model.items():
+                narrow = [MVT.c.version.in_(vers)] if len(vers) <= 500 else []
+                for t in conn.execute(select(MVT).where(MVT.c.model_id == mid, *narrow)):
+                    tags[(mid, t.version)][t.key] = t.value
+                narrow_al = [AL.c.version.in_(vers)] if len(vers) <= 500 else []
+                for a in conn.execute(select(AL).where(AL.c.model_id == mid, *narrow_al)):
+                    if (mid, a.version) in keys:
+                        aliases[(mid, a.version)].append(a.alias)
         return [
             self._version_entity(r, names[r.model_id], tags[(r.model_id, r.version)],
                                  sorted(aliases[(r.model_id, r.version)]))
@@ -337,7 +381,9 @@ class SqlRegistry:
             for r in rows
         ]
 
-    def _append_events(self, conn: Connection, events: Iterable[dict[str, Any]]) -> list[int]:
+    def _append_events(
+        self, conn: Connection, events: Iterable[dict[str, Any]], *, returning: bool = True
+    ) -> list[int]:
         """Append events as the transaction's last writes (see _PG_EVENTS_LOCK)."""
         rows = list(events)
         if not rows:
@@ -363,7 +409,10 @@ class SqlRegistry:
                 "override": bool(ev.get("override", False)),
                 "details": json.dumps(ev["details"]) if ev.get("details") else None,
             }
-            ids.append(conn.execute(insert(EV).values(**values).returning(EV.c.id)).scalar_one())
+            if returning:
+                ids.append(conn.execute(_stmts()["insert_event"], values).scalar_one())
+            else:
+                conn.execute(_stmts()["insert_event_quiet"], values)
         return ids
 
     @staticmethod
@@ -386,7 +435,7 @@ class SqlRegistry:
         )
 
     def _touch_model(self, conn: Connection, model_id: int, now: int) -> None:
-        conn.execute(update(RM).where(RM.c.id == model_id).values(last_updated_time=now))
+        conn.execute(_stmts()["touch_model"], {"mid": model_id, "now": now})
 
     def _get_run(self, run_id: str) -> tuple[Run | None, str | None]:
         store = self.tracking_store
@@ -404,9 +453,11 @@ class SqlRegistry:
         *,
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        exist_ok: bool = False,
         actor: str = "",
     ) -> RegisteredModel:
-        """A new, empty registered model; AlreadyExists if the name is taken."""
+        """A new, empty registered model; AlreadyExists if the name is taken, unless
+        ``exist_ok`` (for retried pipeline steps), which returns the existing model unchanged."""
         validate_model_name(name)
         tag_items = [_validate_tag(k, v) for k, v in (tags or {}).items()]
         now = _now_ms()
@@ -424,7 +475,9 @@ class SqlRegistry:
                     "type": EventType.MODEL_CREATED, "model_id": model_id, "model_name": name,
                     "actor": actor, "details": {"description": description, "tags": dict(tag_items)},
                 }])
-        except IntegrityError:
+        except (AlreadyExists, IntegrityError):
+            if exist_ok:
+                return self.get_registered_model(name)
             raise AlreadyExists(f"Registered model {name!r} already exists") from None
         return RegisteredModel(name=name, description=description, creation_timestamp=now,
                                last_updated_timestamp=now, tags=dict(tag_items))
@@ -491,18 +544,18 @@ class SqlRegistry:
         """Models matching MLflow's registered-model filter, a page at a time."""
         _check_page_size(max_results, MAX_MODELS_PAGE)
         comparisons = parse_model_filter(filter_string)
+        sort = parse_model_order_by(order_by)
         offset = decode_page_token(page_token)
+        columns = {"name": RM.c.name, "creation_timestamp": RM.c.creation_time,
+                   "last_updated_timestamp": RM.c.last_updated_time}
         stmt = select(RM)
         for c in comparisons:
             if c.kind == "tag":
-                stmt = stmt.where(exists().where(
-                    RMT.c.model_id == RM.c.id, RMT.c.key == c.key, self._compare(RMT.c.value, c.op, c.value)
-                ))
+                stmt = stmt.where(keyed_clause(c, owner=RMT.c.model_id == RM.c.id, key_column=RMT.c.key,
+                                               value_column=RMT.c.value))
             else:
-                stmt = stmt.where(self._compare(RM.c.name, c.op, c.value))
-        columns = {"name": RM.c.name, "creation_timestamp": RM.c.creation_time,
-                   "last_updated_timestamp": RM.c.last_updated_time, "timestamp": RM.c.last_updated_time}
-        stmt = stmt.order_by(*_order(order_by, columns, default=[RM.c.name.asc()]), RM.c.id)
+                stmt = stmt.where(compile_comparison(columns[c.key], c.op, c.value))
+        stmt = stmt.order_by(*_order(sort, columns, default=[sort_key(RM.c.name).asc()]), RM.c.id)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt.offset(offset).limit(max_results + 1)).all()
             more = len(rows) > max_results
@@ -514,7 +567,8 @@ class SqlRegistry:
         key, text_value = _validate_tag(key, value)
         with write_connection(self.engine) as conn:
             row = self._model_row(conn, name, lock=True)
-            self._upsert_tag(conn, RMT, {"model_id": row.id}, key, text_value)
+            if not self._upsert_tag(conn, RMT, {"model_id": row.id}, key, text_value):
+                return  # same value again (a retry): nothing changed, nothing to record
             self._touch_model(conn, row.id, _now_ms())
             self._append_events(conn, [{
                 "type": EventType.MODEL_TAG_SET, "model_id": row.id, "model_name": name, "actor": actor,
@@ -533,10 +587,17 @@ class SqlRegistry:
                 "details": {"key": key},
             }])
 
-    def _upsert_tag(self, conn: Connection, table: Any, ident: dict[str, Any], key: str, value: str) -> None:
+    def _upsert_tag(self, conn: Connection, table: Any, ident: dict[str, Any], key: str, value: str) -> bool:
+        """Set the tag; False when it already had this value."""
         where = [getattr(table.c, k) == v for k, v in ident.items()] + [table.c.key == key]
-        if conn.execute(update(table).where(*where).values(value=value)).rowcount == 0:
+        current = conn.execute(select(table.c.value).where(*where)).first()
+        if current is None:
             conn.execute(insert(table).values(**ident, key=key, value=value))
+            return True
+        if current.value == value:
+            return False
+        conn.execute(update(table).where(*where).values(value=value))
+        return True
 
     # ========================================================== model versions
     def create_model_version(
@@ -557,6 +618,10 @@ class SqlRegistry:
         """
         if not isinstance(source, str) or not source.strip():
             raise InvalidArgument(f"Invalid model source {source!r}: give the artifact URI of the model")
+        if len(source) > MAX_SOURCE_LENGTH:
+            raise InvalidArgument(
+                f"Model source {source[:60]!r}... is {len(source)} characters; the limit is {MAX_SOURCE_LENGTH}"
+            )
         validate_model_name(name)
         match = _RUNS_URI.match(source)
         if match:
@@ -566,45 +631,56 @@ class SqlRegistry:
                 )
             run_id = match.group(1)
         tag_items = [_validate_tag(k, v) for k, v in (tags or {}).items()]
-        storage_location = source
-        experiment_id: str | None = None
-        if run_id is not None:
-            store = self.tracking_store
-            if store is not None:
-                run = store.get_run(run_id)  # NotFound names the run
-                experiment_id = run.info.experiment_id
-                if match:
-                    path = (match.group(2) or "").strip("/")
-                    root = run.info.artifact_uri.rstrip("/")
-                    storage_location = f"{root}/{path}" if path else root
+        run_path = (match.group(2) or "").strip("/") if match else None
+        # A SqlStore on this very database is read inside the transaction; any other
+        # tracking store (REST, another database) goes through the protocol first.
+        store = self.tracking_store if run_id is not None else None
+        same_db = store is not None and getattr(store, "engine", None) is self.engine
+        run_info: tuple[str, str] | None = None
+        if store is not None and not same_db:
+            run = store.get_run(run_id)  # type: ignore[arg-type]  # NotFound names the run
+            run_info = (run.info.experiment_id, run.info.artifact_uri)
+        q = _stmts()
         now = _now_ms()
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
-            run_match = MV.c.run_id.is_(None) if run_id is None else MV.c.run_id == run_id
-            existing = conn.execute(
-                select(MV).where(MV.c.model_id == model.id, MV.c.source == source, run_match,
-                                 MV.c.deleted_time.is_(None)).order_by(MV.c.version).limit(1)
-            ).first()
+            if same_db:
+                row = conn.execute(q["run_info"], {"run_id": run_id}).first()
+                if row is None:
+                    raise NotFound(f"Run {run_id!r} not found")
+                run_info = (str(row.experiment_id), row.artifact_uri)
+            experiment_id = run_info[0] if run_info else None
+            storage_location = source
+            if run_info is not None and run_path is not None:
+                root = run_info[1].rstrip("/")
+                storage_location = f"{root}/{run_path}" if run_path else root
+            if run_id is None:
+                latest, existing = conn.execute(q["next_or_existing_none"],
+                                                {"mid": model.id, "source": source}).one()
+            else:
+                latest, existing = conn.execute(q["next_or_existing_run"], {
+                    "mid": model.id, "source": source, "run_id": run_id}).one()
             if existing is not None:
-                return self._versions(conn, [existing], {model.id: name})[0]
-            version = (conn.execute(
-                select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == model.id)
-            ).scalar_one()) + 1
-            conn.execute(insert(MV).values(
-                model_id=model.id, version=version, source=source, storage_location=storage_location,
-                run_id=run_id, experiment_id=experiment_id, run_link=run_link,
-                status=ModelVersionStatus.READY.value, current_stage=ModelVersionStage.NONE.value,
-                description=description, user_id=actor, creation_time=now, last_updated_time=now,
-            ))
+                row = self._version_row(conn, model.id, name, existing)
+                return self._versions(conn, [row], {model.id: name})[0]
+            version = latest + 1
+            conn.execute(q["insert_version"], {
+                "model_id": model.id, "version": version, "source": source,
+                "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
+                "run_link": run_link, "status": ModelVersionStatus.READY.value,
+                "status_message": None, "current_stage": ModelVersionStage.NONE.value,
+                "description": description, "user_id": actor, "creation_time": now,
+                "last_updated_time": now, "deleted_time": None,
+            })
             if tag_items:
-                conn.execute(insert(MVT), [{"model_id": model.id, "version": version, "key": k, "value": v}
-                                           for k, v in tag_items])
+                conn.execute(q["insert_version_tags"], [
+                    {"model_id": model.id, "version": version, "key": k, "value": v} for k, v in tag_items])
             self._touch_model(conn, model.id, now)
             self._append_events(conn, [{
                 "type": EventType.VERSION_CREATED, "model_id": model.id, "model_name": name,
-                "version": version, "actor": actor,
+                "version": version, "actor": actor, "time": now,
                 "details": {"source": source, "run_id": run_id},
-            }])
+            }], returning=False)
         return ModelVersion(
             name=name, version=version, source=source, storage_location=storage_location, run_id=run_id,
             run_link=run_link, experiment_id=experiment_id, description=description, user_id=actor,
@@ -694,30 +770,27 @@ class SqlRegistry:
         """Versions matching MLflow's model-version filter, a page at a time."""
         _check_page_size(max_results, MAX_VERSIONS_PAGE)
         comparisons = parse_version_filter(filter_string)
+        sort = parse_version_order_by(order_by)
         offset = decode_page_token(page_token)
         stmt = select(MV, RM.c.name.label("model_name")).join(RM, RM.c.id == MV.c.model_id).where(
             MV.c.deleted_time.is_(None))
-        attr_columns = {"name": RM.c.name, "version_number": MV.c.version, "run_id": MV.c.run_id,
-                        "source_path": MV.c.source, "current_stage": MV.c.current_stage,
-                        "user_id": MV.c.user_id}
+        columns = {"name": RM.c.name, "version_number": MV.c.version, "run_id": MV.c.run_id,
+                   "source_path": MV.c.source, "current_stage": MV.c.current_stage,
+                   "user_id": MV.c.user_id, "creation_timestamp": MV.c.creation_time,
+                   "last_updated_timestamp": MV.c.last_updated_time}
         for c in comparisons:
             if c.kind == "tag":
-                stmt = stmt.where(exists().where(
-                    MVT.c.model_id == MV.c.model_id, MVT.c.version == MV.c.version, MVT.c.key == c.key,
-                    self._compare(MVT.c.value, c.op, c.value)))
-            else:
-                value = c.value
-                if c.key == "current_stage":
-                    value = ([ModelVersionStage.parse(v).value for v in value] if isinstance(value, list)
-                             else ModelVersionStage.parse(value).value)
-                stmt = stmt.where(self._compare(attr_columns[c.key], c.op, value))
-        order_columns = {"name": RM.c.name, "version_number": MV.c.version,
-                         "creation_timestamp": MV.c.creation_time,
-                         "last_updated_timestamp": MV.c.last_updated_time,
-                         "timestamp": MV.c.last_updated_time}
-        stmt = stmt.order_by(*_order(order_by, order_columns,
-                                     default=[RM.c.name.asc(), MV.c.version.desc()]),
-                             MV.c.model_id, MV.c.version)
+                owner = and_(MVT.c.model_id == MV.c.model_id, MVT.c.version == MV.c.version)
+                stmt = stmt.where(keyed_clause(c, owner=owner, key_column=MVT.c.key, value_column=MVT.c.value))
+                continue
+            value = c.value
+            if c.key == "current_stage" and isinstance(value, tuple):
+                value = tuple(ModelVersionStage.parse(v).value for v in value)
+            elif c.key == "current_stage" and isinstance(value, str):
+                value = ModelVersionStage.parse(value).value
+            stmt = stmt.where(compile_comparison(columns[c.key], c.op, value))
+        default = [sort_key(RM.c.name).asc(), MV.c.version.desc()]
+        stmt = stmt.order_by(*_order(sort, columns, default=default), MV.c.model_id, MV.c.version)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt.offset(offset).limit(max_results + 1)).all()
             more = len(rows) > max_results
@@ -740,7 +813,8 @@ class SqlRegistry:
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
             self._version_row(conn, model.id, name, number)
-            self._upsert_tag(conn, MVT, {"model_id": model.id, "version": number}, key, text_value)
+            if not self._upsert_tag(conn, MVT, {"model_id": model.id, "version": number}, key, text_value):
+                return  # same value again (a retry): nothing changed, nothing to record
             conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == number)
                          .values(last_updated_time=_now_ms()))
             self._append_events(conn, [{
@@ -791,10 +865,7 @@ class SqlRegistry:
         validate_alias(alias)
         with read_connection(self.engine) as conn:
             model = self._model_row(conn, name)
-            row = conn.execute(
-                select(MV).join(AL, and_(AL.c.model_id == MV.c.model_id, AL.c.version == MV.c.version))
-                .where(AL.c.model_id == model.id, AL.c.alias == alias)
-            ).first()
+            row = conn.execute(_stmts()["alias_row"], {"mid": model.id, "alias": alias}).first()
             if row is None:
                 raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
             return self._versions(conn, [row], {model.id: name})[0]
@@ -892,11 +963,12 @@ class SqlRegistry:
 
     @staticmethod
     def _policy_row(conn: Connection, model_id: int, target: GateTarget, policy_version: int | None = None) -> Any:
-        stmt = select(GP).where(GP.c.model_id == model_id, GP.c.target_kind == target.kind,
-                                GP.c.target == target.name)
-        if policy_version is not None:
-            stmt = stmt.where(GP.c.policy_version == policy_version)
-        return conn.execute(stmt.order_by(GP.c.policy_version.desc()).limit(1)).first()
+        if policy_version is None:
+            return conn.execute(_stmts()["policy"], {"mid": model_id, "kind": target.kind,
+                                                     "target": target.name}).first()
+        return conn.execute(select(GP).where(
+            GP.c.model_id == model_id, GP.c.target_kind == target.kind, GP.c.target == target.name,
+            GP.c.policy_version == policy_version)).first()
 
     @staticmethod
     def _policy_record(name: str, row: Any) -> GatePolicyRecord:
@@ -1042,12 +1114,9 @@ class SqlRegistry:
     # ============================================================ move engine
     def _holders(self, conn: Connection, model_id: int, target: GateTarget) -> tuple[int, ...]:
         if target.kind == "alias":
-            row = conn.execute(select(AL.c.version).where(AL.c.model_id == model_id,
-                                                          AL.c.alias == target.name)).first()
+            row = conn.execute(_stmts()["alias_holder"], {"mid": model_id, "alias": target.name}).first()
             return (row.version,) if row else ()
-        rows = conn.execute(select(MV.c.version).where(
-            MV.c.model_id == model_id, MV.c.current_stage == target.name, MV.c.deleted_time.is_(None)
-        ).order_by(MV.c.version)).all()
+        rows = conn.execute(_stmts()["stage_holders"], {"mid": model_id, "stage": target.name}).all()
         return tuple(r.version for r in rows)
 
     def _snapshot(self, name: str, number: int, target: GateTarget) -> _Snapshot:
@@ -1058,8 +1127,7 @@ class SqlRegistry:
             others = [v for v in holders if v != number]
             champ_row = None
             if others:
-                champ_row = conn.execute(select(MV).where(MV.c.model_id == model.id,
-                                                          MV.c.version == max(others))).first()
+                champ_row = conn.execute(_stmts()["version"], {"mid": model.id, "ver": max(others)}).first()
             rows = [row] + ([champ_row] if champ_row is not None else [])
             entities = self._versions(conn, rows, {model.id: name})
             policy_row = self._policy_row(conn, model.id, target)
@@ -1208,32 +1276,6 @@ class SqlRegistry:
         return decision.model_copy(update={"changed": True, "overridden": overridden, "event_id": ids[0],
                                            "previous_version": from_version})
 
-    # ================================================================= search
-    def _compare(self, column: Any, op: str, value: Any) -> Any:
-        if op == "=":
-            return column == value
-        if op == "!=":
-            return column != value
-        if op == "<":
-            return column < value
-        if op == "<=":
-            return column <= value
-        if op == ">":
-            return column > value
-        if op == ">=":
-            return column >= value
-        if op == "IN":
-            return column.in_(value)
-        if op == "NOT IN":
-            return column.not_in(value)
-        if op == "ILIKE":
-            return column.ilike(value)
-        if op == "LIKE":
-            if self._dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
-                return and_(column.like(value), column.op("GLOB")(literal(_like_to_glob(value))))
-            return column.like(value)
-        raise InvalidArgument(f"Unsupported operator {op!r}")
-
 
 def _fmt(holders: tuple[int, ...]) -> str:
     if not holders:
@@ -1246,20 +1288,7 @@ def _check_page_size(max_results: object, limit: int) -> None:
         raise InvalidArgument(f"Invalid max_results {max_results!r}: expected 1..{limit}")
 
 
-def _order(order_by: Sequence[str] | None, columns: Mapping[str, Any], *, default: list[Any]) -> list[Any]:
-    if not order_by:
+def _order(sort: Sequence[OrderBy], columns: Mapping[str, Any], *, default: list[Any]) -> list[Any]:
+    if not sort:
         return default
-    out = []
-    for clause in order_by:
-        parts = clause.strip().split()
-        if not parts or len(parts) > 2:
-            raise InvalidArgument(f"Invalid order_by clause {clause!r}: expected '<key> [ASC|DESC]'")
-        key = parts[0].lower()
-        direction = parts[1].upper() if len(parts) == 2 else "ASC"
-        if key not in columns or direction not in ("ASC", "DESC"):
-            raise InvalidArgument(
-                f"Invalid order_by clause {clause!r}: keys are {', '.join(columns)}, direction ASC or DESC"
-            )
-        out.append(columns[key].asc() if direction == "ASC" else columns[key].desc())
-    return out
-
+    return [sort_key(columns[o.key]).asc() if o.ascending else sort_key(columns[o.key]).desc() for o in sort]

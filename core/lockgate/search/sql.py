@@ -262,14 +262,15 @@ def compile_comparison(column: ColumnElement[Any], op: str, value: Value) -> Col
         return column == value
     if op == "!=":
         return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
+    if op in ("<", "<=", ">", ">="):
+        ordered = sort_key(column)  # text compares by code point, as it sorts
+        if op == "<":
+            return ordered < value
+        if op == "<=":
+            return ordered <= value
+        if op == ">":
+            return ordered > value
+        return ordered >= value
     if op in ("LIKE", "ILIKE"):
         if not isinstance(value, str):
             raise InvalidArgument(f"{op} needs a string pattern, got {value!r}.")

@@ -131,14 +131,15 @@ def test_large_file_is_streamed(repo: ArtifactRepository, tmp_path: Path) -> Non
     assert peak < size / 2, f"peak Python allocation {peak} bytes for a {size}-byte file"
 
 
-def test_s3_options_come_from_environment(s3_bucket: str, s3_server: dict[str, Any]) -> None:
+def test_s3_options_come_from_environment(s3_bucket: str, s3_server: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL")
+    monkeypatch.setenv("LOCKGATE_S3_ENDPOINT_URL", s3_server.endpoint_url)
     repo = get_artifact_repository(f"s3://{s3_bucket}/root")
-    assert repo.fs.client_kwargs.get("endpoint_url", s3_server["endpoint_url"]) == s3_server["endpoint_url"]
     repo.write_bytes(b"hello", "x.txt")
     import s3fs
 
-    raw = s3fs.S3FileSystem(key=s3_server["key"], secret=s3_server["secret"],
-                            endpoint_url=s3_server["endpoint_url"], skip_instance_cache=True)
+    raw = s3fs.S3FileSystem(skip_instance_cache=True, **s3_server.storage_options())
     assert raw.cat(f"{s3_bucket}/root/x.txt") == b"hello"
 
 

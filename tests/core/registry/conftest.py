@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
-from registry_support import MakeRun, RegistryClient
-
 from lockgate.entities import RunStatus
 from lockgate.registry.sql import SqlRegistry
+from registry_support import MakeRun, RegistryClient
 
 
 @pytest.fixture

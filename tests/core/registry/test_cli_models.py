@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from lockgate.cli_models import models_app
 from registry_support import MakeRun, RegistryClient
 from typer.testing import CliRunner
-
-from lockgate.cli_models import models_app
 
 runner = CliRunner()
 
@@ -85,6 +84,16 @@ def test_models_cli_end_to_end(store_uri: str, make_run: MakeRun, policy_file: P
     code, out, _ = _cli(store_uri, "resolve", "models:/churn@champion")
     assert code == 0 and "churn version 2:" in out
 
+    code, out, _ = _cli(store_uri, "show-gate", "churn", "--alias", "champion")
+    assert code == 0 and out.startswith("# churn @champion, policy version 1, set by cli-user")
+    assert "type: beats_champion" in out and "margin: 0.005" in out
+    code, out, err = _cli(store_uri, "show-gate", "churn", "--stage", "Production")
+    assert code == 1 and "No gate guards churn stage Production" in err
+    code, out, _ = _cli(store_uri, "events", "--model", "churn", "--type", "ALIAS_SET", "-o", "json")
+    assert [(e["to_version"], e["override"]) for e in json.loads(out)] == [(1, False), (2, True)]
+    code, out, _ = _cli(store_uri, "events", "--after-id", str(json.loads(out)[0]["id"]))
+    assert code == 0 and "GATE_REJECTED" in out and "MODEL_CREATED" not in out
+
 
 def test_models_cli_approvals(store_uri: str, tmp_path: Path) -> None:
     client = RegistryClient(store_uri, user="alice")
@@ -120,6 +129,6 @@ def test_models_cli_bad_input(store_uri: str, tmp_path: Path) -> None:
     code, _, err = _cli(store_uri, "create", "x", "--tag", "novalue")
     assert code == 1 and "expected key=value" in err
     code, _, err = _cli(store_uri, "list", "--filter", "bogus = 'x'")
-    assert code == 1 and "unknown key 'bogus'" in err
+    assert code == 1 and "unknown attribute 'bogus'" in err
     code, _, err = _cli(store_uri, "list", "-o", "xml")
     assert code == 2

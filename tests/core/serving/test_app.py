@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 import lockgate
 from lockgate.serving.app import create_scoring_app
 
-from conftest import training_frame
+from serving_support import training_frame
 
 
 @pytest.fixture(scope="module")

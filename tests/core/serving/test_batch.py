@@ -15,7 +15,7 @@ from lockgate.cli_models_serving import models_serving_app
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.serving.batch import predict_batch
 
-from conftest import training_frame
+from serving_support import training_frame
 
 
 @pytest.mark.parametrize("in_ext, out_ext", [("parquet", "parquet"), ("csv", "csv"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import training_frame
+from serving_support import training_frame
 
 
 def _free_port() -> int:

@@ -34,6 +34,8 @@ __all__ = [
 _NAME = 256
 _KEY = 250
 _ALIAS = 255
+#: Long enough for any artifact URI, short enough to index on every backend.
+MAX_SOURCE_LENGTH = 1000
 
 
 def _model_fk(*, primary_key: bool) -> Column:  # type: ignore[type-arg]
@@ -70,12 +72,14 @@ class ModelVersionTable(SQLModel, table=True):
     __tablename__ = "model_versions"
     __table_args__ = (
         Index("ix_model_versions_run", "run_id"),
+        # Finds "this source is already registered" without scanning every version.
+        Index("ix_model_versions_model_source", "model_id", "source"),
         Index("ix_model_versions_model_stage", "model_id", "current_stage"),
     )
 
     model_id: int = Field(sa_column=_model_fk(primary_key=True))
     version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    source: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(sa_column=Column(String(MAX_SOURCE_LENGTH), nullable=False))
     storage_location: str = Field(sa_column=Column(Text, nullable=False))
     run_id: str | None = Field(default=None, sa_column=Column(String(32)))
     experiment_id: str | None = Field(default=None, sa_column=Column(String(32)))
@@ -149,6 +153,7 @@ class RegistryEventTable(SQLModel, table=True):
     __table_args__ = (
         Index("ix_registry_events_model", "model_id", "id"),
         Index("ix_registry_events_type", "event_type", "id"),
+        Index("ix_registry_events_name", "model_name", "id"),
     )
 
     id: int | None = Field(

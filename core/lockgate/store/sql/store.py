@@ -130,7 +130,8 @@ class SqlStore:
 
     def _artifact_location(self, experiment_id: int) -> str:
         root = self.artifact_root
-        if "://" not in root:
+        # "mlflow-artifacts:/" is the server's artifact proxy, a URI without "//" (MLflow's spelling).
+        if "://" not in root and not root.startswith("mlflow-artifacts:"):
             root = "file://" + (root if root.startswith("/") else "/" + root)
         return f"{root}/{experiment_id}"
 

@@ -13,6 +13,8 @@ try:  # the registry's tables, once that package exists
 except ImportError:  # pragma: no cover
     pass
 
+import lockgate.store.sql.server_tables  # noqa: F401  (logged models, users, tokens, permissions)
+
 target_metadata = SQLModel.metadata
 config = context.config
 

@@ -48,6 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table('registry_events', schema=None) as batch_op:
         batch_op.create_index('ix_registry_events_model', ['model_id', 'id'], unique=False)
         batch_op.create_index('ix_registry_events_type', ['event_type', 'id'], unique=False)
+        batch_op.create_index('ix_registry_events_name', ['model_name', 'id'], unique=False)
 
     op.create_table('gate_policies',
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -63,7 +64,7 @@ def upgrade() -> None:
     op.create_table('model_versions',
     sa.Column('model_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=1000), nullable=False),
     sa.Column('storage_location', sa.Text(), nullable=False),
     sa.Column('run_id', sa.String(length=32), nullable=True),
     sa.Column('experiment_id', sa.String(length=32), nullable=True),
@@ -82,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.create_index('ix_model_versions_model_stage', ['model_id', 'current_stage'], unique=False)
         batch_op.create_index('ix_model_versions_run', ['run_id'], unique=False)
+        batch_op.create_index('ix_model_versions_model_source', ['model_id', 'source'], unique=False)
 
     op.create_table('registered_model_tags',
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -126,12 +128,14 @@ def downgrade() -> None:
 
     op.drop_table('registered_model_tags')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index('ix_model_versions_model_source')
         batch_op.drop_index('ix_model_versions_run')
         batch_op.drop_index('ix_model_versions_model_stage')
 
     op.drop_table('model_versions')
     op.drop_table('gate_policies')
     with op.batch_alter_table('registry_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_registry_events_name')
         batch_op.drop_index('ix_registry_events_type')
         batch_op.drop_index('ix_registry_events_model')
 

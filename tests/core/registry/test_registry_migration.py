@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect
-from sqlmodel import SQLModel
-
 import lockgate.store.sql.registry_tables  # noqa: F401  (registers the registry tables)
 from lockgate.store.sql import migrate
 from lockgate.store.sql.engine import get_engine
+from sqlalchemy import create_engine, inspect
+from sqlmodel import SQLModel
 
 REGISTRY_TABLES = {"registered_models", "registered_model_tags", "model_versions", "model_version_tags",
                    "model_aliases", "gate_policies", "registry_events"}

@@ -12,9 +12,8 @@ import multiprocessing as mp
 from typing import Any
 
 import pytest
-from registry_support import RegistryClient
-
 from lockgate.registry import CustomRule, EventType, GatePolicy
+from registry_support import RegistryClient
 
 TARGETS = [pytest.param({"alias": "champion"}, id="alias"), pytest.param({"stage": "Production"}, id="stage")]
 
@@ -89,3 +88,24 @@ def test_free_race_keeps_one_holder_and_a_consistent_chain(store_uri: str, targe
         assert event.from_version == previous
         previous = event.to_version
     assert _holders(client, target) == [previous]
+
+
+def test_concurrent_retries_register_one_version(store_uri: str) -> None:
+    client = RegistryClient(store_uri, user="setup")
+    client.create_registered_model("churn")
+    exp = client.create_experiment("race")
+    run_id = client.create_run(exp).info.run_id
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    start = ctx.Barrier(3)
+    from registry_race import register_worker
+
+    procs = [ctx.Process(target=register_worker, args=(store_uri, run_id, start, results)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == [("ok", 1)] * 3
+    assert [v.version for v in client.search_model_versions("name = 'churn'")] == [1]
+    assert len(client.get_events(model_name="churn", types=["VERSION_CREATED"])) == 1

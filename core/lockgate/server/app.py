@@ -1,0 +1,195 @@
+"""The tracking server's FastAPI application, built by ``create_app``.
+
+Nothing happens at import: the store, artifact destination and auth are set up when the
+factory runs, once per worker process. ``app_from_env`` is the zero-argument factory that
+``uvicorn --factory`` (and ``lockgate server --workers N``) import in each worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from lockgate.store.base import TrackingStore
+
+__all__ = ["create_app", "app_from_env", "ServerState", "ENV_BACKEND", "ENV_ARTIFACTS", "ENV_SERVE_ARTIFACTS",
+           "ENV_AUTH"]
+
+ENV_BACKEND = "LOCKGATE_SERVER_BACKEND_STORE_URI"
+ENV_ARTIFACTS = "LOCKGATE_SERVER_ARTIFACTS_DESTINATION"
+ENV_SERVE_ARTIFACTS = "LOCKGATE_SERVER_SERVE_ARTIFACTS"
+ENV_AUTH = "LOCKGATE_SERVER_AUTH"
+
+PROXY_ARTIFACT_ROOT = "mlflow-artifacts:/"
+MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+
+access_log = logging.getLogger("lockgate.server.access")
+
+
+@dataclass
+class ServerState:
+    """What every request handler shares: one store, the artifact destination, auth settings."""
+
+    backend_store_uri: str
+    artifacts_destination: str
+    serve_artifacts: bool
+    store: TrackingStore
+    auth_enabled: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class _TimingMiddleware:
+    """Logs method, path, status and milliseconds for every request (pure ASGI: no per-request task)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [0]
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            access_log.info(
+                "%s %s %d %.1fms", scope["method"], scope["path"], status[0], (time.perf_counter() - start) * 1000
+            )
+
+
+def _default_artifacts_destination() -> str:
+    from lockgate import settings
+
+    return settings.default_artifact_root()
+
+
+def create_app(
+    *,
+    backend_store_uri: str | None = None,
+    artifacts_destination: str | None = None,
+    serve_artifacts: bool = True,
+    auth: bool = False,
+) -> FastAPI:
+    """A ready-to-serve app on ``backend_store_uri`` (default: the tracking URI in force).
+
+    With ``serve_artifacts`` (the default) experiments get ``mlflow-artifacts:/<id>`` locations
+    and clients upload through this server's proxy into ``artifacts_destination``; without it,
+    experiments point at the destination directly and clients write there themselves.
+    """
+    from fastapi import FastAPI
+
+    from lockgate import __version__, settings
+    from lockgate.server.errors import install_error_handlers
+    from lockgate.server.responses import json_response
+    from lockgate.server.routers import mlflow_tracking, native
+    from lockgate.store.sql.store import SqlStore
+
+    uri = backend_store_uri or settings.tracking_uri()
+    if settings.is_http_uri(uri):
+        from lockgate.errors import InvalidArgument
+
+        raise InvalidArgument(f"--backend-store-uri must be a database URI, not another server ({uri!r}).")
+    destination = (artifacts_destination or _default_artifacts_destination()).rstrip("/") or "/"
+    store = SqlStore(uri, artifact_root=PROXY_ARTIFACT_ROOT if serve_artifacts else destination)
+    state = ServerState(
+        backend_store_uri=uri,
+        artifacts_destination=destination,
+        serve_artifacts=serve_artifacts,
+        store=store,
+        auth_enabled=auth,
+    )
+
+    app = FastAPI(
+        title="Lockgate tracking server",
+        version=__version__,
+        description="Lockgate's native API under /api/v1, and MLflow's REST API under /api/2.0/mlflow.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.lockgate = state
+    install_error_handlers(app)
+
+    tracking = mlflow_tracking.build_router()
+    for prefix in MLFLOW_PREFIXES:
+        app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
+    app.include_router(native.build_router(), prefix="/api/v1")
+    _include_optional_routers(app, state)
+
+    @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
+    async def health() -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse("OK")
+
+    @app.get("/version", tags=["server"], summary="The server's version string")
+    async def version() -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse(__version__)
+
+    @app.get("/api/v1/server-info", tags=["server"], summary="What this server is configured to do")
+    async def server_info() -> Any:
+        return json_response(
+            {"version": __version__, "serve_artifacts": serve_artifacts, "auth": state.auth_enabled}
+        )
+
+    if auth:
+        from lockgate.server.auth.middleware import AuthMiddleware
+        from lockgate.server.auth.store import AuthStore
+
+        auth_store = AuthStore(uri)
+        auth_store.bootstrap_admin_from_env()
+        state.extras["auth_store"] = auth_store
+
+        app.add_middleware(AuthMiddleware, state=state)
+    app.add_middleware(_TimingMiddleware)
+    return app
+
+
+def _include_optional_routers(app: Any, state: ServerState) -> None:
+    """Artifact proxy and registry routers; each needs a subsystem that may not be installed."""
+    if state.serve_artifacts:
+        from lockgate.server.routers import mlflow_artifacts
+
+        app.include_router(mlflow_artifacts.build_router(), prefix="/api/2.0/mlflow-artifacts")
+    from lockgate.server.routers import mlflow_logged_models
+
+    routers = [mlflow_logged_models.build_router()]
+    if importlib.util.find_spec("lockgate.registry") is not None:
+        from lockgate.server.routers import mlflow_registry
+
+        routers.append(mlflow_registry.build_router())
+    for router in routers:
+        for prefix in MLFLOW_PREFIXES:
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def app_from_env() -> FastAPI:
+    """The app configured from ``LOCKGATE_SERVER_*`` variables: one call per worker process."""
+    return create_app(
+        backend_store_uri=os.environ.get(ENV_BACKEND) or None,
+        artifacts_destination=os.environ.get(ENV_ARTIFACTS) or None,
+        serve_artifacts=_env_flag(ENV_SERVE_ARTIFACTS, True),
+        auth=_env_flag(ENV_AUTH, False),
+    )

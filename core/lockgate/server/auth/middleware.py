@@ -1,0 +1,87 @@
+"""Authentication middleware: HTTP Basic (password or API token) and Bearer tokens.
+
+It runs before routing, answers 401 with a JSON error when credentials are missing, wrong or
+expired, and leaves the ``User`` in the ASGI scope for the permission checks in the routers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from lockgate.server.auth.store import AuthStore, User
+
+__all__ = ["AuthMiddleware", "PUBLIC_PATHS"]
+
+PUBLIC_PATHS = frozenset({"/health", "/version", "/api/v1/openapi.json", "/docs", "/api/v1/server-info"})
+
+
+class AuthMiddleware:
+    """Pure ASGI: no per-request task or body wrapping, so streaming uploads stay streaming."""
+
+    def __init__(self, app: Any, *, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    @property
+    def store(self) -> AuthStore:
+        return self.state.extras["auth_store"]  # type: ignore[no-any-return]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
+        user, problem = await self._authenticate(header.decode("latin-1"))
+        if user is None:
+            await _unauthorized(send, problem)
+            return
+        scope["lockgate.user"] = user
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, header: str) -> tuple[User | None, str]:
+        if not header:
+            return None, ("Authentication required: send HTTP Basic credentials "
+                          "(MLFLOW_TRACKING_USERNAME/PASSWORD) or a Bearer token (MLFLOW_TRACKING_TOKEN).")
+        scheme, _, credentials = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            try:
+                username, sep, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None, "Malformed Basic credentials."
+            if not sep:
+                return None, "Malformed Basic credentials."
+            user = await run_in_threadpool(self.store.authenticate_basic, username, password)
+            return (user, "") if user else (None, "Invalid user name or password.")
+        if scheme == "bearer":
+            token = credentials.strip()
+            user = await run_in_threadpool(self.store.authenticate_token, token)
+            if user:
+                return user, ""
+            expired = await run_in_threadpool(self.store.token_is_expired, token)
+            return None, "The API token has expired." if expired else "Invalid API token."
+        return None, f"Unsupported authorization scheme {scheme!r}: use Basic or Bearer."
+
+
+async def _unauthorized(send: Any, message: str) -> None:
+    import orjson
+
+    body = orjson.dumps({"error_code": "UNAUTHENTICATED", "message": message})
+    await send({
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", b'Basic realm="lockgate"'),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

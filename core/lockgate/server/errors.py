@@ -1,0 +1,123 @@
+"""Error answers: every failure becomes a status code and ``{"error_code", "message"}``.
+
+LockgateError subclasses carry their own code and status; validation errors name the
+offending field; unknown endpoints are a JSON 404; anything unexpected is logged with its
+traceback on the server and answered with a plain INTERNAL_ERROR, never the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lockgate.errors import LockgateError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+    from starlette.responses import Response
+
+__all__ = ["install_error_handlers", "error_response", "MLFLOW_CODE_FOR"]
+
+logger = logging.getLogger("lockgate.server")
+
+# Lockgate codes the stock mlflow client does not know, translated on the MLflow routes.
+MLFLOW_CODE_FOR = {"GATE_FAILED": "INVALID_STATE", "UNAUTHENTICATED": "UNAUTHENTICATED"}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    from lockgate.server.responses import json_response
+
+    body: dict[str, Any] = {"error_code": code, "message": message}
+    if details:
+        body["details"] = details
+    headers = {"WWW-Authenticate": 'Basic realm="lockgate", Bearer'} if status == 401 else None
+    return json_response(body, status_code=status, headers=headers)
+
+
+def _is_mlflow_path(request: Request) -> bool:
+    return request.url.path.startswith(("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/"))
+
+
+def _lockgate_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LockgateError)
+    code = exc.code
+    if _is_mlflow_path(request):
+        code = MLFLOW_CODE_FOR.get(code, code)
+    details = dict(exc.details)
+    results = getattr(exc, "results", None)
+    if results:
+        details["results"] = [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in results]
+    return error_response(exc.http_status, code, exc.message, details or None)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request body"
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    errors = exc.errors()  # type: ignore[attr-defined]
+    problems = []
+    for err in errors[:5]:
+        if err.get("type") == "json_invalid":
+            return error_response(
+                400, "MALFORMED_REQUEST", f"The request body is not valid JSON: {err.get('ctx', {}).get('error', '')}".rstrip(": ")
+            )
+        field = _field_name(tuple(err.get("loc", ())))
+        problems.append(f"{field}: {err.get('msg', 'invalid')}")
+    message = "Invalid request: " + "; ".join(problems)
+    return error_response(400, "INVALID_PARAMETER_VALUE", message)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", None)
+    if status == 404:
+        message = detail if isinstance(detail, str) and detail != "Not Found" else (
+            f"No endpoint {request.method} {request.url.path}."
+        )
+        return error_response(404, "ENDPOINT_NOT_FOUND", message)
+    if status == 405:
+        return error_response(405, "ENDPOINT_NOT_FOUND", f"{request.method} is not allowed on {request.url.path}.")
+    code = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 413: "RESOURCE_EXHAUSTED"}.get(
+        status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+    )
+    return error_response(status, code, str(detail) if detail else code)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OverflowError):
+        return error_response(400, "INVALID_PARAMETER_VALUE", f"A number in the request is out of range: {exc}.")
+    kind = type(exc).__name__
+    if type(exc).__module__.startswith("sqlalchemy"):
+        orig = getattr(exc, "orig", None)
+        reason = str(orig).splitlines()[0] if orig is not None else kind
+        if kind == "DataError":
+            return error_response(400, "INVALID_PARAMETER_VALUE", f"The database refused a value: {reason}")
+        if kind in ("OperationalError", "TimeoutError", "DisconnectionError"):
+            logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, reason)
+            return error_response(503, "TEMPORARILY_UNAVAILABLE", f"The database is unavailable: {reason}")
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return error_response(
+        500, "INTERNAL_ERROR", f"Internal error while handling {request.method} {request.url.path}: {type(exc).__name__}."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into the JSON error shape."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    app.add_exception_handler(LockgateError, _lockgate_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OverflowError, _unexpected)
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
+        pass
+    else:
+        app.add_exception_handler(SQLAlchemyError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

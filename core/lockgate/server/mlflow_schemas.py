@@ -1,0 +1,216 @@
+"""Request bodies of MLflow's REST API, as pydantic models.
+
+Fields the mlflow client may omit (proto JSON drops empty values) have defaults; fields it
+always sends are required, so a hand-written request missing one gets a 400 naming it.
+Ids are accepted as strings or integers; int64 fields as numbers or numeric strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from lockgate.entities import RunStatus, ViewType
+
+__all__ = [
+    "Id",
+    "KeyValue",
+    "CreateExperiment",
+    "ExperimentRef",
+    "UpdateExperiment",
+    "SetExperimentTag",
+    "DeleteExperimentTag",
+    "SearchExperiments",
+    "CreateRun",
+    "UpdateRun",
+    "RunRef",
+    "LogMetric",
+    "LogParam",
+    "SetTag",
+    "DeleteTag",
+    "MetricIn",
+    "LogBatch",
+    "DatasetIn",
+    "DatasetInputIn",
+    "LogInputs",
+    "LogOutputs",
+    "SearchRuns",
+    "parse_view_type",
+]
+
+
+def _id(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+_VIEW_BY_NUMBER = {1: ViewType.ACTIVE_ONLY, 2: ViewType.DELETED_ONLY, 3: ViewType.ALL}
+
+
+def parse_view_type(value: Any) -> Any:
+    """MLflow sends the enum's name; older clients and curl users send its number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _VIEW_BY_NUMBER.get(value, value)
+    if isinstance(value, str) and value.isdigit():
+        return _VIEW_BY_NUMBER.get(int(value), value)
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_id)]
+View = Annotated[ViewType, BeforeValidator(parse_view_type)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class KeyValue(_Body):
+    key: str
+    value: str = ""
+
+
+class CreateExperiment(_Body):
+    name: str
+    artifact_location: str | None = None
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class ExperimentRef(_Body):
+    experiment_id: Id
+
+
+class UpdateExperiment(_Body):
+    experiment_id: Id
+    new_name: str
+
+
+class SetExperimentTag(_Body):
+    experiment_id: Id
+    key: str
+    value: str = ""
+
+
+class DeleteExperimentTag(_Body):
+    experiment_id: Id
+    key: str
+
+
+class SearchExperiments(_Body):
+    max_results: int = 1000
+    page_token: str | None = None
+    filter: str | None = None
+    order_by: list[str] = Field(default_factory=list)
+    view_type: View = ViewType.ACTIVE_ONLY
+
+
+class CreateRun(_Body):
+    experiment_id: Id
+    user_id: str = ""
+    start_time: int | None = None
+    run_name: str | None = None
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class _RunBody(_Body):
+    """MLflow sends the run id as ``run_id`` and, for old servers, ``run_uuid`` too."""
+
+    run_id: str | None = None
+    run_uuid: str | None = None
+
+    @model_validator(mode="after")
+    def _need_run_id(self) -> _RunBody:
+        if not self.run_id:
+            if not self.run_uuid:
+                raise ValueError("run_id is required")
+            self.run_id = self.run_uuid
+        return self
+
+    @property
+    def rid(self) -> str:
+        assert self.run_id is not None
+        return self.run_id
+
+
+class RunRef(_RunBody):
+    pass
+
+
+class UpdateRun(_RunBody):
+    status: RunStatus | None = None
+    end_time: int | None = None
+    run_name: str | None = None
+
+
+class LogMetric(_RunBody):
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+class LogParam(_RunBody):
+    key: str
+    value: str = ""
+
+
+class SetTag(_RunBody):
+    key: str
+    value: str = ""
+
+
+class DeleteTag(_RunBody):
+    key: str
+
+
+class MetricIn(_Body):
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+class LogBatch(_RunBody):
+    metrics: list[MetricIn] = Field(default_factory=list)
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class DatasetIn(_Body):
+    name: str
+    digest: str
+    source_type: str = ""
+    source: str = ""
+    schema_: str | None = Field(default=None, alias="schema")
+    profile: str | None = None
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class DatasetInputIn(_Body):
+    tags: list[KeyValue] = Field(default_factory=list)
+    dataset: DatasetIn
+
+
+class ModelIO(_Body):
+    model_id: str
+    step: int = 0
+
+
+class LogInputs(_RunBody):
+    datasets: list[DatasetInputIn] = Field(default_factory=list)
+    models: list[ModelIO] = Field(default_factory=list)
+
+
+class LogOutputs(_RunBody):
+    models: list[ModelIO] = Field(default_factory=list)
+
+
+class SearchRuns(_Body):
+    experiment_ids: list[Id] = Field(default_factory=list)
+    filter: str = ""
+    run_view_type: View = ViewType.ACTIVE_ONLY
+    max_results: int = 1000
+    order_by: list[str] = Field(default_factory=list)
+    page_token: str | None = None

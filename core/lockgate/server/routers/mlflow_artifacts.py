@@ -1,0 +1,198 @@
+"""The artifact proxy (``/api/2.0/mlflow-artifacts/artifacts/<path>``): MLflow's wire format.
+
+Clients holding an ``mlflow-artifacts:/<experiment>/<run>/artifacts/...`` URI upload with PUT,
+download with GET, list with ``GET ...?path=`` and delete with DELETE; the server stores the
+bytes under its ``--artifacts-destination`` (a directory or an object store). Bodies stream
+in both directions in 1 MiB pieces, so multi-GiB files never sit in memory, and a path that
+could leave the destination (``..``, absolute, percent-encoded traversal) is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from lockgate.errors import InvalidArgument, NotFound
+from lockgate.server.auth.guard import EDIT, READ
+from lockgate.server.deps import GuardDep, StateDep
+from lockgate.server.responses import EMPTY, json_response
+
+__all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
+
+CHUNK_SIZE = 1024 * 1024
+
+
+def safe_artifact_path(path: str | None) -> str:
+    """The normalized relative path, or InvalidArgument for anything that escapes the root."""
+    if path is None or path in ("", "."):
+        return ""
+    # Decode repeatedly: "%252e%252e" must not survive as a disguised "..".
+    decoded = path
+    for _ in range(3):
+        again = unquote(decoded)
+        if again == decoded:
+            break
+        decoded = again
+    for candidate in (path, decoded):
+        text = candidate.replace("\\", "/")
+        if (
+            text.startswith("/")
+            or (len(text) > 1 and text[1] == ":")
+            or "://" in text
+            or "\x00" in text
+            or any(part == ".." for part in text.split("/"))
+        ):
+            raise InvalidArgument(
+                f"Artifact path {path!r} is not allowed: paths are relative to the artifact root "
+                "and may not be absolute or contain '..'."
+            )
+    return "/".join(p for p in path.split("/") if p not in ("", "."))
+
+
+def _repo(state: Any) -> Any:
+    repo = state.extras.get("artifact_repository")
+    if repo is None:
+        from lockgate.artifacts import get_artifact_repository
+
+        repo = get_artifact_repository(state.artifacts_destination)
+        state.extras["artifact_repository"] = repo
+    return repo
+
+
+class _Upload:
+    """One file being written: local files go to a temp name and are renamed on success,
+    object-store files are committed by close() and discarded on failure."""
+
+    def __init__(self, repo: Any, rel: str) -> None:
+        self.repo = repo
+        self.full = repo._full(rel)
+        self.local = bool(repo._local)
+        if self.local:
+            os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            if os.path.isdir(self.full):
+                raise InvalidArgument(f"Artifact path {rel!r} is a directory; upload to a file path.")
+            self.target = f"{self.full}.upload-{uuid.uuid4().hex}"
+            self.handle: Any = open(self.target, "wb")
+        else:
+            self.target = self.full
+            self.handle = repo.fs.open(self.full, "wb", block_size=6 * CHUNK_SIZE)
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+
+    def commit(self) -> None:
+        self.handle.close()
+        if self.local:
+            os.replace(self.target, self.full)
+
+    def abort(self) -> None:
+        try:
+            if hasattr(self.handle, "discard"):
+                self.handle.discard()
+            else:
+                self.handle.close()
+        finally:
+            if self.local and os.path.exists(self.target):
+                os.unlink(self.target)
+
+
+def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
+    if rel and not repo.exists(rel):
+        return []
+    if rel and not repo.is_dir(rel):
+        # MLflow answers a listing of a file with the file itself.
+        full = repo._full(rel)
+        size = os.path.getsize(full) if repo._local else int(repo.fs.info(full).get("size") or 0)
+        return [{"path": posixpath.basename(rel), "is_dir": False, "file_size": size}]
+    files = []
+    for info in repo.list_artifacts(rel or None):
+        entry: dict[str, Any] = {"path": posixpath.basename(info.path), "is_dir": info.is_dir}
+        if not info.is_dir:
+            entry["file_size"] = info.file_size or 0
+        files.append(entry)
+    return files
+
+
+def _open_download(repo: Any, rel: str) -> tuple[str | None, Any]:
+    """(local file path, None) for local storage, else (None, an open binary handle)."""
+    if not rel or not repo.exists(rel) or repo.is_dir(rel):
+        raise NotFound(f"No artifact file at {rel!r}.")
+    full = repo._full(rel)
+    if repo._local:
+        return full, None
+    return None, repo.fs.open(full, "rb", block_size=4 * CHUNK_SIZE)
+
+
+def _iter_handle(handle: Any) -> Any:
+    try:
+        while True:
+            chunk = handle.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            yield chunk
+    finally:
+        handle.close()
+
+
+def build_router() -> APIRouter:
+    """The proxy endpoints, without prefix (mounted under /api/2.0/mlflow-artifacts)."""
+    router = APIRouter(tags=["artifacts"])
+
+    @router.get("/artifacts", summary="List the files and folders directly under ?path=")
+    def list_artifacts(state: StateDep, guard: GuardDep, path: Annotated[str | None, Query()] = None) -> Response:
+        rel = safe_artifact_path(path)
+        guard.artifact_path(rel, READ)
+        return json_response({"files": _list(_repo(state), rel)})
+
+    @router.put("/artifacts/{artifact_path:path}", summary="Upload one file (the raw request body)")
+    async def upload_artifact(artifact_path: str, request: Request, state: StateDep, guard: GuardDep) -> Response:
+        rel = safe_artifact_path(artifact_path)
+        if not rel:
+            raise InvalidArgument("An upload needs a file path after /artifacts/.")
+        if guard.enabled:
+            await run_in_threadpool(guard.artifact_path, rel, EDIT)
+        upload = await run_in_threadpool(_Upload, _repo(state), rel)
+        try:
+            buffer = bytearray()
+            async for chunk in request.stream():
+                buffer += chunk
+                if len(buffer) >= CHUNK_SIZE:
+                    await run_in_threadpool(upload.write, bytes(buffer))
+                    buffer.clear()
+            if buffer:
+                await run_in_threadpool(upload.write, bytes(buffer))
+            await run_in_threadpool(upload.commit)
+        except BaseException:
+            await run_in_threadpool(upload.abort)
+            raise
+        return json_response(EMPTY)
+
+    @router.get("/artifacts/{artifact_path:path}", summary="Download one file, streamed")
+    def download_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+        from starlette.responses import FileResponse, StreamingResponse
+
+        rel = safe_artifact_path(artifact_path)
+        guard.artifact_path(rel, READ)
+        local, handle = _open_download(_repo(state), rel)
+        if local is not None:
+            return FileResponse(local, media_type="application/octet-stream", filename=posixpath.basename(rel),
+                                content_disposition_type="attachment")
+        return StreamingResponse(_iter_handle(handle), media_type="application/octet-stream")
+
+    @router.delete("/artifacts/{artifact_path:path}", summary="Delete a file or folder")
+    def delete_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+        rel = safe_artifact_path(artifact_path)
+        guard.artifact_path(rel, EDIT)
+        if not rel:
+            raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
+        _repo(state).delete_artifacts(rel)
+        return json_response(EMPTY)
+
+    return router

@@ -1,0 +1,139 @@
+"""MLflow 3's logged-model endpoints (``/api/2.0/mlflow/logged-models``) and run outputs:
+what ``mlflow.<flavor>.log_model`` calls before it uploads a model's files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from lockgate.server.auth.guard import EDIT, READ
+from lockgate.server.deps import GuardDep, StateDep, UserDep
+from lockgate.server.mlflow_schemas import Id, KeyValue, LogOutputs
+from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.wire_registry import logged_model_json
+
+__all__ = ["build_router", "logged_models"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CreateLoggedModel(_Body):
+    experiment_id: Id
+    name: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class FinalizeLoggedModel(_Body):
+    status: str | int
+
+
+class SetLoggedModelTags(_Body):
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class LogLoggedModelParams(_Body):
+    params: list[KeyValue] = Field(default_factory=list)
+
+
+class SearchLoggedModels(_Body):
+    experiment_ids: list[Id] = Field(default_factory=list)
+    filter: str | None = None
+    max_results: int = 100
+    page_token: str | None = None
+
+
+_STATUS_BY_NUMBER = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY", 3: "LOGGED_MODEL_UPLOAD_FAILED"}
+
+
+def logged_models(state: Any) -> Any:
+    """The server's logged-model store, created on first use."""
+    store = state.extras.get("logged_models")
+    if store is None:
+        from lockgate.store.sql.logged_models import SqlLoggedModels
+
+        store = SqlLoggedModels(state.backend_store_uri)
+        state.extras["logged_models"] = store
+    return store
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["mlflow logged models"])
+
+    @router.post("/logged-models")
+    def create_logged_model(body: CreateLoggedModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.experiment(body.experiment_id, EDIT)
+        model = logged_models(state).create(
+            body.experiment_id,
+            name=body.name,
+            source_run_id=body.source_run_id,
+            model_type=body.model_type,
+            tags={t.key: t.value for t in body.tags},
+            params={p.key: p.value for p in body.params},
+            user_id=user,
+        )
+        return json_response({"model": logged_model_json(model)})
+
+    @router.post("/logged-models/search")
+    def search_logged_models(body: SearchLoggedModels, state: StateDep, guard: GuardDep) -> Response:
+        for experiment_id in body.experiment_ids:
+            guard.experiment(experiment_id, READ)
+        page = logged_models(state).search(
+            body.experiment_ids, filter_string=body.filter, max_results=body.max_results, page_token=body.page_token
+        )
+        out: dict[str, Any] = {"models": [logged_model_json(m) for m in page]}
+        if page.token:
+            out["next_page_token"] = page.token
+        return json_response(out)
+
+    @router.get("/logged-models/{model_id}")
+    def get_logged_model(model_id: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, READ)
+        return json_response({"model": logged_model_json(logged_models(state).get(model_id))})
+
+    @router.patch("/logged-models/{model_id}")
+    def finalize_logged_model(model_id: str, body: FinalizeLoggedModel, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, EDIT)
+        status = _STATUS_BY_NUMBER.get(body.status, body.status) if isinstance(body.status, int) else body.status
+        return json_response({"model": logged_model_json(logged_models(state).finalize(model_id, str(status)))})
+
+    @router.delete("/logged-models/{model_id}")
+    def delete_logged_model(model_id: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, EDIT)
+        logged_models(state).delete(model_id)
+        return json_response(EMPTY)
+
+    @router.patch("/logged-models/{model_id}/tags")
+    def set_logged_model_tags(model_id: str, body: SetLoggedModelTags, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, EDIT)
+        logged_models(state).set_tags(model_id, {t.key: t.value for t in body.tags})
+        return json_response(EMPTY)
+
+    @router.delete("/logged-models/{model_id}/tags/{tag_key:path}")
+    def delete_logged_model_tag(model_id: str, tag_key: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, EDIT)
+        logged_models(state).delete_tag(model_id, tag_key)
+        return json_response(EMPTY)
+
+    @router.post("/logged-models/{model_id}/params")
+    def log_logged_model_params(model_id: str, body: LogLoggedModelParams, state: StateDep, guard: GuardDep) -> Response:
+        guard.logged_model(model_id, EDIT)
+        logged_models(state).log_params(model_id, {p.key: p.value for p in body.params})
+        return json_response(EMPTY)
+
+    @router.post("/runs/outputs")
+    def log_outputs(body: LogOutputs, state: StateDep, guard: GuardDep) -> Response:
+        guard.run(body.rid, EDIT)
+        from lockgate.store.logged_models import RunOutput
+
+        logged_models(state).log_outputs(body.rid, [RunOutput(model_id=m.model_id, step=m.step) for m in body.models])
+        return json_response(EMPTY)
+
+    return router

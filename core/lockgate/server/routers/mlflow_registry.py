@@ -1,0 +1,348 @@
+"""MLflow's model registry REST API over Lockgate's registry service.
+
+Stage transitions and alias moves go through the same gate policies as every other caller:
+a refused move changes nothing and answers 400 INVALID_STATE whose message lists each failing
+rule's verdict (the full decision travels in ``details``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from lockgate.server.auth.guard import EDIT, MANAGE, READ
+from lockgate.server.deps import GuardDep, StateDep, UserDep
+from lockgate.server.mlflow_schemas import Id, KeyValue
+from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.wire_registry import model_version_json, registered_model_json
+
+__all__ = ["build_router", "registry"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CreateRegisteredModel(_Body):
+    name: str
+    tags: list[KeyValue] = Field(default_factory=list)
+    description: str | None = None
+
+
+class NameRef(_Body):
+    name: str
+
+
+class RenameRegisteredModel(_Body):
+    name: str
+    new_name: str
+
+
+class UpdateRegisteredModel(_Body):
+    name: str
+    description: str | None = None
+
+
+class NameTag(_Body):
+    name: str
+    key: str
+    value: str = ""
+
+
+class NameKey(_Body):
+    name: str
+    key: str
+
+
+class GetLatestVersions(_Body):
+    name: str
+    stages: list[str] = Field(default_factory=list)
+
+
+class CreateModelVersion(_Body):
+    name: str
+    source: str
+    run_id: str | None = None
+    tags: list[KeyValue] = Field(default_factory=list)
+    run_link: str | None = None
+    description: str | None = None
+    model_id: str | None = None
+
+
+class VersionRef(_Body):
+    name: str
+    version: Id
+
+
+class UpdateModelVersion(_Body):
+    name: str
+    version: Id
+    description: str | None = None
+
+
+class VersionTag(_Body):
+    name: str
+    version: Id
+    key: str
+    value: str = ""
+
+
+class VersionKey(_Body):
+    name: str
+    version: Id
+    key: str
+
+
+class TransitionStage(_Body):
+    name: str
+    version: Id
+    stage: str
+    archive_existing_versions: bool = False
+
+
+class SetAlias(_Body):
+    name: str
+    alias: str
+    version: Id
+
+
+class AliasRef(_Body):
+    name: str
+    alias: str
+
+
+def registry(state: Any) -> Any:
+    """The server's registry service, created on first use."""
+    service = state.extras.get("registry")
+    if service is None:
+        from lockgate.registry.sql import SqlRegistry
+
+        service = SqlRegistry(state.backend_store_uri, tracking_store=state.store)
+        state.extras["registry"] = service
+    return service
+
+
+def _resolve_source(state: Any, body: CreateModelVersion) -> tuple[str, str | None]:
+    """(source, run id): a logged model (MLflow 3 ``models:/m-...``) stands for its artifact
+    location and the run that logged it."""
+    model_id = body.model_id or (body.source[len("models:/"):] if body.source.startswith("models:/m-") else None)
+    if not model_id:
+        return body.source, body.run_id or None
+    from lockgate.server.routers.mlflow_logged_models import logged_models
+
+    model = logged_models(state).get(model_id)
+    return str(model.artifact_location), body.run_id or model.source_run_id
+
+
+_PROMPT_CLAUSE = re.compile(
+    r"""\s*(?:\band\b\s*)?tags?\.`?mlflow\.prompt\.is_prompt`?\s*!=\s*['"]true['"]\s*(?:\band\b)?""", re.I
+)
+
+
+def _registry_filter(text: str | None) -> str | None:
+    """The mlflow client adds "tag.`mlflow.prompt.is_prompt` != 'true'" to every model search;
+    Lockgate has no prompts, so that clause holds for every model and is dropped."""
+    if not text:
+        return text
+    cleaned = _PROMPT_CLAUSE.sub(" ", text).strip()
+    cleaned = re.sub(r"^(?:and\s+)|(?:\s+and)$", "", cleaned, flags=re.I).strip()
+    return cleaned or None
+
+
+def build_router() -> APIRouter:
+    """The registry endpoints, without prefix (mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(tags=["mlflow registry"])
+
+    # ------------------------------------------------------- registered models
+    @router.post("/registered-models/create")
+    def create_registered_model(body: CreateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        rm = registry(state).create_registered_model(
+            body.name, description=body.description, tags={t.key: t.value for t in body.tags}, actor=user
+        )
+        guard.created_model(rm.name)
+        return json_response({"registered_model": registered_model_json(rm)})
+
+    @router.get("/registered-models/get")
+    def get_registered_model(name: Annotated[str, Query()], state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response({"registered_model": registered_model_json(registry(state).get_registered_model(name))})
+
+    @router.post("/registered-models/rename")
+    def rename_registered_model(body: RenameRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
+        rm = registry(state).rename_registered_model(body.name, body.new_name, actor=user)
+        return json_response({"registered_model": registered_model_json(rm)})
+
+    @router.patch("/registered-models/update")
+    def update_registered_model(body: UpdateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        rm = registry(state).update_registered_model(body.name, description=body.description, actor=user)
+        return json_response({"registered_model": registered_model_json(rm)})
+
+    @router.delete("/registered-models/delete")
+    def delete_registered_model(body: NameRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
+        registry(state).delete_registered_model(body.name, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/registered-models/search")
+    def search_registered_models(
+        state: StateDep,
+        guard: GuardDep,
+        filter: str | None = None,
+        max_results: int = 100,
+        order_by: Annotated[list[str] | None, Query()] = None,
+        page_token: str | None = None,
+    ) -> Response:
+        page = registry(state).search_registered_models(
+            filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
+        )
+        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in guard.visible_models(page)]}
+        if page.token:
+            out["next_page_token"] = page.token
+        return json_response(out)
+
+    def _latest(state: Any, name: str, stages: list[str]) -> Response:
+        versions = registry(state).get_latest_versions(name, stages=stages or None)
+        return json_response({"model_versions": [model_version_json(v) for v in versions]})
+
+    @router.post("/registered-models/get-latest-versions")
+    def get_latest_versions(body: GetLatestVersions, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(body.name, READ)
+        return _latest(state, body.name, body.stages)
+
+    @router.get("/registered-models/get-latest-versions")
+    def get_latest_versions_get(
+        name: Annotated[str, Query()],
+        state: StateDep,
+        guard: GuardDep,
+        stages: Annotated[list[str] | None, Query()] = None,
+    ) -> Response:
+        guard.model(name, READ)
+        return _latest(state, name, stages or [])
+
+    @router.post("/registered-models/set-tag")
+    def set_registered_model_tag(body: NameTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).set_registered_model_tag(body.name, body.key, body.value, actor=user)
+        return json_response(EMPTY)
+
+    @router.delete("/registered-models/delete-tag")
+    def delete_registered_model_tag(body: NameKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).delete_registered_model_tag(body.name, body.key, actor=user)
+        return json_response(EMPTY)
+
+    # --------------------------------------------------------- model versions
+    @router.post("/model-versions/create")
+    def create_model_version(body: CreateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        if body.run_id:
+            guard.run(body.run_id, READ)
+        source, run_id = _resolve_source(state, body)
+        mv = registry(state).create_model_version(
+            body.name,
+            source=source,
+            run_id=run_id,
+            tags={t.key: t.value for t in body.tags},
+            run_link=body.run_link,
+            description=body.description,
+            actor=user,
+        )
+        return json_response({"model_version": model_version_json(mv)})
+
+    @router.get("/model-versions/get")
+    def get_model_version(
+        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
+        return json_response({"model_version": model_version_json(registry(state).get_model_version(name, version))})
+
+    @router.patch("/model-versions/update")
+    def update_model_version(body: UpdateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        mv = registry(state).update_model_version(body.name, body.version, description=body.description, actor=user)
+        return json_response({"model_version": model_version_json(mv)})
+
+    @router.delete("/model-versions/delete")
+    def delete_model_version(body: VersionRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, MANAGE)
+        registry(state).delete_model_version(body.name, body.version, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/model-versions/search")
+    def search_model_versions(
+        state: StateDep,
+        guard: GuardDep,
+        filter: str | None = None,
+        max_results: int = 1000,
+        order_by: Annotated[list[str] | None, Query()] = None,
+        page_token: str | None = None,
+    ) -> Response:
+        page = registry(state).search_model_versions(
+            filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
+        )
+        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in guard.visible_models(page)]}
+        if page.token:
+            out["next_page_token"] = page.token
+        return json_response(out)
+
+    @router.get("/model-versions/get-download-uri")
+    def get_download_uri(
+        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
+        return json_response({"artifact_uri": registry(state).get_model_version_download_uri(name, version)})
+
+    @router.post("/model-versions/transition-stage")
+    def transition_stage(body: TransitionStage, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        mv = registry(state).transition_model_version_stage(
+            body.name,
+            body.version,
+            body.stage,
+            archive_existing_versions=body.archive_existing_versions,
+            actor=user,
+            privileged=guard.can_manage_model(body.name),
+        )
+        return json_response({"model_version": model_version_json(mv)})
+
+    @router.post("/model-versions/set-tag")
+    def set_model_version_tag(body: VersionTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).set_model_version_tag(body.name, body.version, body.key, body.value, actor=user)
+        return json_response(EMPTY)
+
+    @router.delete("/model-versions/delete-tag")
+    def delete_model_version_tag(body: VersionKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).delete_model_version_tag(body.name, body.version, body.key, actor=user)
+        return json_response(EMPTY)
+
+    # ---------------------------------------------------------------- aliases
+    @router.post("/registered-models/alias")
+    def set_alias(body: SetAlias, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).set_registered_model_alias(
+            body.name, body.alias, body.version, actor=user, privileged=guard.can_manage_model(body.name)
+        )
+        return json_response(EMPTY)
+
+    @router.delete("/registered-models/alias")
+    def delete_alias(body: AliasRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(body.name, EDIT)
+        registry(state).delete_registered_model_alias(body.name, body.alias, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/registered-models/alias")
+    def get_by_alias(
+        name: Annotated[str, Query()], alias: Annotated[str, Query()], state: StateDep, guard: GuardDep
+    ) -> Response:
+        guard.model(name, READ)
+        return json_response({"model_version": model_version_json(registry(state).get_model_version_by_alias(name, alias))})
+
+    return router

@@ -1,0 +1,257 @@
+"""Lockgate's native API under ``/api/v1``: the tracking store's protocol, one endpoint per call.
+
+``RestStore`` speaks exactly this API, so every ``LockgateClient`` call works the same over
+HTTP as in-process. Response models document the shapes in the OpenAPI document; handlers
+return pre-serialized JSON so those models cost nothing at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from lockgate.entities import DatasetInput, Experiment, Metric, Param, Run, RunInfo, RunTag
+from lockgate.errors import NotFound
+from lockgate.server import native_schemas as s
+from lockgate.server.auth.guard import EDIT, MANAGE, READ
+from lockgate.server.deps import GuardDep, StoreDep, UserDep
+from lockgate.server.responses import EMPTY, json_response, wire_float
+
+__all__ = ["build_router", "experiment_public", "run_public", "run_info_public"]
+
+
+def experiment_public(exp: Experiment) -> dict[str, Any]:
+    return {
+        "experiment_id": exp.experiment_id,
+        "name": exp.name,
+        "artifact_location": exp.artifact_location,
+        "lifecycle_stage": exp.lifecycle_stage.value,
+        "tags": exp.tags,
+        "creation_time": exp.creation_time,
+        "last_update_time": exp.last_update_time,
+    }
+
+
+def run_info_public(info: RunInfo) -> dict[str, Any]:
+    return {
+        "run_id": info.run_id,
+        "experiment_id": info.experiment_id,
+        "run_name": info.run_name,
+        "user_id": info.user_id,
+        "status": info.status.value,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "lifecycle_stage": info.lifecycle_stage.value,
+        "artifact_uri": info.artifact_uri,
+        "parent_run_id": info.parent_run_id,
+    }
+
+
+def _dataset_input_public(item: DatasetInput) -> dict[str, Any]:
+    return item.model_dump(mode="json", by_alias=True)
+
+
+def run_public(run: Run) -> dict[str, Any]:
+    data = run.data
+    return {
+        "info": run_info_public(run.info),
+        "data": {
+            "metrics": {k: wire_float(v) for k, v in data.metrics.items()},
+            "params": data.params,
+            "tags": data.tags,
+        },
+        "inputs": {"dataset_inputs": [_dataset_input_public(d) for d in run.inputs.dataset_inputs]},
+    }
+
+
+def _page(items: list[Any], token: str | None) -> Response:
+    return json_response({"items": items, "next_page_token": token})
+
+
+def build_router() -> APIRouter:
+    """The native tracking endpoints, without prefix (mounted under /api/v1)."""
+    router = APIRouter()
+    exp_tag = ["experiments"]
+    run_tag = ["runs"]
+
+    # ------------------------------------------------------------ experiments
+    @router.post("/experiments", tags=exp_tag, response_model=s.ExperimentCreated,
+                 summary="Create an experiment; the name must be new")
+    def create_experiment(body: s.ExperimentCreate, store: StoreDep, guard: GuardDep) -> Response:
+        exp_id = store.create_experiment(body.name, artifact_location=body.artifact_location, tags=body.tags)
+        guard.created_experiment(exp_id)
+        return json_response({"experiment_id": exp_id})
+
+    @router.get("/experiments/by-name", tags=exp_tag, response_model=s.ExperimentPublic,
+                summary="The experiment with this name (404 if none)")
+    def get_experiment_by_name(name: Annotated[str, Query()], store: StoreDep, guard: GuardDep) -> Response:
+        exp = store.get_experiment_by_name(name)
+        if exp is None:
+            raise NotFound(f"No experiment named {name!r}.")
+        guard.experiment(exp.experiment_id, READ)
+        return json_response(experiment_public(exp))
+
+    @router.post("/experiments/search", tags=exp_tag, response_model=s.ExperimentsPage,
+                 summary="One page of experiments matching a filter")
+    def search_experiments(body: s.ExperimentSearch, store: StoreDep, guard: GuardDep) -> Response:
+        page = store.search_experiments(
+            view_type=body.view_type,
+            max_results=body.max_results,
+            filter_string=body.filter_string,
+            order_by=body.order_by,
+            page_token=body.page_token,
+        )
+        return _page([experiment_public(e) for e in guard.visible_experiments(page)], page.token)
+
+    @router.get("/experiments/{experiment_id}", tags=exp_tag, response_model=s.ExperimentPublic,
+                summary="An experiment by id")
+    def get_experiment(experiment_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.experiment(experiment_id, READ)
+        return json_response(experiment_public(store.get_experiment(experiment_id)))
+
+    @router.patch("/experiments/{experiment_id}", tags=exp_tag, response_model=s.Empty,
+                  summary="Rename an experiment")
+    def rename_experiment(experiment_id: str, body: s.ExperimentUpdate, store: StoreDep, guard: GuardDep) -> Response:
+        guard.experiment(experiment_id, EDIT)
+        store.rename_experiment(experiment_id, body.name)
+        return json_response(EMPTY)
+
+    @router.delete("/experiments/{experiment_id}", tags=exp_tag, response_model=s.Empty,
+                   summary="Soft-delete an experiment and its runs")
+    def delete_experiment(experiment_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.experiment(experiment_id, MANAGE)
+        store.delete_experiment(experiment_id)
+        return json_response(EMPTY)
+
+    @router.post("/experiments/{experiment_id}/restore", tags=exp_tag, response_model=s.Empty,
+                 summary="Restore a soft-deleted experiment and its runs")
+    def restore_experiment(experiment_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.experiment(experiment_id, MANAGE)
+        store.restore_experiment(experiment_id)
+        return json_response(EMPTY)
+
+    @router.post("/experiments/{experiment_id}/tags", tags=exp_tag, response_model=s.Empty,
+                 summary="Set (or overwrite) an experiment tag")
+    def set_experiment_tag(experiment_id: str, body: s.KeyValue, store: StoreDep, guard: GuardDep) -> Response:
+        guard.experiment(experiment_id, EDIT)
+        store.set_experiment_tag(experiment_id, body.key, body.value)
+        return json_response(EMPTY)
+
+    @router.delete("/experiments/{experiment_id}/tags", tags=exp_tag, response_model=s.Empty,
+                   summary="Delete an experiment tag")
+    def delete_experiment_tag(
+        experiment_id: str, key: Annotated[str, Query()], store: StoreDep, guard: GuardDep
+    ) -> Response:
+        guard.experiment(experiment_id, EDIT)
+        store.delete_experiment_tag(experiment_id, key)
+        return json_response(EMPTY)
+
+    # ------------------------------------------------------------------- runs
+    @router.post("/runs", tags=run_tag, response_model=s.RunPublic, summary="Start a run in an experiment")
+    def create_run(body: s.RunCreate, store: StoreDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.experiment(body.experiment_id, EDIT)
+        run = store.create_run(
+            experiment_id=body.experiment_id,
+            user_id=user or body.user_id,
+            start_time=body.start_time,
+            run_name=body.run_name,
+            tags=[RunTag.model_construct(key=t.key, value=t.value) for t in body.tags],
+            parent_run_id=body.parent_run_id,
+        )
+        return json_response(run_public(run))
+
+    @router.post("/runs/search", tags=run_tag, response_model=s.RunsPage,
+                 summary="One page of runs matching an MLflow-style filter")
+    def search_runs(body: s.RunSearch, store: StoreDep, guard: GuardDep) -> Response:
+        for experiment_id in body.experiment_ids:
+            guard.experiment(experiment_id, READ)
+        page = store.search_runs(
+            body.experiment_ids,
+            filter_string=body.filter_string,
+            view_type=body.view_type,
+            max_results=body.max_results,
+            order_by=body.order_by,
+            page_token=body.page_token,
+        )
+        return _page([run_public(r) for r in page], page.token)
+
+    @router.get("/runs/{run_id}", tags=run_tag, response_model=s.RunPublic,
+                summary="A run with its latest metrics, params, tags and inputs")
+    def get_run(run_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, READ)
+        return json_response(run_public(store.get_run(run_id)))
+
+    @router.patch("/runs/{run_id}", tags=run_tag, response_model=s.RunInfoPublic,
+                  summary="Change a run's status, end time or name")
+    def update_run(run_id: str, body: s.RunUpdate, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, EDIT)
+        info = store.update_run_info(run_id, status=body.status, end_time=body.end_time, run_name=body.run_name)
+        return json_response(run_info_public(info))
+
+    @router.delete("/runs/{run_id}", tags=run_tag, response_model=s.Empty, summary="Soft-delete a run")
+    def delete_run(run_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, MANAGE)
+        store.delete_run(run_id)
+        return json_response(EMPTY)
+
+    @router.post("/runs/{run_id}/restore", tags=run_tag, response_model=s.Empty,
+                 summary="Restore a soft-deleted run")
+    def restore_run(run_id: str, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, MANAGE)
+        store.restore_run(run_id)
+        return json_response(EMPTY)
+
+    @router.post("/runs/{run_id}/batch", tags=run_tag, response_model=s.Empty,
+                 summary="Log metrics, params and tags at once (at most 1000 / 100 / 100)")
+    def log_batch(run_id: str, body: s.BatchLog, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, EDIT)
+        store.log_batch(
+            run_id,
+            metrics=[
+                Metric.model_construct(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step)
+                for m in body.metrics
+            ],
+            params=[Param.model_construct(key=p.key, value=p.value) for p in body.params],
+            tags=[RunTag.model_construct(key=t.key, value=t.value) for t in body.tags],
+        )
+        return json_response(EMPTY)
+
+    @router.delete("/runs/{run_id}/tags", tags=run_tag, response_model=s.Empty, summary="Delete a run tag")
+    def delete_tag(run_id: str, key: Annotated[str, Query()], store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, EDIT)
+        store.delete_tag(run_id, key)
+        return json_response(EMPTY)
+
+    @router.get("/runs/{run_id}/metric-history", tags=run_tag, response_model=s.MetricsPage,
+                summary="Every point of a metric, by step then timestamp (paged if max_results is set)")
+    def get_metric_history(
+        run_id: str,
+        key: Annotated[str, Query()],
+        store: StoreDep,
+        guard: GuardDep,
+        max_results: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+        page_token: Annotated[str | None, Query()] = None,
+    ) -> Response:
+        guard.run(run_id, READ)
+        page = store.get_metric_history(run_id, key, max_results=max_results, page_token=page_token)
+        items = [{"key": m.key, "value": wire_float(m.value), "timestamp": m.timestamp, "step": m.step} for m in page]
+        return _page(items, page.token)
+
+    @router.post("/runs/{run_id}/inputs", tags=run_tag, response_model=s.Empty,
+                 summary="Record datasets the run used")
+    def log_inputs(run_id: str, body: s.InputsLog, store: StoreDep, guard: GuardDep) -> Response:
+        guard.run(run_id, EDIT)
+        store.log_inputs(run_id, body.datasets)
+        return json_response(EMPTY)
+
+    # --------------------------------------------------------------------- gc
+    @router.post("/gc", tags=["maintenance"], response_model=s.GcResult,
+                 summary="Permanently delete soft-deleted runs and experiments (admin)")
+    def gc(body: s.GcRequest, store: StoreDep, guard: GuardDep) -> Response:
+        guard.admin()
+        removed = store.gc(older_than_ms=body.older_than_ms, run_ids=body.run_ids, experiment_ids=body.experiment_ids)
+        return json_response({"runs": [run_public(r) for r in removed]})
+
+    return router

@@ -1,0 +1,301 @@
+"""``RestStore``: the tracking store over HTTP, speaking a Lockgate server's ``/api/v1`` API.
+
+``LOCKGATE_TRACKING_URI=http(s)://host:port`` selects it. Every call maps to one request and
+every error answer is rebuilt into the same ``LockgateError`` the server raised, so code
+behaves identically in-process and over HTTP. Credentials come from ``LOCKGATE_TRACKING_TOKEN``
+(Bearer) or ``LOCKGATE_TRACKING_USERNAME``/``LOCKGATE_TRACKING_PASSWORD`` (Basic); the
+``MLFLOW_TRACKING_*`` equivalents are honoured too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from lockgate.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from lockgate.errors import InvalidArgument, LockgateError, NotFound, ServiceUnavailable, error_for_code
+
+__all__ = ["RestStore", "credentials_from_env"]
+
+API = "/api/v1"
+_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
+def _wire_float(value: float) -> float | str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def credentials_from_env() -> tuple[str | None, str | None, str | None]:
+    """(token, username, password) from LOCKGATE_TRACKING_* or MLFLOW_TRACKING_* variables."""
+    env = os.environ
+
+    def pick(name: str) -> str | None:
+        return env.get(f"LOCKGATE_TRACKING_{name}") or env.get(f"MLFLOW_TRACKING_{name}") or None
+
+    return pick("TOKEN"), pick("USERNAME"), pick("PASSWORD")
+
+
+class RestStore:
+    """Tracking data on a Lockgate server, reached over HTTP(S)."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.uri = uri.rstrip("/")
+        env_token, env_user, env_password = credentials_from_env()
+        self._token = token or env_token
+        self._auth = None
+        user, secret = username or env_user, password or env_password
+        if not self._token and user and secret is not None:
+            self._auth = httpx.BasicAuth(user, secret)
+        self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout else _TIMEOUT
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ http
+    @property
+    def _http(self) -> httpx.Client:
+        # One client per thread: httpx pools are shared safely, but a per-thread client keeps
+        # keep-alive connections from bouncing between threads under concurrent logging.
+        client = getattr(self._local, "client", None)
+        if client is None:
+            headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+            client = httpx.Client(base_url=self.uri, timeout=self._timeout, auth=self._auth, headers=headers)
+            self._local.client = client
+        return client
+
+    def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        try:
+            response = self._http.request(method, API + path, json=json, params=params)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"Could not reach the Lockgate server at {self.uri}: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response.json() if response.content else {}
+
+    def _error(self, response: httpx.Response) -> LockgateError:
+        try:
+            body = response.json()
+            code, message = body["error_code"], body["message"]
+        except (ValueError, KeyError, TypeError):
+            return error_for_code(
+                "INTERNAL_ERROR" if response.status_code >= 500 else "BAD_REQUEST",
+                f"The server at {self.uri} answered {response.status_code}: {response.text[:300]}",
+            )
+        details = body.get("details") or None
+        if code == "GATE_FAILED":
+            return error_for_code(code, message, details=details, results=(details or {}).get("results", []))
+        return error_for_code(code, message, details=details)
+
+    # ------------------------------------------------------------ experiments
+    def create_experiment(
+        self, name: str, *, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        body = {"name": name, "artifact_location": artifact_location, "tags": dict(tags or {})}
+        return str(self._request("POST", "/experiments", json=body)["experiment_id"])
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return Experiment.model_validate(self._request("GET", f"/experiments/{_segment(experiment_id, 'experiment id')}"))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        try:
+            return Experiment.model_validate(self._request("GET", "/experiments/by-name", params={"name": name}))
+        except NotFound:
+            return None
+
+    def search_experiments(
+        self,
+        *,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        body = {
+            "view_type": ViewType(view_type).value,
+            "max_results": max_results,
+            "filter_string": filter_string,
+            "order_by": list(order_by) if order_by else None,
+            "page_token": page_token,
+        }
+        page = self._request("POST", "/experiments/search", json=body)
+        return PagedList([Experiment.model_validate(e) for e in page["items"]], page.get("next_page_token"))
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._request("PATCH", f"/experiments/{_segment(experiment_id, 'experiment id')}", json={"name": new_name})
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._request("DELETE", f"/experiments/{_segment(experiment_id, 'experiment id')}")
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._request("POST", f"/experiments/{_segment(experiment_id, 'experiment id')}/restore")
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._request(
+            "POST", f"/experiments/{_segment(experiment_id, 'experiment id')}/tags", json={"key": key, "value": value}
+        )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._request("DELETE", f"/experiments/{_segment(experiment_id, 'experiment id')}/tags", params={"key": key})
+
+    # ------------------------------------------------------------------- runs
+    def create_run(
+        self,
+        *,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        run_name: str | None = None,
+        tags: Sequence[RunTag] = (),
+        parent_run_id: str | None = None,
+    ) -> Run:
+        body = {
+            "experiment_id": str(experiment_id),
+            "user_id": user_id,
+            "start_time": start_time,
+            "run_name": run_name,
+            "tags": [{"key": t.key, "value": t.value} for t in tags],
+            "parent_run_id": parent_run_id,
+        }
+        return Run.model_validate(self._request("POST", "/runs", json=body))
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._request("GET", f"/runs/{_segment(run_id, 'run id')}"))
+
+    def update_run_info(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        if status is not None:
+            try:
+                status = RunStatus(status).value
+            except ValueError:
+                raise InvalidArgument(
+                    f"Invalid run status {status!r}: expected one of {', '.join(s.value for s in RunStatus)}."
+                ) from None
+        body = {"status": status, "end_time": end_time, "run_name": run_name}
+        return RunInfo.model_validate(self._request("PATCH", f"/runs/{_segment(run_id, 'run id')}", json=body))
+
+    def delete_run(self, run_id: str) -> None:
+        self._request("DELETE", f"/runs/{_segment(run_id, 'run id')}")
+
+    def restore_run(self, run_id: str) -> None:
+        self._request("POST", f"/runs/{_segment(run_id, 'run id')}/restore")
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        body = {
+            "metrics": [
+                {"key": m.key, "value": _wire_float(m.value), "timestamp": m.timestamp, "step": m.step} for m in metrics
+            ],
+            "params": [{"key": p.key, "value": p.value} for p in params],
+            "tags": [{"key": t.key, "value": t.value} for t in tags],
+        }
+        self._request("POST", f"/runs/{_segment(run_id, 'run id')}/batch", json=body)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._request("DELETE", f"/runs/{_segment(run_id, 'run id')}/tags", params={"key": key})
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Metric]:
+        params: dict[str, Any] = {"key": key}
+        if max_results is not None:
+            params["max_results"] = max_results
+        if page_token:
+            params["page_token"] = page_token
+        page = self._request("GET", f"/runs/{_segment(run_id, 'run id')}/metric-history", params=params)
+        construct = Metric.model_construct
+        points = [
+            construct(key=m["key"], value=float(m["value"]), timestamp=m["timestamp"], step=m["step"])
+            for m in page["items"]
+        ]
+        return PagedList(points, page.get("next_page_token"))
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        body = {"datasets": [d.model_dump(mode="json", by_alias=True) for d in datasets]}
+        self._request("POST", f"/runs/{_segment(run_id, 'run id')}/inputs", json=body)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        *,
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        body = {
+            "experiment_ids": [str(e) for e in experiment_ids],
+            "filter_string": filter_string or "",
+            "view_type": ViewType(view_type).value,
+            "max_results": max_results,
+            "order_by": list(order_by) if order_by else None,
+            "page_token": page_token,
+        }
+        page = self._request("POST", "/runs/search", json=body)
+        return PagedList([Run.model_validate(r) for r in page["items"]], page.get("next_page_token"))
+
+    def gc(
+        self,
+        *,
+        older_than_ms: int | None = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[Run]:
+        body = {
+            "older_than_ms": older_than_ms,
+            "run_ids": list(run_ids) if run_ids is not None else None,
+            "experiment_ids": [str(e) for e in experiment_ids] if experiment_ids is not None else None,
+        }
+        return [Run.model_validate(r) for r in self._request("POST", "/gc", json=body)["runs"]]
+
+    def close(self) -> None:
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
+            self._local.client = None
+
+
+def _segment(value: object, what: str) -> str:
+    """An id as one URL path segment; anything that could change the path is refused here."""
+    text = str(value)
+    if not text or "/" in text or text in (".", "..") or "?" in text or "#" in text or "%" in text:
+        raise InvalidArgument(f"Invalid {what} {text!r}.")
+    return text
