@@ -91,7 +91,7 @@ def unreachable_as_error(uri: str) -> Iterator[None]:
         yield
     except LockgateError:
         raise
-    except (OSError, ImportError) as exc:
+    except OSError as exc:
         raise ServiceUnavailable(
             f"Lockgate could not reach the tracking store at {_redact(uri)}: {exc}"
         ) from exc
