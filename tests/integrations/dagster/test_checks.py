@@ -97,7 +97,9 @@ def test_asset_without_a_registered_version_fails_the_check(instance: dg.Dagster
 def test_unreachable_server_fails_the_check_step(instance: dg.DagsterInstance, sqlite_uri: str) -> None:
     clf, _, checks, resources = _defs(sqlite_uri, 0.95)
     assert dg.materialize([clf], instance=instance, resources=resources).success
-    broken = {**resources, "lockgate": LockgateResource(tracking_uri="http://127.0.0.1:9")}
+    # a database server that is down (the registry over HTTP is tested once it lands on main)
+    down = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"
+    broken = {**resources, "lockgate": LockgateResource(tracking_uri=down)}
     result = dg.materialize([clf, *checks], selection=dg.AssetSelection.checks_for_assets(clf),
                             instance=instance, resources=broken, raise_on_error=False)
     assert not result.success
