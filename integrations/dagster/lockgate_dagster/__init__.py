@@ -6,8 +6,10 @@ from lockgate_dagster import (
 )
 ```
 
-Importing this package imports Dagster (it is only imported where Dagster runs); the pieces
-live in small modules: ``resource``, ``io_manager``, ``checks``, ``sensors``, ``tags``.
+The names load on first use, so ``import lockgate_dagster`` alone imports neither Dagster nor
+the Lockgate store; the pieces live in small modules: ``resource``, ``io_manager``,
+``checks``, ``sensors``, ``tags``, ``flavors``, and ``_compat`` for everything that depends on
+Dagster's version.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ _EXPORTS: dict[str, str] = {
     "sanitize_tag_value": "lockgate_dagster.tags",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "LockgateConnection",
+    "LockgateModelIOManager",
+    "LockgateResource",
+    "build_promotion_gate_checks",
+    "build_promotion_sensor",
+    "sanitize_tag_value",
+]
 
 
 def __getattr__(name: str) -> Any:
