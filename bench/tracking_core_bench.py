@@ -61,7 +61,7 @@ class LockgateSide:
         from lockgate.entities import Metric
 
         now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric.model_construct(key=key, value=s * 0.001, timestamp=now, step=s)
+        self.client.log_batch(run_id, metrics=[Metric(key=key, value=s * 0.001, timestamp=now, step=s)
                                                for s in steps])
 
     def history(self, run_id: str, key: str) -> int:

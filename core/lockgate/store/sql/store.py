@@ -7,12 +7,14 @@ possible on SQLite.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -74,6 +76,22 @@ LM = LatestMetricTable.__table__
 T = RunTagTable.__table__
 D = DatasetTable.__table__
 RI = RunInputTable.__table__
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building thousands of short-lived objects.
+
+    They hold no cycles, yet their sheer number triggers full collections that walk every
+    object of the process; that tripled the time of a 20,000-point history read.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _now_ms() -> int:
@@ -315,8 +333,8 @@ class SqlStore:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
-        from lockgate.store.paging import decode_page_token, encode_page_token
         from lockgate.search.experiments import apply_experiment_search
+        from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
         offset = decode_page_token(page_token)
@@ -542,7 +560,8 @@ class SqlStore:
                 )
 
     def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-        rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
+        with _gc_paused():
+            rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
         if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
             rows = [(r[0], r[1], 0.0, True, r[4], r[5]) if r[2] != r[2] else r for r in rows]
         latest: dict[str, tuple[Any, ...]] = {}
@@ -600,10 +619,11 @@ class SqlStore:
                 rows = conn.execute(stmt).all()
         nan = math.nan
         # Validating construction is faster than model_construct in pydantic 2.
-        points = [
-            Metric(key=key, value=nan if is_nan else value, timestamp=ts, step=step)
-            for value, is_nan, ts, step in rows
-        ]
+        with _gc_paused():
+            points = [
+                Metric(key=key, value=nan if is_nan else value, timestamp=ts, step=step)
+                for value, is_nan, ts, step in rows
+            ]
         if max_results is not None and len(points) > max_results:
             return PagedList(points[:max_results], encode_page_token(offset + max_results))
         return PagedList(points, None)
