@@ -1,0 +1,213 @@
+"""The native registry API under ``/api/v1/registered-models``: models, versions, aliases,
+gated promotion, gate policies, approvals, promotion history and the event feed.
+
+Every move goes through the registry service's gates; ``override`` needs MANAGE on the model
+(or an admin) and a reason, and is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from lockgate.errors import InvalidArgument, PermissionDenied
+from lockgate.server.auth.guard import EDIT, MANAGE, READ
+from lockgate.server.deps import GuardDep, StateDep, UserDep
+from lockgate.server.native_schemas import Int64
+from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.routers.mlflow_registry import registry
+
+__all__ = ["build_router"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisteredModelCreate(_In):
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelVersionCreate(_In):
+    source: str
+    run_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+
+
+class Promotion(_In):
+    version: Int64
+    alias: str | None = None
+    stage: str | None = None
+    reason: str | None = None
+    override: bool = False
+
+
+class GateEvaluation(_In):
+    version: Int64
+    alias: str | None = None
+    stage: str | None = None
+
+
+class GatePolicySet(_In):
+    alias: str | None = None
+    stage: str | None = None
+    policy: dict[str, Any]
+
+
+class Approval(_In):
+    comment: str | None = None
+
+
+def _dump(entity: Any) -> Any:
+    return entity.model_dump(mode="json")
+
+
+def _page(items: list[Any], token: str | None) -> Response:
+    return json_response({"items": items, "next_page_token": token})
+
+
+def build_router() -> APIRouter:
+    """The native registry endpoints, without prefix (mounted under /api/v1)."""
+    from lockgate.registry.entities import GateDecision, GatePolicyRecord, ModelVersion, RegisteredModel, RegistryEvent
+
+    router = APIRouter(tags=["registry"])
+
+    @router.post("/registered-models", response_model=RegisteredModel, summary="Create a registered model")
+    def create_model(body: RegisteredModelCreate, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        model = registry(state).create_registered_model(body.name, description=body.description, tags=body.tags,
+                                                        actor=user)
+        guard.created_model(model.name)
+        return json_response(_dump(model))
+
+    @router.get("/registered-models", response_model=dict[str, Any],
+                summary="One page of registered models matching a filter")
+    def search_models(
+        state: StateDep,
+        guard: GuardDep,
+        filter_string: str | None = None,
+        max_results: Annotated[int, Query(ge=1, le=1000)] = 100,
+        page_token: str | None = None,
+    ) -> Response:
+        page = registry(state).search_registered_models(
+            filter_string=filter_string, max_results=max_results, page_token=page_token
+        )
+        return _page([_dump(m) for m in guard.visible_models(page)], page.token)
+
+    @router.get("/registered-models/{name}", response_model=RegisteredModel, summary="A registered model by name")
+    def get_model(name: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response(_dump(registry(state).get_registered_model(name)))
+
+    @router.delete("/registered-models/{name}", response_model=dict[str, Any],
+                   summary="Delete a registered model and its versions")
+    def delete_model(name: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, MANAGE)
+        registry(state).delete_registered_model(name, actor=user)
+        return json_response(EMPTY)
+
+    @router.post("/registered-models/{name}/versions", response_model=ModelVersion,
+                 summary="Register a new version from a source URI")
+    def create_version(name: str, body: ModelVersionCreate, state: StateDep, user: UserDep,
+                       guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        if body.run_id:
+            guard.run(body.run_id, READ)
+        version = registry(state).create_model_version(
+            name, source=body.source, run_id=body.run_id, tags=body.tags, description=body.description, actor=user
+        )
+        return json_response(_dump(version))
+
+    @router.get("/registered-models/{name}/versions/{version}", response_model=ModelVersion,
+                summary="One version of a registered model")
+    def get_version(name: str, version: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response(_dump(registry(state).get_model_version(name, version)))
+
+    @router.get("/registered-models/{name}/aliases/{alias}", response_model=ModelVersion,
+                summary="The version an alias points at")
+    def get_alias(name: str, alias: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response(_dump(registry(state).get_model_version_by_alias(name, alias)))
+
+    @router.post("/registered-models/{name}/promote", response_model=GateDecision,
+                 summary="Move a version to an alias or stage through its gate (412 with every verdict if refused)")
+    def promote(name: str, body: Promotion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        privileged = guard.can_manage_model(name) if guard.enabled else True
+        if body.override and not privileged:
+            raise PermissionDenied(f"Overriding the gate of {name!r} needs MANAGE on the model.")
+        if (body.alias is None) == (body.stage is None):
+            raise InvalidArgument("Name exactly one of alias or stage.")
+        decision = registry(state).promote(
+            name, version=body.version, alias=body.alias, stage=body.stage, reason=body.reason,
+            override=body.override, actor=user, privileged=privileged,
+        )
+        return json_response(_dump(decision))
+
+    @router.post("/registered-models/{name}/gates/evaluate", response_model=GateDecision,
+                 summary="Evaluate a gate for a version without moving anything")
+    def evaluate(name: str, body: GateEvaluation, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        decision = registry(state).evaluate_gate(name, version=body.version, alias=body.alias, stage=body.stage,
+                                                 actor=user)
+        return json_response(_dump(decision))
+
+    @router.put("/registered-models/{name}/gates", response_model=GatePolicyRecord,
+                summary="Set the gate policy guarding an alias or stage (MANAGE)")
+    def set_gate(name: str, body: GatePolicySet, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, MANAGE)
+        record = registry(state).set_gate_policy(name, alias=body.alias, stage=body.stage, policy=body.policy,
+                                                 actor=user)
+        return json_response(_dump(record))
+
+    @router.get("/registered-models/{name}/gates", response_model=list[GatePolicyRecord],
+                summary="Gate policies of a registered model")
+    def list_gates(name: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response([_dump(r) for r in registry(state).list_gate_policies(name)])
+
+    @router.post("/registered-models/{name}/versions/{version}/approve", response_model=RegistryEvent,
+                 summary="Record an approval of a version (for approval rules)")
+    def approve(name: str, version: str, body: Approval, state: StateDep, user: UserDep,
+                guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        return json_response(_dump(registry(state).approve_model_version(name, version, comment=body.comment,
+                                                                         actor=user)))
+
+    @router.get("/registered-models/{name}/history", response_model=list[RegistryEvent],
+                summary="Promotion history of a model (optionally of one alias or stage)")
+    def history(
+        name: str,
+        state: StateDep,
+        guard: GuardDep,
+        alias: str | None = None,
+        stage: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    ) -> Response:
+        guard.model(name, READ)
+        events = registry(state).get_promotion_history(name, alias=alias, stage=stage, limit=limit)
+        return json_response([_dump(e) for e in events])
+
+    @router.get("/events", response_model=list[RegistryEvent],
+                summary="The registry's audit trail after a cursor (for sensors and webhooks)")
+    def events(
+        state: StateDep,
+        guard: GuardDep,
+        after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        model_name: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    ) -> Response:
+        if model_name:
+            guard.model(model_name, READ)
+        elif guard.enabled:
+            guard.admin()
+        found = registry(state).get_events(after_id=after_id, model_name=model_name, limit=limit)
+        return json_response([_dump(e) for e in found])
+
+    return router
