@@ -75,6 +75,22 @@ class RestStore:
             self._auth = httpx.BasicAuth(user, secret)
         self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout else _TIMEOUT
         self._local = threading.local()
+        self._register_artifact_proxy()
+
+    def _register_artifact_proxy(self) -> None:
+        """Route ``mlflow-artifacts:`` URIs through this server's artifact proxy."""
+        try:
+            from lockgate.artifacts import register_artifact_scheme
+        except ImportError:  # artifact support not part of this build
+            return
+        from lockgate.store.artifact_proxy import ProxyArtifactRepository
+
+        kwargs: dict[str, Any] = {"auth": self._auth} if self._auth else {}
+        if self._token:
+            kwargs["headers"] = {"Authorization": f"Bearer {self._token}"}
+        register_artifact_scheme(
+            "mlflow-artifacts", lambda uri: ProxyArtifactRepository(uri, server=self.uri, client_kwargs=kwargs)
+        )
 
     # ------------------------------------------------------------------ http
     @property
