@@ -64,6 +64,31 @@ class Approval(_In):
     comment: str | None = None
 
 
+class RegisteredModelUpdate(_In):
+    new_name: str | None = None
+    description: str | None = None
+
+
+class TagSet(_In):
+    key: str
+    value: str
+
+
+class DescriptionUpdate(_In):
+    description: str | None = None
+
+
+class AliasSet(_In):
+    version: Int64
+
+
+class StageTransition(_In):
+    stage: str
+    archive_existing_versions: bool = False
+    reason: str | None = None
+    override: bool = False
+
+
 def _dump(entity: Any) -> Any:
     return entity.model_dump(mode="json")
 
@@ -111,6 +136,58 @@ def build_router() -> APIRouter:
         registry(state).delete_registered_model(name, actor=user)
         return json_response(EMPTY)
 
+    @router.patch("/registered-models/{name}", response_model=RegisteredModel,
+                  summary="Rename a registered model (MANAGE) or change its description (EDIT)")
+    def update_model(name: str, body: RegisteredModelUpdate, state: StateDep, user: UserDep,
+                     guard: GuardDep) -> Response:
+        service = registry(state)
+        model = None
+        if body.description is not None:
+            guard.model(name, EDIT)
+            model = service.update_registered_model(name, description=body.description, actor=user)
+        if body.new_name is not None:
+            guard.model(name, MANAGE)
+            model = service.rename_registered_model(name, body.new_name, actor=user)
+        return json_response(_dump(model or service.get_registered_model(name)))
+
+    @router.post("/registered-models/{name}/tags", response_model=dict[str, Any], summary="Set a model tag")
+    def set_model_tag(name: str, body: TagSet, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        registry(state).set_registered_model_tag(name, body.key, body.value, actor=user)
+        return json_response(EMPTY)
+
+    @router.delete("/registered-models/{name}/tags", response_model=dict[str, Any], summary="Delete a model tag")
+    def delete_model_tag(name: str, key: Annotated[str, Query()], state: StateDep, user: UserDep,
+                         guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        registry(state).delete_registered_model_tag(name, key, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/registered-models/{name}/latest-versions", response_model=list[ModelVersion],
+                summary="The latest version per stage (or of the given stages)")
+    def latest_versions(name: str, state: StateDep, guard: GuardDep,
+                        stages: Annotated[list[str] | None, Query()] = None) -> Response:
+        guard.model(name, READ)
+        return json_response([_dump(v) for v in registry(state).get_latest_versions(name, stages=stages)])
+
+    @router.get("/model-versions", response_model=dict[str, Any], summary="One page of versions matching a filter")
+    def search_versions(
+        state: StateDep,
+        guard: GuardDep,
+        filter_string: str | None = None,
+        max_results: Annotated[int, Query(ge=1, le=10000)] = 1000,
+        page_token: str | None = None,
+    ) -> Response:
+        page = registry(state).search_model_versions(filter_string=filter_string, max_results=max_results,
+                                                     page_token=page_token)
+        return _page([_dump(v) for v in guard.visible_models(page)], page.token)
+
+    @router.get("/resolve", response_model=ModelVersion, summary="The version a models:/ URI names")
+    def resolve(uri: Annotated[str, Query()], state: StateDep, guard: GuardDep) -> Response:
+        version = registry(state).resolve_model_uri(uri)
+        guard.model(version.name, READ)
+        return json_response(_dump(version))
+
     @router.post("/registered-models/{name}/versions", response_model=ModelVersion,
                  summary="Register a new version from a source URI")
     def create_version(name: str, body: ModelVersionCreate, state: StateDep, user: UserDep,
@@ -128,6 +205,97 @@ def build_router() -> APIRouter:
     def get_version(name: str, version: str, state: StateDep, guard: GuardDep) -> Response:
         guard.model(name, READ)
         return json_response(_dump(registry(state).get_model_version(name, version)))
+
+    @router.patch("/registered-models/{name}/versions/{version}", response_model=ModelVersion,
+                  summary="Change a version's description")
+    def update_version(name: str, version: str, body: DescriptionUpdate, state: StateDep, user: UserDep,
+                       guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        return json_response(_dump(registry(state).update_model_version(name, version, description=body.description,
+                                                                        actor=user)))
+
+    @router.delete("/registered-models/{name}/versions/{version}", response_model=dict[str, Any],
+                   summary="Delete a version (MANAGE)")
+    def delete_version(name: str, version: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, MANAGE)
+        registry(state).delete_model_version(name, version, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/registered-models/{name}/versions/{version}/download-uri", response_model=dict[str, str],
+                summary="Where a version's files are")
+    def download_uri(name: str, version: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response({"artifact_uri": registry(state).get_model_version_download_uri(name, version)})
+
+    @router.get("/registered-models/{name}/versions/{version}/lineage", response_model=dict[str, Any],
+                summary="The run, datasets and commit a version came from")
+    def lineage(name: str, version: str, state: StateDep, guard: GuardDep) -> Response:
+        guard.model(name, READ)
+        return json_response(_dump(registry(state).get_model_version_lineage(name, version)))
+
+    @router.post("/registered-models/{name}/versions/{version}/tags", response_model=dict[str, Any],
+                 summary="Set a version tag")
+    def set_version_tag(name: str, version: str, body: TagSet, state: StateDep, user: UserDep,
+                        guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        registry(state).set_model_version_tag(name, version, body.key, body.value, actor=user)
+        return json_response(EMPTY)
+
+    @router.delete("/registered-models/{name}/versions/{version}/tags", response_model=dict[str, Any],
+                   summary="Delete a version tag")
+    def delete_version_tag(name: str, version: str, key: Annotated[str, Query()], state: StateDep, user: UserDep,
+                           guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        registry(state).delete_model_version_tag(name, version, key, actor=user)
+        return json_response(EMPTY)
+
+    @router.post("/registered-models/{name}/versions/{version}/stage", response_model=ModelVersion,
+                 summary="Move a version to a stage through its gate")
+    def transition(name: str, version: str, body: StageTransition, state: StateDep, user: UserDep,
+                   guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        privileged = guard.can_manage_model(name) if guard.enabled else True
+        if body.override and not privileged:
+            raise PermissionDenied(f"Overriding the gate of {name!r} needs MANAGE on the model.")
+        moved = registry(state).transition_model_version_stage(
+            name, version, body.stage, archive_existing_versions=body.archive_existing_versions, actor=user,
+            reason=body.reason, override=body.override, privileged=privileged,
+        )
+        return json_response(_dump(moved))
+
+    @router.put("/registered-models/{name}/aliases/{alias}", response_model=dict[str, Any],
+                summary="Point an alias at a version (through its gate)")
+    def set_alias(name: str, alias: str, body: AliasSet, state: StateDep, user: UserDep,
+                  guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        privileged = guard.can_manage_model(name) if guard.enabled else False
+        registry(state).set_registered_model_alias(name, alias, body.version, actor=user, privileged=privileged)
+        return json_response(EMPTY)
+
+    @router.delete("/registered-models/{name}/aliases/{alias}", response_model=dict[str, Any],
+                   summary="Remove an alias")
+    def delete_alias(name: str, alias: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+        guard.model(name, EDIT)
+        registry(state).delete_registered_model_alias(name, alias, actor=user)
+        return json_response(EMPTY)
+
+    @router.get("/registered-models/{name}/gates/policy", response_model=GatePolicyRecord,
+                summary="The gate policy guarding an alias or stage (404 if none)")
+    def get_gate(
+        name: str,
+        state: StateDep,
+        guard: GuardDep,
+        alias: str | None = None,
+        stage: str | None = None,
+        policy_version: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    ) -> Response:
+        from lockgate.errors import NotFound
+
+        guard.model(name, READ)
+        record = registry(state).get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
+        if record is None:
+            raise NotFound(f"No gate policy on {name!r} for {alias or stage!r}.")
+        return json_response(_dump(record))
 
     @router.get("/registered-models/{name}/aliases/{alias}", response_model=ModelVersion,
                 summary="The version an alias points at")
@@ -201,13 +369,14 @@ def build_router() -> APIRouter:
         guard: GuardDep,
         after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
         model_name: str | None = None,
+        types: Annotated[list[str] | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     ) -> Response:
         if model_name:
             guard.model(model_name, READ)
         elif guard.enabled:
             guard.admin()
-        found = registry(state).get_events(after_id=after_id, model_name=model_name, limit=limit)
+        found = registry(state).get_events(after_id=after_id, model_name=model_name, types=types, limit=limit)
         return json_response([_dump(e) for e in found])
 
     return router
