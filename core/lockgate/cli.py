@@ -6,19 +6,25 @@ and exit with status 1 (2 for usage errors), never with a traceback.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
-from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lockgate.errors import LockgateError
+from lockgate.cli_common import (
+    OutputOption,
+    TrackingUriOption,
+    check_output,
+    console,
+    fmt_time,
+    fmt_value,
+    get_client,
+    handle_errors,
+    print_json,
+)
 
-__all__ = ["app", "main", "console", "get_client", "output_option", "print_json", "handle_errors"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="lockgate",
@@ -33,69 +39,6 @@ db_app = typer.Typer(help="Database schema upkeep (Alembic migrations).", no_arg
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(db_app, name="db")
-
-console = Console()
-err_console = Console(stderr=True)
-
-TrackingUriOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--tracking-uri",
-        envvar="LOCKGATE_TRACKING_URI",
-        help="Tracking store: sqlite:///..., postgresql+psycopg://..., http(s)://server. "
-        "Default: the SQLite file under LOCKGATE_HOME.",
-        show_default=False,
-    ),
-]
-OutputOption = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
-output_option = OutputOption
-
-
-def get_client(tracking_uri: str | None = None):  # type: ignore[no-untyped-def]
-    from lockgate.client import LockgateClient
-
-    return LockgateClient(tracking_uri)
-
-
-def print_json(data: Any) -> None:
-    """Print JSON to stdout without rich markup, so it pipes into jq."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn LockgateErrors into one clear line on stderr and exit status 1."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LockgateError as exc:
-            err_console.print(f"[bold red]Error[/] ({exc.code}): {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _check_output(output: str) -> str:
-    if output not in ("table", "json"):
-        raise typer.BadParameter(f"--output must be 'table' or 'json', not {output!r}.")
-    return output
-
-
-def _fmt_time(ms: int | None) -> str:
-    if not ms:
-        return ""
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _fmt_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
 
 # ---------------------------------------------------------------------- runs
 @runs_app.command("search")
@@ -114,7 +57,7 @@ def runs_search(
     """Search runs with MLflow's filter language and print them as a table or JSON."""
     from lockgate.entities import ViewType
 
-    _check_output(output)
+    check_output(output)
     views = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
     if view not in views:
         raise typer.BadParameter(f"--view must be active, deleted or all, not {view!r}.")
@@ -130,7 +73,7 @@ def runs_search(
     extra = list(columns or [])
     table = Table(title=f"{len(runs)} run(s)", show_lines=False)
     for name in ("run_id", "name", "status", "started"):
-        table.add_column(name, no_wrap=name == "run_id")
+        table.add_column(name, no_wrap=True, min_width=32 if name == "run_id" else None)
     for key in param_keys:
         table.add_column(f"params.{key}")
     for key in metric_keys:
@@ -138,13 +81,13 @@ def runs_search(
     for col in extra:
         table.add_column(col)
     for r in runs:
-        row = [r.info.run_id, r.info.run_name, r.info.status.value, _fmt_time(r.info.start_time)]
+        row = [r.info.run_id, r.info.run_name, r.info.status.value, fmt_time(r.info.start_time)]
         row += [r.data.params.get(k, "") for k in param_keys]
-        row += [_fmt_value(r.data.metrics[k]) if k in r.data.metrics else "" for k in metric_keys]
+        row += [fmt_value(r.data.metrics[k]) if k in r.data.metrics else "" for k in metric_keys]
         for col in extra:
             kind, _, key = col.partition(".")
             source = {"metrics": r.data.metrics, "params": r.data.params, "tags": r.data.tags}.get(kind, {})
-            row.append(_fmt_value(source.get(key, "")))
+            row.append(fmt_value(source.get(key, "")))
         table.add_row(*row)
     console.print(table)
     if runs.token:
@@ -155,7 +98,7 @@ def runs_search(
 @handle_errors
 def runs_get(run_id: str, output: OutputOption = "table", tracking_uri: TrackingUriOption = None) -> None:
     """Show one run: status, params, latest metrics and tags."""
-    _check_output(output)
+    check_output(output)
     run = get_client(tracking_uri).get_run(run_id)
     if output == "json":
         print_json(run.model_dump(mode="json", by_alias=True))
@@ -168,7 +111,7 @@ def runs_get(run_id: str, output: OutputOption = "table", tracking_uri: Tracking
             table.add_column("key")
             table.add_column("value")
             for key, value in sorted(values.items()):
-                table.add_row(key, _fmt_value(value))
+                table.add_row(key, fmt_value(value))
             console.print(table)
 
 
@@ -196,7 +139,7 @@ def runs_restore(run_ids: list[str], tracking_uri: TrackingUriOption = None) -> 
 @handle_errors
 def runs_history(run_id: str, key: str, output: OutputOption = "table", tracking_uri: TrackingUriOption = None) -> None:
     """Print every logged point of one metric."""
-    _check_output(output)
+    check_output(output)
     points = get_client(tracking_uri).get_metric_history(run_id, key)
     if output == "json":
         print_json([p.model_dump(mode="json") for p in points])
@@ -205,7 +148,7 @@ def runs_history(run_id: str, key: str, output: OutputOption = "table", tracking
     for col in ("step", "value", "time"):
         table.add_column(col, justify="right")
     for p in points:
-        table.add_row(str(p.step), _fmt_value(p.value), _fmt_time(p.timestamp))
+        table.add_row(str(p.step), fmt_value(p.value), fmt_time(p.timestamp))
     console.print(table)
 
 
@@ -221,7 +164,7 @@ def experiments_list(
     """List experiments."""
     from lockgate.entities import ViewType
 
-    _check_output(output)
+    check_output(output)
     views = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
     if view not in views:
         raise typer.BadParameter(f"--view must be active, deleted or all, not {view!r}.")
@@ -233,7 +176,7 @@ def experiments_list(
     for col in ("id", "name", "stage", "artifact location", "created"):
         table.add_column(col)
     for e in experiments:
-        table.add_row(e.experiment_id, e.name, e.lifecycle_stage.value, e.artifact_location, _fmt_time(e.creation_time))
+        table.add_row(e.experiment_id, e.name, e.lifecycle_stage.value, e.artifact_location, fmt_time(e.creation_time))
     console.print(table)
 
 
@@ -347,6 +290,10 @@ def _mount_optional_commands() -> None:
                 continue
             raise
         target = getattr(module, attr)
+        if name == "models":
+            from lockgate.cli_models_serving import register as add_serving_commands
+
+            add_serving_commands(target)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name)
         else:

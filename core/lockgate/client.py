@@ -29,7 +29,9 @@ from lockgate.entities import (
     ViewType,
 )
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.store import get_tracking_store
+from lockgate.artifacts.client_mixin import ArtifactsClientMixin
+from lockgate.registry.client_mixin import RegistryClientMixin
+from lockgate.store import get_model_registry, get_tracking_store
 from lockgate.store.base import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_PER_BATCH,
@@ -73,17 +75,23 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class LockgateClient:
-    """Experiments, runs, metrics, params, tags and datasets; registry and artifacts once set up.
+class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
+    """Experiments, runs, metrics, params, tags, datasets, artifacts, and the registry with gates.
 
     ``LockgateClient()`` uses the tracking URI in force (``LOCKGATE_TRACKING_URI`` or the
     embedded SQLite file under ``LOCKGATE_HOME``); pass ``tracking_uri`` to pick another.
+    ``user`` is recorded in the audit trail (default: ``LOCKGATE_USER`` or the login name);
+    ``privileged=True`` allows forcing a promotion past a failing gate (with a reason).
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, user: str | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str | None = None, *, user: str | None = None, privileged: bool = False
+    ) -> None:
         self.tracking_uri = tracking_uri or settings.tracking_uri()
         self.user = user or current_user()
+        self.privileged = privileged
         self._store: TrackingStore | None = None
+        self._registry_service: Any = None
 
     @property
     def store(self) -> TrackingStore:
@@ -91,6 +99,13 @@ class LockgateClient:
         if self._store is None:
             self._store = get_tracking_store(self.tracking_uri)
         return self._store
+
+    @property
+    def _registry(self) -> Any:
+        """The registry service behind the registry methods (created on first use)."""
+        if self._registry_service is None:
+            self._registry_service = get_model_registry(self.tracking_uri, self.store)
+        return self._registry_service
 
     def __repr__(self) -> str:
         return f"LockgateClient(tracking_uri={self.tracking_uri!r})"
@@ -371,8 +386,6 @@ class LockgateClient:
         uri = run.info.artifact_uri
         if not uri:
             return
-        try:
-            from lockgate.artifacts import delete_run_artifacts  # type: ignore[attr-defined]
-        except ImportError:  # artifact support not installed in this build
-            return
+        from lockgate.artifacts import delete_run_artifacts
+
         delete_run_artifacts(uri)

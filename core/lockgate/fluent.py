@@ -36,6 +36,7 @@ __all__ = [
     "get_run",
     "search_runs",
     "get_client",
+    "get_metric_history",
 ]
 
 _run_stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("lockgate_run_stack", default=())

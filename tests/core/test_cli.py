@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import lockgate
 from lockgate.cli import app
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "250"})
 
 
 @pytest.fixture

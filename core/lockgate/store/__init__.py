@@ -14,7 +14,7 @@ from lockgate import settings
 if TYPE_CHECKING:
     from lockgate.store.base import TrackingStore
 
-__all__ = ["get_tracking_store", "clear_store_cache"]
+__all__ = ["get_tracking_store", "get_model_registry", "clear_store_cache"]
 
 _stores: dict[tuple[str, str], TrackingStore] = {}
 _lock = threading.Lock()
@@ -47,6 +47,19 @@ def _build(uri: str) -> TrackingStore:
     from lockgate.store.sql.store import SqlStore
 
     return SqlStore(uri)
+
+
+def get_model_registry(uri: str | None = None, tracking_store: TrackingStore | None = None):  # type: ignore[no-untyped-def]
+    """The registry service for ``uri``: SQL in-process, or the server's over HTTP."""
+    uri = uri or settings.tracking_uri()
+    tracking_store = tracking_store or get_tracking_store(uri)
+    if settings.is_http_uri(uri):
+        from lockgate.store.rest import RestRegistry  # type: ignore[import-not-found]
+
+        return RestRegistry(uri)
+    from lockgate.registry.sql import SqlRegistry
+
+    return SqlRegistry(uri, tracking_store)
 
 
 def clear_store_cache() -> None:

@@ -1,3 +1,57 @@
-"""Lockgate for prefect: see the README section on prefect."""
+"""Lockgate for Prefect: flows that track themselves, registry tasks, gate events.
 
-__all__: list[str] = []
+``LockgateCredentials`` is imported eagerly so that Prefect, loading this package through
+its ``prefect.collections`` entry point, registers the block type; everything else is
+loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from lockgate_prefect.credentials import LockgateCredentials as LockgateCredentials
+
+_EXPORTS: dict[str, str] = {
+    "tracked": "lockgate_prefect.tracking",
+    "register_model_version": "lockgate_prefect.tasks",
+    "promote_model": "lockgate_prefect.tasks",
+    "load_model": "lockgate_prefect.tasks",
+    "batch_predict": "lockgate_prefect.tasks",
+    "wait_for_promotion": "lockgate_prefect.tasks",
+    "EVENT_PROMOTED": "lockgate_prefect.events",
+    "EVENT_GATE_FAILED": "lockgate_prefect.events",
+}
+
+__all__ = [
+    "EVENT_GATE_FAILED",
+    "EVENT_PROMOTED",
+    "LockgateCredentials",
+    "batch_predict",
+    "load_model",
+    "promote_model",
+    "register_model_version",
+    "tracked",
+    "wait_for_promotion",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'lockgate_prefect' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED  # noqa: F401
+    from lockgate_prefect.tasks import (  # noqa: F401
+        batch_predict, load_model, promote_model, register_model_version, wait_for_promotion,
+    )
+    from lockgate_prefect.tracking import tracked  # noqa: F401

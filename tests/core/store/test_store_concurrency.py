@@ -9,8 +9,8 @@ import pytest
 from lockgate import LockgateClient
 
 WRITERS = 4
-RUNS_PER_WRITER = 15
-POINTS = 40
+RUNS_PER_WRITER = 8
+POINTS = 10
 
 
 def _writer(uri: str, experiment_id: str, worker: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,93 @@
+"""Wall time Lockgate adds per materialized Dagster asset (target: < 50 ms on SQLite).
+
+    python bench/dagster_overhead_bench.py [--runs 15]
+
+Materializes the same small scikit-learn model asset repeatedly in one Dagster instance,
+untracked (Dagster's filesystem IO manager) and tracked (LockgateResource.start_run with a
+metric and a param, plus LockgateModelIOManager logging and registering the model), and
+reports medians of: Lockgate's own time (the resource's calls, timed inside the asset, plus
+the output handling, from Dagster's STEP_OUTPUT to HANDLED_OUTPUT events) against the
+filesystem IO manager's output handling, and whole step durations for context (those are
+dominated by Dagster and noisy on a busy machine). The first materialization of each kind
+(migrations, imports) is a warm-up and not counted.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import dagster as dg
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from lockgate_dagster import LockgateModelIOManager, LockgateResource
+
+X = np.random.default_rng(0).normal(size=(200, 5))
+Y = (X[:, 0] > 0).astype(int)
+
+
+@dg.asset
+def untracked_model() -> LogisticRegression:
+    return LogisticRegression().fit(X, Y)
+
+
+RESOURCE_SECONDS: list[float] = []
+
+
+@dg.asset(io_manager_key="model_io")
+def tracked_model(context: dg.AssetExecutionContext, lockgate: LockgateResource):
+    model = LogisticRegression().fit(X, Y)
+    started = time.perf_counter()
+    with lockgate.start_run(context):
+        lockgate.log_param("C", 1.0)
+        lockgate.log_metric("train_acc", float(model.score(X, Y)))
+    RESOURCE_SECONDS.append(time.perf_counter() - started)
+    return model
+
+
+def _durations(
+    instance: dg.DagsterInstance, assets: list, resources: dict, step: str, runs: int
+) -> tuple[list[float], list[float]]:
+    """(step seconds, output-handling seconds) of each timed run."""
+    steps, outputs = [], []
+    for i in range(runs + 1):
+        result = dg.materialize(assets, instance=instance, resources=resources)
+        stamps = {r.dagster_event.event_type_value: r.timestamp for r in instance.all_logs(result.run_id)
+                  if r.dagster_event is not None and r.step_key == step}
+        if i:  # the first run warms up imports and migrations
+            steps.append(stamps["STEP_SUCCESS"] - stamps["STEP_START"])
+            outputs.append(stamps["HANDLED_OUTPUT"] - stamps["STEP_OUTPUT"])
+    return steps, outputs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LOCKGATE_HOME"] = os.path.join(tmp, "home")
+        uri = f"sqlite:///{tmp}/bench.db"
+        with dg.instance_for_test() as instance:
+            started = time.perf_counter()
+            base, base_io = _durations(instance, [untracked_model], {}, "untracked_model", args.runs)
+            tracked, tracked_io = _durations(
+                instance, [tracked_model],
+                {"lockgate": LockgateResource(tracking_uri=uri), "model_io": LockgateModelIOManager(tracking_uri=uri)},
+                "tracked_model", args.runs,
+            )
+            wall = time.perf_counter() - started
+    ms = lambda values: statistics.median(values) * 1000  # noqa: E731
+    resource = ms(RESOURCE_SECONDS[1:])
+    added = resource + ms(tracked_io) - ms(base_io)
+    print(f"resource (start_run + param + metric + end): median {resource:7.1f} ms")
+    print(f"output handling: Lockgate {ms(tracked_io):7.1f} ms  vs filesystem {ms(base_io):7.1f} ms")
+    print(f"whole step:      tracked  {ms(tracked):7.1f} ms  vs untracked {ms(base):7.1f} ms  (noisy)")
+    print(f"added per materialized asset: {added:7.1f} ms  (target < 50 ms; n={args.runs}, wall {wall:.1f}s)")
+    return 0 if added < 50 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""``lockgate models``: the registry from the command line.
+
+Create and list models, register versions, guard an alias or stage with a gate policy file,
+promote (printing every rule's verdict; exit status 1 when the gate refuses), approve, and
+read the promotion history. Errors print as one red line, never a traceback.
+
+Against a local database the CLI user may ``--override`` a failing gate (with ``--reason``):
+whoever holds the database credentials could change it anyway, and the override is recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lockgate.errors import GateFailed, InvalidArgument, LockgateError
+
+if TYPE_CHECKING:
+    from lockgate.registry.base import ModelRegistry
+    from lockgate.registry.entities import GateDecision, RuleResult
+
+__all__ = ["models_app"]
+
+models_app = typer.Typer(
+    help="Registered models: versions, aliases, stages, promotion gates and history.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", envvar="LOCKGATE_TRACKING_URI", show_default=False,
+                 help="Tracking store URI (default: the SQLite file under LOCKGATE_HOME)."),
+]
+Output = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
+Alias = Annotated[str | None, typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
+Stage = Annotated[str | None, typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
+
+
+class _Session:
+    """The registry service plus who is acting, resolved from the tracking URI."""
+
+    def __init__(self, tracking_uri: str | None) -> None:
+        from lockgate import settings
+        from lockgate.client import LockgateClient
+
+        client = LockgateClient(tracking_uri)
+        self.user: str = client.user
+        self.privileged = not settings.is_http_uri(client.tracking_uri)
+        service = getattr(client, "_registry", None)
+        if service is None:
+            from lockgate.registry.sql import SqlRegistry
+
+            service = SqlRegistry(client.tracking_uri, client.store)
+        self.registry: ModelRegistry = service
+
+
+def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GateFailed as exc:
+            err_console.print(f"[bold red]Gate failed[/]: {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+        except LockgateError as exc:
+            err_console.print(f"[bold red]Error[/] ({exc.code}): {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _output(value: str) -> str:
+    if value not in ("table", "json"):
+        raise typer.BadParameter(f"--output must be 'table' or 'json', not {value!r}.")
+    return value
+
+
+def _tags(pairs: list[str] | None) -> dict[str, str]:
+    tags = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"Invalid --tag {pair!r}: expected key=value")
+        tags[key] = value
+    return tags
+
+
+def _time(ms: int | None) -> str:
+    if not ms:
+        return ""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value) or "-"
+    return str(value)
+
+
+def _verdict_table(title: str, results: list[RuleResult]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("rule", "verdict", "observed", "expected", "message"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        verdict = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
+        table.add_row(r.rule, verdict, _short(r.observed), _short(r.expected), r.message)
+    return table
+
+
+def _print_decision(decision: GateDecision, output: str) -> None:
+    if output == "json":
+        _json(decision.model_dump(mode="json"))
+        return
+    target = str(decision.target) if decision.target else ""
+    if decision.results:
+        console.print(_verdict_table(f"Gate for {decision.model_name} {target}, version {decision.version}",
+                                     decision.results))
+    else:
+        console.print(f"No gate guards {decision.model_name} {target}.")
+
+
+# ------------------------------------------------------------------ models
+@models_app.command("create")
+@_errors
+def create(
+    name: str,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Create a registered model."""
+    _output(output)
+    s = _Session(tracking_uri)
+    model = s.registry.create_registered_model(name, description=description, tags=_tags(tag), actor=s.user)
+    if output == "json":
+        _json(model.model_dump(mode="json"))
+    else:
+        console.print(f"Created registered model [bold]{model.name}[/].")
+
+
+@models_app.command("list")
+@models_app.command("search", hidden=True)
+@_errors
+def list_models(
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
+    order_by: Annotated[list[str] | None, typer.Option("--order-by")] = None,
+    max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
+    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """List (search) registered models with MLflow's filter grammar."""
+    _output(output)
+    s = _Session(tracking_uri)
+    page = s.registry.search_registered_models(filter_string=filter_string, max_results=max_results,
+                                               order_by=order_by, page_token=page_token)
+    if output == "json":
+        _json({"registered_models": [m.model_dump(mode="json") for m in page], "next_page_token": page.token})
+        return
+    table = Table()
+    for column in ("name", "aliases", "latest versions", "tags", "updated"):
+        table.add_column(column)
+    for m in page:
+        latest = ", ".join(f"{v.current_stage}:{v.version}" for v in m.latest_versions)
+        table.add_row(m.name, _short(m.aliases), latest, _short(m.tags), _time(m.last_updated_timestamp))
+    console.print(table)
+    if page.token:
+        console.print(f"More results: --page-token {page.token}")
+
+
+@models_app.command("versions")
+@_errors
+def versions(
+    name: str,
+    filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
+    max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """List the versions of a registered model, newest first."""
+    _output(output)
+    s = _Session(tracking_uri)
+    s.registry.get_registered_model(name)
+    quoted = name.replace("\\", "\\\\").replace("'", "\\'")
+    where = f"name = '{quoted}'" + (f" AND {filter_string}" if filter_string else "")
+    page = s.registry.search_model_versions(filter_string=where, max_results=max_results)
+    if output == "json":
+        _json([v.model_dump(mode="json") for v in page])
+        return
+    table = Table(title=name, title_justify="left")
+    for column in ("version", "stage", "aliases", "status", "run_id", "source", "created", "by"):
+        table.add_column(column, overflow="fold")
+    for v in page:
+        table.add_row(str(v.version), v.current_stage, ", ".join(v.aliases), v.status.value, v.run_id or "",
+                      v.source, _time(v.creation_timestamp), v.user_id)
+    console.print(table)
+
+
+@models_app.command("register")
+@_errors
+def register(
+    name: str,
+    source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
+    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Register a new version of a model (the same run and source again returns the existing one)."""
+    _output(output)
+    s = _Session(tracking_uri)
+    mv = s.registry.create_model_version(name, source=source, run_id=run_id, tags=_tags(tag),
+                                         description=description, actor=s.user)
+    if output == "json":
+        _json(mv.model_dump(mode="json"))
+    else:
+        console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}", soft_wrap=True)
+
+
+# ------------------------------------------------------------------- gates
+@models_app.command("set-gate")
+@_errors
+def set_gate(
+    name: str,
+    file: Annotated[Path, typer.Option("--file", "-f", help="Policy document, YAML or JSON.")],
+    alias: Alias = None,
+    stage: Stage = None,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Guard an alias or stage with the gate policy in FILE."""
+    _output(output)
+    try:
+        document = file.read_text()
+    except OSError as exc:
+        raise InvalidArgument(f"Cannot read policy file {str(file)!r}: {exc.strerror}") from None
+    s = _Session(tracking_uri)
+    record = s.registry.set_gate_policy(name, alias=alias, stage=stage, policy=document, actor=s.user)
+    if output == "json":
+        _json(record.model_dump(mode="json"))
+    else:
+        n = len(record.policy.get("rules", []))
+        console.print(f"{name} {record.target} is guarded by policy version {record.policy_version} ({n} rules).")
+
+
+@models_app.command("show-gate")
+@_errors
+def show_gate(
+    name: str,
+    alias: Alias = None,
+    stage: Stage = None,
+    policy_version: Annotated[int | None, typer.Option("--policy-version", help="An older version.")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Print the gate policy guarding an alias or stage (a document set-gate accepts)."""
+    if output not in ("yaml", "json"):
+        raise typer.BadParameter(f"--output must be 'yaml' or 'json', not {output!r}.")
+    s = _Session(tracking_uri)
+    record = s.registry.get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
+    if record is None:
+        target = f"@{alias}" if alias else f"stage {stage}"
+        err_console.print(f"No gate guards {name} {target}.")
+        raise typer.Exit(1)
+    if output == "json":
+        _json(record.model_dump(mode="json"))
+        return
+    import yaml
+
+    sys.stdout.write(f"# {name} {record.target}, policy version {record.policy_version}, "
+                     f"set by {record.created_by or '?'} at {_time(record.created_at)} UTC\n")
+    sys.stdout.write(yaml.safe_dump(record.policy, sort_keys=False))
+
+
+@models_app.command("promote")
+@_errors
+def promote(
+    name: str,
+    version: Annotated[str, typer.Option("--version", "-v", help="Version number to promote.")],
+    alias: Alias = None,
+    stage: Stage = None,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
+    override: Annotated[bool, typer.Option("--override", help="Force past a failing gate (needs --reason).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate the gate only; change nothing.")] = False,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Promote a version to an alias or stage; prints each rule's verdict, exits 1 if the gate fails."""
+    _output(output)
+    s = _Session(tracking_uri)
+    if dry_run:
+        decision = s.registry.evaluate_gate(name, version=version, alias=alias, stage=stage, actor=s.user)
+        _print_decision(decision, output)
+        if output == "table":
+            console.print("Gate [green]passes[/]." if decision.passed else "Gate [bold red]fails[/].")
+        raise typer.Exit(0 if decision.passed else 1)
+    try:
+        decision = s.registry.promote(name, version=version, alias=alias, stage=stage, reason=reason,
+                                      override=override, actor=s.user, privileged=s.privileged)
+    except GateFailed as exc:
+        data = exc.details.get("decision", {})
+        if output == "json":
+            _json(data)
+        elif exc.results:
+            target = f"@{alias}" if alias else f"stage {stage}"
+            console.print(_verdict_table(f"Gate for {name} {target}, version {version}", exc.results))
+        raise
+    _print_decision(decision, output)
+    if output == "table":
+        if not decision.changed:
+            console.print(f"Version {decision.version} already holds {decision.target}; nothing to do.")
+        elif decision.overridden:
+            console.print(f"[bold yellow]Overridden[/]: version {decision.version} now holds {decision.target}.")
+        else:
+            console.print(f"[green]Promoted[/] version {decision.version} to {decision.target}.")
+
+
+@models_app.command("approve")
+@_errors
+def approve(
+    name: str,
+    version: Annotated[str, typer.Option("--version", "-v")],
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record your approval of a version (counted by RequireApprovals rules)."""
+    s = _Session(tracking_uri)
+    event = s.registry.approve_model_version(name, version, comment=comment, actor=s.user)
+    console.print(f"{event.actor} approved {name} version {event.version}.")
+
+
+# ----------------------------------------------------------------- history
+@models_app.command("history")
+@_errors
+def history(
+    name: str,
+    alias: Alias = None,
+    stage: Stage = None,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Who moved which version where, when, why, and the gate's evidence."""
+    _output(output)
+    s = _Session(tracking_uri)
+    events = s.registry.get_promotion_history(name, alias=alias, stage=stage)
+    if output == "json":
+        _json([e.model_dump(mode="json") for e in events])
+        return
+    table = Table(title=f"Promotion history of {name}", title_justify="left")
+    for column in ("id", "time", "event", "target", "from", "to", "actor", "gate", "reason"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        target = f"@{e.alias}" if e.alias else (e.stage or "")
+        gate = "-"
+        if e.evidence is not None:
+            gate = "passed" if e.evidence.get("passed") else "failed"
+            failed = [r["rule"] for r in e.evidence.get("results", []) if not r.get("passed")]
+            if failed:
+                gate += ": " + "; ".join(failed)
+        if e.override:
+            gate = "[bold yellow]OVERRIDE[/] " + gate
+        table.add_row(str(e.id), _time(e.timestamp), e.type.value, target, _short(e.from_version),
+                      _short(e.to_version), e.actor, gate, e.reason or "")
+    console.print(table)
+
+
+@models_app.command("events")
+@_errors
+def events(
+    after_id: Annotated[int, typer.Option("--after-id", help="Only events with a larger id.")] = 0,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's events.")] = None,
+    event_type: Annotated[list[str] | None, typer.Option("--type", help="e.g. ALIAS_SET (repeatable).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
+    output: Output = "table",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The registry's event log after an id, oldest first (what sensors poll)."""
+    _output(output)
+    s = _Session(tracking_uri)
+    found = s.registry.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
+    if output == "json":
+        _json([e.model_dump(mode="json") for e in found])
+        return
+    table = Table()
+    for column in ("id", "time", "event", "model", "version", "target", "actor", "details"):
+        table.add_column(column, overflow="fold")
+    for e in found:
+        target = f"@{e.alias}" if e.alias else (e.stage or "")
+        table.add_row(str(e.id), _time(e.timestamp), e.type.value, e.model_name, _short(e.version), target,
+                      e.actor, _short(e.details) if e.details else "")
+    console.print(table)
+
+
+@models_app.command("resolve")
+@_errors
+def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None) -> None:
+    """Print the version a models:/ URI points at and where its files are."""
+    _output(output)
+    mv = _Session(tracking_uri).registry.resolve_model_uri(uri)
+    if output == "json":
+        _json(mv.model_dump(mode="json"))
+    else:
+        console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)

@@ -1,0 +1,9 @@
+"""Models: the MLmodel format, signatures, flavors and the generic pyfunc loader.
+
+Flavors are reached as ``lockgate.sklearn``, ``lockgate.pytorch`` and ``lockgate.pyfunc``;
+nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

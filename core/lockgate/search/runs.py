@@ -1,0 +1,196 @@
+"""Run search: a filter string and order_by list applied to a ``select`` over the runs table.
+
+Semantics (MLflow's, made exact):
+
+* A clause on a metric, param or tag that the run lacks is false, whatever the operator
+  (``params.x != 'a'`` needs ``x`` to exist); ``IS NULL`` matches exactly the runs lacking it.
+* Metrics compare as IEEE floats on their latest value: NaN is not =, <, <=, >, >= anything
+  and is != everything; ±inf order as expected.
+* A dataset clause matches when any of the run's dataset inputs matches it.
+* Ordering by a field puts runs lacking it last whatever the direction; for metrics NaN comes
+  after every number and before the missing. Ties, and no order_by at all, fall back to
+  ``start_time DESC, run_id ASC``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, false, literal, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from lockgate.errors import InvalidArgument
+from lockgate.search.grammar import RUN_GRAMMAR, Comparison, OrderBy, parse_filter, parse_order_by_list
+from lockgate.search.sql import compile_comparison, json_text, keyed_clause, sort_key
+from lockgate.store.sql.tables import (
+    DatasetTable,
+    LatestMetricTable,
+    ParamTable,
+    RunInputTable,
+    RunTable,
+    RunTagTable,
+)
+
+__all__ = ["apply_run_search", "run_filter_clauses", "run_order_by", "RUN_ATTRIBUTE_COLUMNS", "DATASET_CONTEXT_TAG"]
+
+R = RunTable.__table__
+LM = LatestMetricTable.__table__
+P = ParamTable.__table__
+T = RunTagTable.__table__
+D = DatasetTable.__table__
+RI = RunInputTable.__table__
+
+# filter attribute -> runs column
+RUN_ATTRIBUTE_COLUMNS: dict[str, str] = {
+    "run_id": "run_uuid",
+    "run_name": "name",
+    "status": "status",
+    "user_id": "user_id",
+    "artifact_uri": "artifact_uri",
+    "lifecycle_stage": "lifecycle_stage",
+    "start_time": "start_time",
+    "end_time": "end_time",
+}
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+# Operators that can only hold for a present, non-NaN metric value.
+_PRESENT_NUMBER_OPS = frozenset({"=", "<", "<=", ">", ">="})
+
+
+def _metric_value_clause(table: Any, comparison: Comparison) -> ColumnElement[bool]:
+    value = float(comparison.value)  # type: ignore[arg-type]
+    if comparison.op == "!=":
+        return or_(table.c.is_nan == true(), table.c.value != value)
+    return and_(table.c.is_nan == false(), compile_comparison(table.c.value, comparison.op, value))
+
+
+def _metric_range_clause(key: str, comparisons: Sequence[Comparison]) -> ColumnElement[bool]:
+    """Every value comparison on one metric as a single condition on its one latest row."""
+    conditions = [_metric_value_clause(LM, c) for c in comparisons]
+    # A value range is selective on the (key, value) index: let the database start there.
+    return R.c.run_uuid.in_(select(LM.c.run_uuid).where(LM.c.key == key, *conditions))
+
+
+def _metric_clause(comparison: Comparison) -> ColumnElement[bool]:
+    row = select(literal(1)).where(LM.c.run_uuid == R.c.run_uuid, LM.c.key == comparison.key)
+    if comparison.op == "IS NULL":
+        return ~exists(row)
+    if comparison.op == "IS NOT NULL":
+        return exists(row)
+    return exists(row.where(_metric_value_clause(LM, comparison)))
+
+
+def _dataset_clause(comparison: Comparison) -> ColumnElement[bool]:
+    if comparison.key == "context":
+        column: ColumnElement[Any] = json_text(RI.c.tags_json, DATASET_CONTEXT_TAG)
+    else:
+        column = D.c[comparison.key]
+    row = (
+        select(literal(1))
+        .select_from(RI.join(D, D.c.dataset_uuid == RI.c.dataset_uuid))
+        .where(RI.c.run_uuid == R.c.run_uuid, compile_comparison(column, comparison.op, comparison.value))
+    )
+    return exists(row)
+
+
+def run_filter_clauses(
+    comparisons: Sequence[Comparison], *, skip_metric_ranges: frozenset[str] = frozenset()
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses correlated to the runs table, for the comparisons given.
+
+    Value comparisons on one metric (``=``, ``<``, ``<=``, ``>``, ``>=``) merge into one
+    clause; metrics named in ``skip_metric_ranges`` are left out because a join already
+    carries their range (see ``run_order_by``).
+    """
+    clauses: list[ColumnElement[bool]] = []
+    ranges: dict[str, list[Comparison]] = {}
+    for comp in comparisons:
+        if comp.kind == "metric" and comp.op in _PRESENT_NUMBER_OPS:
+            ranges.setdefault(comp.key, []).append(comp)
+    for key, group in ranges.items():
+        if key not in skip_metric_ranges:
+            clauses.append(_metric_range_clause(key, group))
+    for comp in comparisons:
+        if comp.kind == "metric":
+            if comp.op not in _PRESENT_NUMBER_OPS:
+                clauses.append(_metric_clause(comp))
+        elif comp.kind == "param":
+            clauses.append(keyed_clause(comp, owner=P.c.run_uuid == R.c.run_uuid, key_column=P.c.key, value_column=P.c.value))
+        elif comp.kind == "tag":
+            clauses.append(keyed_clause(comp, owner=T.c.run_uuid == R.c.run_uuid, key_column=T.c.key, value_column=T.c.value))
+        elif comp.kind == "attribute":
+            column = R.c[RUN_ATTRIBUTE_COLUMNS[comp.key]]
+            clauses.append(compile_comparison(column, comp.op, comp.value))
+        elif comp.kind == "dataset":
+            clauses.append(_dataset_clause(comp))
+        else:  # pragma: no cover - the grammar only yields the kinds above
+            raise InvalidArgument(f"Cannot search runs by {comp.kind!r}.")
+    return clauses
+
+
+def run_order_by(
+    stmt: Select[Any], orders: Sequence[OrderBy], comparisons: Sequence[Comparison] = ()
+) -> tuple[Select[Any], list[ColumnElement[Any]], frozenset[str]]:
+    """``stmt`` with the joins the sort keys need, the ORDER BY expressions (tie-breaks
+    included), and the metrics whose filter range the joins now carry.
+
+    When the filter already demands that a metric be present and not NaN (``metrics.loss < 1``),
+    ordering by that metric uses an inner join carrying the filter and sorts on the bare value,
+    which lets the database walk the (key, value) index and stop after one page.
+    """
+    expressions: list[ColumnElement[Any]] = []
+    folded: set[str] = set()
+    for i, order in enumerate(orders):
+        if order.kind == "attribute":
+            column = R.c[RUN_ATTRIBUTE_COLUMNS[order.key]]
+            if column.nullable:
+                expressions.append(case((column.is_(None), 1), else_=0))
+            key = sort_key(column)
+            expressions.append(key.asc() if order.ascending else key.desc())
+            continue
+        if order.kind == "metric":
+            joined = LM.alias(f"order_{i}")
+            on = and_(joined.c.run_uuid == R.c.run_uuid, joined.c.key == order.key)
+            filters = [c for c in comparisons if c.kind == "metric" and c.key == order.key and c.op in _PRESENT_NUMBER_OPS]
+            if filters:
+                on = and_(on, *(_metric_value_clause(joined, c) for c in filters))
+                stmt = stmt.join(joined, on)
+                folded.add(order.key)
+            else:
+                stmt = stmt.outerjoin(joined, on)
+                expressions.append(
+                    case((joined.c.run_uuid.is_(None), 2), (joined.c.is_nan == true(), 1), else_=0)
+                )
+            value = joined.c.value
+        else:
+            table = P if order.kind == "param" else T
+            joined = table.alias(f"order_{i}")
+            stmt = stmt.outerjoin(joined, and_(joined.c.run_uuid == R.c.run_uuid, joined.c.key == order.key))
+            expressions.append(case((joined.c.run_uuid.is_(None), 1), else_=0))
+            value = sort_key(joined.c.value)
+        expressions.append(value.asc() if order.ascending else value.desc())
+    ordered = {(o.kind, o.key) for o in orders}
+    if ("attribute", "start_time") not in ordered:
+        expressions.append(R.c.start_time.desc())
+    if ("attribute", "run_id") not in ordered:
+        expressions.append(R.c.run_uuid.asc())
+    return stmt, expressions, frozenset(folded)
+
+
+def apply_run_search(
+    stmt: Select[Any],
+    *,
+    filter_string: str | None = "",
+    order_by: Sequence[str] | None = (),
+) -> Select[Any]:
+    """``stmt`` (a select over the runs table) narrowed by ``filter_string`` and sorted by ``order_by``.
+
+    Raises InvalidArgument, naming position and token, for a malformed filter or clause.
+    The caller adds experiment and lifecycle conditions, LIMIT and OFFSET.
+    """
+    comparisons = parse_filter(filter_string, grammar=RUN_GRAMMAR)
+    orders = parse_order_by_list(list(order_by or ()), grammar=RUN_GRAMMAR)
+    stmt, expressions, folded = run_order_by(stmt, orders, comparisons)
+    for clause in run_filter_clauses(comparisons, skip_metric_ranges=folded):
+        stmt = stmt.where(clause)
+    return stmt.order_by(*expressions)

@@ -1,0 +1,215 @@
+"""``LockgateHook``: a ``LockgateClient`` built from an Airflow connection of type ``lockgate``.
+
+The connection names the tracking URI (a Lockgate server ``http(s)://...``, or a database
+URL such as ``postgresql+psycopg://...`` or ``sqlite:////path/lockgate.db``) and, for a
+server, an API token. Without any ``lockgate_default`` connection the hook uses the
+embedded store the worker's environment points at (``LOCKGATE_TRACKING_URI`` or the SQLite
+file under ``LOCKGATE_HOME``); a connection id named explicitly must exist.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from typing import TYPE_CHECKING
+
+from lockgate_airflow.version_compat import AirflowNotFoundException, BaseHook
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
+
+__all__ = ["TOKEN_ENV", "LockgateHook"]
+
+#: Environment variable the REST store reads its bearer token from.
+TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"
+#: Seconds a resolved connection is reused within one process. Looking a connection up costs a
+#: round trip to Airflow's API server; automatic tracking needs it for every task instance.
+SETTINGS_TTL = 30.0
+_resolved: dict[str, tuple[float, tuple[str, str | None] | None, dict[str, float]]] = {}
+
+
+class LockgateHook(BaseHook):
+    """A ``LockgateClient`` for the tracking store an Airflow connection names.
+
+    :param lockgate_conn_id: the Airflow connection (type ``lockgate``); ``lockgate_default``
+        may be left undefined to use the worker's embedded store.
+    :param retries: how many times to retry reaching a Lockgate server before failing.
+    :param retry_delay: seconds before the first retry; doubled after each attempt.
+    :param timeout: seconds to wait for the server on each attempt.
+    """
+
+    conn_name_attr = "lockgate_conn_id"
+    default_conn_name = "lockgate_default"
+    conn_type = "lockgate"
+    hook_name = "Lockgate"
+
+    def __init__(
+        self,
+        lockgate_conn_id: str = default_conn_name,
+        *,
+        retries: int = 3,
+        retry_delay: float = 1.0,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        self.lockgate_conn_id = lockgate_conn_id
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self._settings: tuple[str, str | None] | None = None
+        self._client: LockgateClient | None = None
+
+    # ------------------------------------------------------------ connection
+    def _connection_settings(self) -> tuple[str, str | None]:
+        """(tracking URI, token) from the connection, or the embedded default."""
+        if self._settings is not None:
+            return self._settings
+        memo = _resolved.get(self.lockgate_conn_id)
+        if memo is None or memo[0] <= time.monotonic():
+            found, overrides = self._lookup_connection()
+            memo = (time.monotonic() + SETTINGS_TTL, found, overrides)
+            _resolved[self.lockgate_conn_id] = memo
+        _, found, overrides = memo
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        if found is None:  # no lockgate_default: the worker's own configuration, read afresh
+            from lockgate import settings
+
+            return (settings.tracking_uri(), os.environ.get(TOKEN_ENV) or None)
+        uri, token = found
+        if not uri:
+            from lockgate import settings
+
+            uri = settings.tracking_uri()
+        self._settings = (uri, token or os.environ.get(TOKEN_ENV) or None)
+        return self._settings
+
+    def _lookup_connection(self) -> tuple[tuple[str, str | None] | None, dict[str, float]]:
+        """The connection's (URI, token) and extra overrides; None when the default is undefined."""
+        from lockgate.errors import InvalidArgument, NotFound
+
+        try:
+            conn = self.get_connection(self.lockgate_conn_id)
+        except AirflowNotFoundException:
+            if self.lockgate_conn_id != self.default_conn_name:
+                raise NotFound(
+                    f"Airflow connection {self.lockgate_conn_id!r} does not exist. Create it with "
+                    f"`airflow connections add {self.lockgate_conn_id} --conn-type lockgate "
+                    "--conn-extra '{\"tracking_uri\": \"http://lockgate:5000\"}'`, or leave "
+                    "lockgate_conn_id unset to use the worker's embedded store."
+                ) from None
+            return None, {}
+        if conn.conn_type and conn.conn_type != self.conn_type:
+            raise InvalidArgument(
+                f"Airflow connection {self.lockgate_conn_id!r} has type {conn.conn_type!r}; "
+                f"LockgateHook needs a connection of type {self.conn_type!r}."
+            )
+        extra = conn.extra_dejson or {}
+        uri = str(extra.get("tracking_uri") or "").strip()
+        if not uri and conn.host:
+            host = conn.host.strip()
+            if "://" in host:
+                uri = host
+            else:
+                scheme = (conn.schema or "http").strip() or "http"
+                uri = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        token = conn.password or extra.get("token") or None
+        overrides: dict[str, float] = {}
+        for key, cast in (("retries", int), ("retry_delay", float), ("timeout", float)):
+            if extra.get(key) is not None:
+                try:
+                    overrides[key] = cast(extra[key])
+                except (TypeError, ValueError):
+                    raise InvalidArgument(
+                        f"Airflow connection {self.lockgate_conn_id!r}: extra {key!r} must be a number, "
+                        f"got {extra[key]!r}."
+                    ) from None
+        return (uri, token), overrides
+
+    @staticmethod
+    def forget_connections() -> None:
+        """Drop connections remembered in this process (they are re-read after SETTINGS_TTL anyway)."""
+        _resolved.clear()
+
+    @property
+    def tracking_uri(self) -> str:
+        """The tracking URI this hook's client talks to."""
+        return self._connection_settings()[0]
+
+    @property
+    def token(self) -> str | None:
+        """The API token for a Lockgate server, if the connection has one."""
+        return self._connection_settings()[1]
+
+    # ---------------------------------------------------------------- client
+    def get_conn(self) -> LockgateClient:
+        """A ready ``LockgateClient``; a server that stays unreachable raises ServiceUnavailable."""
+        if self._client is None:
+            from lockgate.client import LockgateClient
+            from lockgate.settings import is_http_uri
+
+            uri, token = self._connection_settings()
+            if is_http_uri(uri):
+                self._wait_for_server(uri)
+            if token and "token" in inspect.signature(LockgateClient).parameters:
+                self._client = LockgateClient(uri, token=token)  # type: ignore[call-arg]
+            else:
+                if token:
+                    os.environ[TOKEN_ENV] = token
+                self._client = LockgateClient(uri)
+        return self._client
+
+    def _wait_for_server(self, uri: str) -> None:
+        """Reach the server, retrying with backoff; any HTTP answer counts as reachable."""
+        import httpx
+        from lockgate.errors import ServiceUnavailable
+
+        delay = self.retry_delay
+        attempts = max(1, self.retries + 1)
+        last_error: Exception | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                httpx.get(uri.rstrip("/") + "/health", timeout=self.timeout)
+                return
+            except httpx.HTTPError as exc:
+                last_error = exc
+                self.log.warning(
+                    "Lockgate server %s unreachable (attempt %d of %d): %s", uri, attempt, attempts, exc
+                )
+                if attempt < attempts:
+                    time.sleep(delay)
+                    delay *= 2
+        raise ServiceUnavailable(
+            f"Lockgate server {uri} is unreachable after {attempts} attempts "
+            f"(connection {self.lockgate_conn_id!r}): {last_error}. Check the connection's tracking URI "
+            "and that `lockgate server` is running."
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Whether the store answers: used by the UI's "Test" button."""
+        try:
+            client = self.get_conn()
+            client.search_experiments(max_results=1)
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to {self.tracking_uri}"
+
+    def configure_fluent(self) -> str | None:
+        """Point ``lockgate.log_metric`` & co. at this hook's store; returns the previous override."""
+        from lockgate import settings
+
+        previous = settings._tracking_uri_override
+        self.get_conn()
+        settings.set_tracking_uri(self.tracking_uri)
+        return previous
+
+    @staticmethod
+    def restore_fluent(previous: str | None) -> None:
+        """Undo ``configure_fluent``."""
+        from lockgate import settings
+
+        settings.set_tracking_uri(previous)
+
+    def __repr__(self) -> str:
+        return f"LockgateHook(lockgate_conn_id={self.lockgate_conn_id!r})"

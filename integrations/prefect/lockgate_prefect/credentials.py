@@ -1,0 +1,152 @@
+"""``LockgateCredentials``: a Prefect block that says which Lockgate store to use and how.
+
+Save one per environment (``LockgateCredentials(tracking_uri=..., token=...).save("prod")``)
+and hand it, or its name, to any Lockgate task; with none, tasks use the environment's
+default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, ClassVar
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, field_validator
+
+from lockgate.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
+
+__all__ = ["LockgateCredentials", "CredentialsLike", "resolve_credentials", "client_for"]
+
+DOCS_URL = "https://github.com/lockgate/lockgate/tree/main/integrations/prefect#readme"
+
+_SCHEMES = ("sqlite", "postgresql", "mysql", "http", "https")
+
+
+class LockgateCredentials(Block):
+    """Where Lockgate keeps runs and models, and the token to reach a Lockgate server.
+
+    Example:
+        Load saved credentials and list the experiments they can see:
+        ```python
+        from lockgate_prefect import LockgateCredentials
+
+        credentials = LockgateCredentials.load("BLOCK_NAME")
+        client = credentials.get_client()
+        print(client.search_experiments())
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "Lockgate Credentials"
+    _block_type_slug: ClassVar[str] = "lockgate-credentials"
+    _documentation_url: ClassVar[str] = DOCS_URL  # type: ignore[assignment]
+    _description: ClassVar[str] = (
+        "The tracking URI and API token Lockgate tasks use to log runs and move models "
+        "through the registry."
+    )
+
+    tracking_uri: str | None = Field(
+        default=None,
+        title="Tracking URI",
+        description=(
+            "A Lockgate server (https://...) or a database URL (postgresql+psycopg://..., "
+            "sqlite:///...); empty means the environment's default."
+        ),
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        title="API token",
+        description="The API token sent to a Lockgate server; not needed for a database URL.",
+    )
+    user: str | None = Field(
+        default=None,
+        description=(
+            "The user registry changes are recorded as; empty means LOCKGATE_USER or the "
+            "login name."
+        ),
+    )
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
+        if scheme not in _SCHEMES:
+            raise ValueError(
+                f"tracking_uri {value!r} is not a Lockgate tracking URI: use https://server, "
+                "postgresql+psycopg://..., mysql+pymysql://... or sqlite:///path"
+            )
+        return value
+
+    def resolved_tracking_uri(self) -> str:
+        """The URI this block points at, falling back to the environment's default."""
+        from lockgate import settings
+
+        return self.tracking_uri or settings.tracking_uri()
+
+    def get_client(self) -> LockgateClient:
+        """A ``LockgateClient`` for this block's store, carrying its token and user."""
+        return client_for(self)
+
+
+CredentialsLike = LockgateCredentials | str | None
+
+
+def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | None:
+    """The block itself, the saved block of that name, or None for the environment default.
+
+    A name that no saved block has is ``NotFound``; anything that is not a
+    ``LockgateCredentials`` block is ``InvalidArgument``.
+    """
+    if credentials is None or isinstance(credentials, LockgateCredentials):
+        return credentials
+    if isinstance(credentials, str):
+        try:
+            loaded = LockgateCredentials.load(credentials)
+        except ValueError as exc:
+            raise NotFound(
+                f"No saved LockgateCredentials block named {credentials!r}: create it with "
+                f"LockgateCredentials(tracking_uri=...).save({credentials!r}) ({exc})"
+            ) from None
+        return loaded  # type: ignore[return-value]
+    if isinstance(credentials, Block):
+        raise InvalidArgument(
+            f"credentials must be a LockgateCredentials block, got a {type(credentials).__name__} "
+            f"block ({credentials.get_block_type_slug()!r})"
+        )
+    raise InvalidArgument(
+        "credentials must be a LockgateCredentials block, the name of a saved one, or None; "
+        f"got {type(credentials).__name__}"
+    )
+
+
+def _client_accepts_token() -> bool:
+    from lockgate.client import LockgateClient
+
+    return "token" in inspect.signature(LockgateClient.__init__).parameters
+
+
+def client_for(credentials: CredentialsLike) -> LockgateClient:
+    """The client a task should use: from the block when given, else the environment's."""
+    from lockgate.client import LockgateClient
+
+    block = resolve_credentials(credentials)
+    if block is None:
+        return LockgateClient()
+    uri = block.resolved_tracking_uri()
+    kwargs: dict[str, object] = {}
+    if block.user:
+        kwargs["user"] = block.user
+    if block.token is not None and block.token.get_secret_value():
+        if _client_accepts_token():
+            kwargs["token"] = block.token.get_secret_value()
+        elif uri.startswith(("http://", "https://")):
+            raise InvalidArgument(
+                "This LockgateCredentials block has a token, but the installed lockgate client "
+                "cannot send one; upgrade lockgate."
+            )
+    return LockgateClient(uri, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,15 @@
+"""Shared pieces of the registry tests (importable from tests and from worker processes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lockgate import LockgateClient
+
+__all__ = ["MakeRun", "RegistryClient"]
+
+MakeRun = Callable[..., str]
+
+
+# The registry lives on LockgateClient itself; the alias keeps the tests' vocabulary.
+RegistryClient = LockgateClient
