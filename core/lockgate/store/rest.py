@@ -309,6 +309,12 @@ class RestStore:
             self._local.client = None
 
 
+def _model_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"Invalid registered model name {name!r}: it must be a non-empty string.")
+    return name
+
+
 def _segment(value: object, what: str) -> str:
     """An id as one URL path segment; anything that could change the path is refused here."""
     text = str(value)
@@ -342,7 +348,7 @@ class RestRegistry:
 
     @staticmethod
     def _m(name: str) -> str:
-        return "/registered-models/" + _segment(name, "registered model name")
+        return "/registered-models/" + _segment(_model_name(name), "registered model name")
 
     def _v(self, name: str, version: int | str) -> str:
         return f"{self._m(name)}/versions/{_segment(version, 'version')}"
@@ -362,8 +368,10 @@ class RestRegistry:
 
     # ---------------------------------------------------- registered models
     def create_registered_model(self, name: str, *, description: str | None = None,
-                                tags: Any = None, actor: str = "") -> Any:
-        body = {"name": name, "description": description, "tags": {k: str(v) for k, v in (tags or {}).items()}}
+                                tags: Any = None, exist_ok: bool = False, actor: str = "") -> Any:
+        _model_name(name)
+        body = {"name": name, "description": description, "tags": {k: str(v) for k, v in (tags or {}).items()},
+                "exist_ok": exist_ok}
         return self._model(self._call("POST", "/registered-models", json=body, actor=actor))
 
     def get_registered_model(self, name: str) -> Any:
@@ -380,7 +388,8 @@ class RestRegistry:
 
     def search_registered_models(self, *, filter_string: str | None = None, max_results: int = 100,
                                  order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
-        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token}
+        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token,
+                  "order_by": list(order_by) if order_by else None}
         page = self._call("GET", "/registered-models", params={k: v for k, v in params.items() if v is not None})
         return PagedList([self._model(m) for m in page["items"]], page.get("next_page_token"))
 
@@ -393,7 +402,7 @@ class RestRegistry:
     # -------------------------------------------------------- model versions
     def create_model_version(self, name: str, *, source: str, run_id: str | None = None, tags: Any = None,
                              run_link: str | None = None, description: str | None = None, actor: str = "") -> Any:
-        body = {"source": source, "run_id": run_id, "description": description,
+        body = {"source": source, "run_id": run_id, "description": description, "run_link": run_link,
                 "tags": {k: str(v) for k, v in (tags or {}).items()}}
         return self._version(self._call("POST", f"{self._m(name)}/versions", json=body, actor=actor))
 
@@ -416,7 +425,8 @@ class RestRegistry:
 
     def search_model_versions(self, *, filter_string: str | None = None, max_results: int = 1000,
                               order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
-        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token}
+        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token,
+                  "order_by": list(order_by) if order_by else None}
         page = self._call("GET", "/model-versions", params={k: v for k, v in params.items() if v is not None})
         return PagedList([self._version(v) for v in page["items"]], page.get("next_page_token"))
 

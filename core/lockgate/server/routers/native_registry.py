@@ -31,11 +31,13 @@ class RegisteredModelCreate(_In):
     name: str
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    exist_ok: bool = False
 
 
 class ModelVersionCreate(_In):
     source: str
     run_id: str | None = None
+    run_link: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     description: str | None = None
 
@@ -106,7 +108,7 @@ def build_router() -> APIRouter:
     @router.post("/registered-models", response_model=RegisteredModel, summary="Create a registered model")
     def create_model(body: RegisteredModelCreate, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
         model = registry(state).create_registered_model(body.name, description=body.description, tags=body.tags,
-                                                        actor=user)
+                                                        exist_ok=body.exist_ok, actor=user)
         guard.created_model(model.name)
         return json_response(_dump(model))
 
@@ -116,11 +118,12 @@ def build_router() -> APIRouter:
         state: StateDep,
         guard: GuardDep,
         filter_string: str | None = None,
-        max_results: Annotated[int, Query(ge=1, le=1000)] = 100,
+        max_results: Annotated[int, Query(ge=-(2**31), le=2**31)] = 100,
         page_token: str | None = None,
+        order_by: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
         page = registry(state).search_registered_models(
-            filter_string=filter_string, max_results=max_results, page_token=page_token
+            filter_string=filter_string, max_results=max_results, page_token=page_token, order_by=order_by
         )
         return _page([_dump(m) for m in guard.visible_models(page)], page.token)
 
@@ -175,11 +178,12 @@ def build_router() -> APIRouter:
         state: StateDep,
         guard: GuardDep,
         filter_string: str | None = None,
-        max_results: Annotated[int, Query(ge=1, le=10000)] = 1000,
+        max_results: Annotated[int, Query(ge=-(2**31), le=2**31)] = 1000,
         page_token: str | None = None,
+        order_by: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
         page = registry(state).search_model_versions(filter_string=filter_string, max_results=max_results,
-                                                     page_token=page_token)
+                                                     page_token=page_token, order_by=order_by)
         return _page([_dump(v) for v in guard.visible_models(page)], page.token)
 
     @router.get("/resolve", response_model=ModelVersion, summary="The version a models:/ URI names")
@@ -196,7 +200,8 @@ def build_router() -> APIRouter:
         if body.run_id:
             guard.run(body.run_id, READ)
         version = registry(state).create_model_version(
-            name, source=body.source, run_id=body.run_id, tags=body.tags, description=body.description, actor=user
+            name, source=body.source, run_id=body.run_id, tags=body.tags, description=body.description,
+            run_link=body.run_link, actor=user,
         )
         return json_response(_dump(version))
 
