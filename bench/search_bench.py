@@ -8,6 +8,10 @@ Run by hand (not a test):
 Each run has metrics ``loss`` (5% NaN) and ``acc`` (missing on 10% of runs), params ``depth``
 and ``lr``, tags ``team`` and ``stage``. Prints the median latency of ``SqlStore.search_runs``
 returning one page of 100 runs for several filter and order_by shapes; the target is < 100 ms.
+``--page-end`` times the same page through ``apply_run_search(..., page_end=101)`` instead.
+
+On PostgreSQL pass ``--analyze``: right after a bulk load the planner has no statistics until
+autovacuum gets to the tables, and plans are then up to 100x slower.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 CASES: list[tuple[str, str, list[str]]] = [
     ("metric filter + param, order by that metric", "metrics.loss < 0.5 and params.depth = '6'", ["metrics.loss ASC"]),
@@ -44,10 +49,9 @@ def _median_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
 
 
 def seed(engine: Any, exp_id: int, n: int) -> None:
-    from sqlalchemy import insert
-
     from lockgate.store.sql.engine import write_connection
     from lockgate.store.sql.tables import LatestMetricTable, ParamTable, RunTable, RunTagTable
+    from sqlalchemy import insert
 
     rng = random.Random(7)
     now = int(time.time() * 1000)
@@ -80,17 +84,17 @@ def main() -> None:
     parser.add_argument("--uri", help="database URI (default: a temporary SQLite file)")
     parser.add_argument("--explain", action="store_true", help="print each query plan")
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (planner statistics)")
+    parser.add_argument("--page-end", action="store_true", help="pass page_end to apply_run_search")
     args = parser.parse_args()
 
     import os
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LOCKGATE_HOME"] = str(Path(tmp) / "home")
-        from sqlalchemy import select
-
         from lockgate.search import apply_run_search
         from lockgate.store.sql.store import SqlStore
         from lockgate.store.sql.tables import RunTable
+        from sqlalchemy import select
 
         store = SqlStore(args.uri or f"sqlite:///{Path(tmp) / 'search.db'}")
         exp = store.create_experiment(f"search-bench-{uuid.uuid4().hex[:6]}")
@@ -101,17 +105,25 @@ def main() -> None:
             with store.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
                 conn.commit()
+        R = RunTable.__table__
         for label, filter_string, order_by in CASES:
             def search() -> int:
-                return len(store.search_runs([exp], filter_string=filter_string, order_by=order_by, max_results=100))
+                if not args.page_end:
+                    return len(store.search_runs([exp], filter_string=filter_string, order_by=order_by, max_results=100))
+                stmt = select(R).where(R.c.experiment_id.in_([int(exp)]), R.c.lifecycle_stage.in_(["active"]))
+                stmt = apply_run_search(stmt, filter_string=filter_string, order_by=order_by, page_end=101).limit(101)
+                with store.engine.connect() as conn:
+                    rows = conn.execute(stmt).all()
+                    return len(store._load_runs(conn, rows[:100]))
 
             found = search()
             ms = _median_ms(search)
             print(f"{ms:8.1f} ms  {found:3d} runs  {label}: {filter_string!r} {order_by}")
             if args.explain and store.engine.dialect.name == "sqlite":
-                R = RunTable.__table__
                 stmt = select(R).where(R.c.experiment_id == int(exp), R.c.lifecycle_stage.in_(["active"]))
-                stmt = apply_run_search(stmt, filter_string=filter_string, order_by=order_by).limit(101)
+                stmt = apply_run_search(
+                    stmt, filter_string=filter_string, order_by=order_by, page_end=101 if args.page_end else None
+                ).limit(101)
                 sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
                 with store.engine.connect() as conn:
                     plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()

@@ -120,3 +120,20 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
         yield server
     finally:
         server.stop()
+
+
+# --- no silent skips in CI ---------------------------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: it would be counted as passing while testing nothing."""
+    if os.environ.get("CI") and _skipped:
+        print(f"\nCI forbids skipped tests; {len(_skipped)} skipped:", *_skipped, sep="\n  ")
+        session.exitstatus = 1

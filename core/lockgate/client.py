@@ -82,14 +82,21 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
     embedded SQLite file under ``LOCKGATE_HOME``); pass ``tracking_uri`` to pick another.
     ``user`` is recorded in the audit trail (default: ``LOCKGATE_USER`` or the login name);
     ``privileged=True`` allows forcing a promotion past a failing gate (with a reason).
+    ``token`` authenticates to a Lockgate server (default: ``LOCKGATE_TRACKING_TOKEN``).
     """
 
     def __init__(
-        self, tracking_uri: str | None = None, *, user: str | None = None, privileged: bool = False
+        self,
+        tracking_uri: str | None = None,
+        *,
+        user: str | None = None,
+        privileged: bool = False,
+        token: str | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri or settings.tracking_uri()
         self.user = user or current_user()
         self.privileged = privileged
+        self._token = token
         self._store: TrackingStore | None = None
         self._registry_service: Any = None
 
@@ -97,14 +104,19 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
     def store(self) -> TrackingStore:
         """The backend store (created on first use, so building a client is free)."""
         if self._store is None:
-            self._store = get_tracking_store(self.tracking_uri)
+            if self._token and settings.is_http_uri(self.tracking_uri):
+                from lockgate.store.rest import RestStore
+
+                self._store = RestStore(self.tracking_uri, token=self._token)
+            else:
+                self._store = get_tracking_store(self.tracking_uri)
         return self._store
 
     @property
     def _registry(self) -> Any:
         """The registry service behind the registry methods (created on first use)."""
         if self._registry_service is None:
-            self._registry_service = get_model_registry(self.tracking_uri, self.store)
+            self._registry_service = get_model_registry(self.tracking_uri, self.store, token=self._token)
         return self._registry_service
 
     def __repr__(self) -> str:

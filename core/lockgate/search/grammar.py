@@ -1,12 +1,12 @@
-"""MLflow's search language parsed into plain comparisons and sort keys.
+r"""MLflow's search language parsed into plain comparisons and sort keys.
 
 A filter is clauses joined by ``AND``; each clause is an identifier, an operator and a value:
 ``metrics.loss < 0.05 and params.depth = '6' and attributes.status IN ('FINISHED', 'KILLED')``.
 Identifiers are ``<prefix>.<key>`` (``metrics.``, ``params.``, ``tags.``, ``attributes.``,
 ``datasets.`` and their MLflow aliases) or a bare attribute name (``status``); keys holding
 spaces or dashes go in backticks or double quotes (``metrics.`f1 score```). Strings take single
-or double quotes; a quote inside doubles itself or takes a backslash (``'it''s'``, ``'it\\'s'``)
-and ``\\\\`` is one backslash. In LIKE and ILIKE patterns ``%`` matches any run of characters,
+or double quotes; a quote inside doubles itself or takes a backslash (``'it''s'``, ``'it\'s'``)
+and ``\\`` is one backslash. In LIKE and ILIKE patterns ``%`` matches any run of characters,
 ``_`` one character, and a backslash makes the next character literal.
 
 Which identifiers and operators a language accepts is data (``Grammar``): runs, experiments,
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from lockgate.errors import InvalidArgument
 
@@ -43,7 +43,7 @@ __all__ = [
     "quote_string",
 ]
 
-Value = Union[str, int, float, tuple[str, ...], None]
+Value = str | int | float | tuple[str, ...] | None
 ValueType = Literal["string", "number"]
 
 STRING_OPS: frozenset[str] = frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL"})
@@ -385,7 +385,7 @@ class _Parser:
 
     # ----------------------------------------------------------------- clauses
     def comparison(self) -> Comparison:
-        kind, key, id_pos = self.identifier()
+        kind, key, _ = self.identifier()
         spec = self.grammar.spec(kind, key)
         assert spec is not None  # identifier() only returns known fields
         label = f"{_KIND_LABEL.get(kind, kind)} {key!r}"

@@ -17,11 +17,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, false, literal, or_, select, true
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from lockgate.errors import InvalidArgument
-from lockgate.search.grammar import RUN_GRAMMAR, Comparison, OrderBy, parse_filter, parse_order_by_list
+from lockgate.search.grammar import (
+    RUN_GRAMMAR,
+    Comparison,
+    OrderBy,
+    parse_filter,
+    parse_order_by_list,
+)
 from lockgate.search.sql import compile_comparison, json_text, keyed_clause, sort_key
 from lockgate.store.sql.tables import (
     DatasetTable,
@@ -177,19 +197,70 @@ def run_order_by(
     return stmt, expressions, frozenset(folded)
 
 
+def _top_by_metric(
+    stmt: Select[Any], order: OrderBy, comparisons: Sequence[Comparison], page_end: int
+) -> Select[Any]:
+    """The first ``page_end`` runs by one metric, without visiting every run.
+
+    Three ranked parts, each cut at ``page_end``: runs with a number, walked in value order
+    on the (key, value) index; runs whose value is NaN; runs lacking the metric. A later
+    part is only computed when the earlier ones hold fewer than ``page_end`` runs.
+    """
+    filters = run_filter_clauses(comparisons)
+    joined = LM.alias("order_0")
+    on = and_(joined.c.run_uuid == R.c.run_uuid, joined.c.key == order.key)
+    value = joined.c.value.asc() if order.ascending else joined.c.value.desc()
+    ties = (R.c.start_time.desc(), R.c.run_uuid.asc())
+
+    def part(rank: int, narrowed: Select[Any], *ordering: Any) -> Select[Any]:
+        return (
+            narrowed.add_columns(literal(rank).label("sort_rank"), joined_value(rank).label("sort_value"))
+            .where(*filters)
+            .order_by(*ordering, *ties)
+            .limit(page_end)
+        )
+
+    def joined_value(rank: int) -> ColumnElement[Any]:
+        return joined.c.value if rank == 0 else cast(null(), joined.c.value.type)
+
+    def count(part_stmt: Select[Any]) -> ColumnElement[int]:
+        return select(func.count()).select_from(part_stmt.subquery()).scalar_subquery()
+
+    numbers = part(0, stmt.join(joined, and_(on, joined.c.is_nan == false())), value)
+    # NaN is stored as value 0 (tables.py), so the (key, value) index finds NaN rows too.
+    nans = part(1, stmt.join(joined, and_(on, joined.c.value == 0, joined.c.is_nan == true())))
+    nans = nans.where(count(numbers) < page_end)
+    missing_row = select(literal(1)).where(LM.c.run_uuid == R.c.run_uuid, LM.c.key == order.key)
+    missing = part(2, stmt.where(~exists(missing_row)))
+    missing = missing.where(count(numbers) + count(nans) < page_end)
+    ranked = union_all(*(select(p.subquery()) for p in (numbers, nans, missing))).subquery("ranked")
+    sort_value = ranked.c.sort_value.asc() if order.ascending else ranked.c.sort_value.desc()
+    return select(*(c for c in ranked.c if c.name not in ("sort_rank", "sort_value"))).order_by(
+        ranked.c.sort_rank, sort_value, ranked.c.start_time.desc(), ranked.c.run_uuid.asc()
+    )
+
+
 def apply_run_search(
     stmt: Select[Any],
     *,
     filter_string: str | None = "",
     order_by: Sequence[str] | None = (),
+    page_end: int | None = None,
 ) -> Select[Any]:
     """``stmt`` (a select over the runs table) narrowed by ``filter_string`` and sorted by ``order_by``.
 
     Raises InvalidArgument, naming position and token, for a malformed filter or clause.
-    The caller adds experiment and lifecycle conditions, LIMIT and OFFSET.
+    The caller adds experiment and lifecycle conditions, LIMIT and OFFSET. ``page_end``
+    (offset + rows fetched) is an optional promise that no more rows will be read: sorting by
+    a metric then ranks only that many candidates instead of every run (the result then holds
+    at most ``page_end`` rows, in the same order).
     """
     comparisons = parse_filter(filter_string, grammar=RUN_GRAMMAR)
     orders = parse_order_by_list(list(order_by or ()), grammar=RUN_GRAMMAR)
+    # Only without a filter: with one, SQLite's planner (lacking statistics) starts from the
+    # runs again and the ranked parts would cost more than the single sort they replace.
+    if page_end is not None and len(orders) == 1 and orders[0].kind == "metric" and not comparisons:
+        return _top_by_metric(stmt, orders[0], comparisons, page_end)
     stmt, expressions, folded = run_order_by(stmt, orders, comparisons)
     for clause in run_filter_clauses(comparisons, skip_metric_ranges=folded):
         stmt = stmt.where(clause)

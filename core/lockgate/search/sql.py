@@ -122,7 +122,7 @@ class _PatternMatch(ColumnElement[bool]):
     __visit_name__ = "lockgate_pattern_match"
     inherit_cache = True
     type = Boolean()
-    _traverse_internals = [
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy reads this class attribute
         ("column", InternalTraversal.dp_clauseelement),
         ("pattern", InternalTraversal.dp_clauseelement),
         ("case_sensitive", InternalTraversal.dp_boolean),
@@ -180,7 +180,7 @@ def pattern_match(column: ColumnElement[Any], pattern: str, *, case_sensitive: b
 class _SortKey(ColumnElement[Any]):
     __visit_name__ = "lockgate_sort_key"
     inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
 
     def __init__(self, column: ColumnElement[Any]) -> None:
         self.column = column
@@ -214,14 +214,14 @@ class _JsonText(ColumnElement[str]):
     __visit_name__ = "lockgate_json_text"
     inherit_cache = True
     type = String()
-    _traverse_internals = [
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy reads this class attribute
         ("column", InternalTraversal.dp_clauseelement),
-        ("key", InternalTraversal.dp_string),
+        ("json_key", InternalTraversal.dp_string),
     ]
 
     def __init__(self, column: ColumnElement[Any], key: str) -> None:
         self.column = column
-        self.key = key
+        self.json_key = key
 
 
 def _json_path(key: str) -> str:
@@ -231,20 +231,20 @@ def _json_path(key: str) -> str:
 @compiles(_JsonText)
 def _json_text_default(element: _JsonText, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    return f"json_extract({column}, {compiler.process(literal(_json_path(element.key)), **kw)})"
+    return f"json_extract({column}, {compiler.process(literal(_json_path(element.json_key)), **kw)})"
 
 
 @compiles(_JsonText, "postgresql")
 def _json_text_postgresql(element: _JsonText, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    return f"(CAST({column} AS JSON) ->> {compiler.process(literal(element.key), **kw)})"
+    return f"(CAST({column} AS JSON) ->> {compiler.process(literal(element.json_key), **kw)})"
 
 
 @compiles(_JsonText, "mysql")
 @compiles(_JsonText, "mariadb")
 def _json_text_mysql(element: _JsonText, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    path = compiler.process(literal(_json_path(element.key)), **kw)
+    path = compiler.process(literal(_json_path(element.json_key)), **kw)
     return f"json_unquote(json_extract({column}, {path}))"
 
 

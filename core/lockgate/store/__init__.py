@@ -34,7 +34,7 @@ def get_tracking_store(uri: str | None = None) -> TrackingStore:
 
 def _build(uri: str) -> TrackingStore:
     if settings.is_http_uri(uri):
-        from lockgate.store.rest import RestStore  # type: ignore[import-not-found]
+        from lockgate.store.rest import RestStore
 
         return RestStore(uri)
     if "://" not in uri:
@@ -49,14 +49,16 @@ def _build(uri: str) -> TrackingStore:
     return SqlStore(uri)
 
 
-def get_model_registry(uri: str | None = None, tracking_store: TrackingStore | None = None):  # type: ignore[no-untyped-def]
+def get_model_registry(  # type: ignore[no-untyped-def]
+    uri: str | None = None, tracking_store: TrackingStore | None = None, *, token: str | None = None
+):
     """The registry service for ``uri``: SQL in-process, or the server's over HTTP."""
     uri = uri or settings.tracking_uri()
-    tracking_store = tracking_store or get_tracking_store(uri)
     if settings.is_http_uri(uri):
-        from lockgate.store.rest import RestRegistry  # type: ignore[import-not-found]
+        from lockgate.store.rest import RestRegistry  # type: ignore[attr-defined]
 
-        return RestRegistry(uri)
+        return RestRegistry(uri, token=token) if token else RestRegistry(uri)
+    tracking_store = tracking_store or get_tracking_store(uri)
     from lockgate.registry.sql import SqlRegistry
 
     return SqlRegistry(uri, tracking_store)

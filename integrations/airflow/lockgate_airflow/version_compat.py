@@ -51,7 +51,7 @@ from airflow.sdk import BaseOperator, get_current_context
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook, BaseSensorOperator
 else:  # pragma: no cover - Airflow 3.0
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     from airflow.sdk.bases.sensor import BaseSensorOperator  # type: ignore[no-redef]
 
 from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
@@ -72,7 +72,7 @@ except ImportError:  # pragma: no cover - standard provider missing
 try:
     from airflow.sdk.plugins_manager import AirflowPlugin
 except ImportError:  # pragma: no cover - Airflow 3.0
-    from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef]
+    from airflow.plugins_manager import AirflowPlugin  # type: ignore[no-redef,assignment]
 
 try:
     from airflow.sdk._shared.listeners import hookimpl

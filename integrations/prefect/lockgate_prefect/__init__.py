@@ -50,8 +50,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED  # noqa: F401
-    from lockgate_prefect.tasks import (  # noqa: F401
+    from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
+    from lockgate_prefect.tasks import (
         batch_predict, load_model, promote_model, register_model_version, wait_for_promotion,
     )
-    from lockgate_prefect.tracking import tracked  # noqa: F401
+    from lockgate_prefect.tracking import tracked

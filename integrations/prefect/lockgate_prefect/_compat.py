@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 __all__ = [
     "RunScope",
-    "current_scope",
-    "run_logger",
-    "flow_run_url",
-    "emit_event",
     "create_markdown_artifact",
-    "in_prefect_run",
     "current_flow_run_link",
+    "current_scope",
+    "emit_event",
+    "flow_run_url",
+    "in_prefect_run",
+    "run_logger",
 ]
 
 _fallback_logger = logging.getLogger("lockgate_prefect")

@@ -8,7 +8,7 @@ from typing import Any
 
 from lockgate_prefect import _compat
 
-__all__ = ["verdict_markdown", "publish_verdicts", "artifact_key"]
+__all__ = ["artifact_key", "publish_verdicts", "verdict_markdown"]
 
 
 def artifact_key(name: str, target: str) -> str:

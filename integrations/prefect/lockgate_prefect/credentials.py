@@ -18,7 +18,7 @@ from lockgate.errors import InvalidArgument, NotFound
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["LockgateCredentials", "CredentialsLike", "resolve_credentials", "client_for"]
+__all__ = ["CredentialsLike", "LockgateCredentials", "client_for", "resolve_credentials"]
 
 DOCS_URL = "https://github.com/lockgate/lockgate/tree/main/integrations/prefect#readme"
 
@@ -132,21 +132,21 @@ def _client_accepts_token() -> bool:
 
 def client_for(credentials: CredentialsLike) -> LockgateClient:
     """The client a task should use: from the block when given, else the environment's."""
+    from lockgate import settings
     from lockgate.client import LockgateClient
 
     block = resolve_credentials(credentials)
     if block is None:
         return LockgateClient()
     uri = block.resolved_tracking_uri()
-    kwargs: dict[str, object] = {}
-    if block.user:
-        kwargs["user"] = block.user
-    if block.token is not None and block.token.get_secret_value():
+    token = block.token.get_secret_value() if block.token is not None else ""
+    if token and settings.is_http_uri(uri):
         if _client_accepts_token():
-            kwargs["token"] = block.token.get_secret_value()
-        elif uri.startswith(("http://", "https://")):
-            raise InvalidArgument(
-                "This LockgateCredentials block has a token, but the installed lockgate client "
-                "cannot send one; upgrade lockgate."
-            )
-    return LockgateClient(uri, **kwargs)  # type: ignore[arg-type]
+            return LockgateClient(uri, user=block.user, token=token)  # type: ignore[call-arg]
+        # This lockgate's client takes no token; give it a server store that sends one.
+        from lockgate.store.rest import RestStore
+
+        client = LockgateClient(uri, user=block.user)
+        client._store = RestStore(uri, token=token)
+        return client
+    return LockgateClient(uri, user=block.user)

@@ -17,12 +17,12 @@ from typing import Any
 from lockgate_prefect import _compat
 
 __all__ = [
-    "EVENT_PROMOTED",
     "EVENT_GATE_FAILED",
-    "model_resource_id",
-    "emit_promoted",
+    "EVENT_PROMOTED",
     "emit_gate_failed",
+    "emit_promoted",
     "event_id_for",
+    "model_resource_id",
 ]
 
 EVENT_PROMOTED = "lockgate.model.promoted"

@@ -36,13 +36,13 @@ if TYPE_CHECKING:
     from lockgate.registry.entities import GateDecision, ModelVersion, RegistryEvent
 
 __all__ = [
-    "register_model_version",
-    "promote_model",
-    "load_model",
-    "batch_predict",
-    "wait_for_promotion",
     "BatchPrediction",
+    "batch_predict",
     "gate_failure_message",
+    "load_model",
+    "promote_model",
+    "register_model_version",
+    "wait_for_promotion",
 ]
 
 _PERMANENT = (GateFailed, NotFound, InvalidArgument, PermissionDenied, Unauthenticated, AlreadyExists)

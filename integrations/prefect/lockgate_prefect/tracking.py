@@ -22,6 +22,7 @@ import enum
 import functools
 import inspect
 import json
+import os
 import threading
 import types
 import uuid
@@ -37,7 +38,7 @@ from lockgate.store.base import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 from lockgate_prefect import _compat
 from lockgate_prefect.credentials import CredentialsLike, resolve_credentials
 
-__all__ = ["tracked", "param_value"]
+__all__ = ["param_value", "tracked"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +47,7 @@ _attempt_runs: dict[str, str] = {}
 _attempt_lock = threading.Lock()
 _MAX_REMEMBERED = 10_000
 
+_TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"
 _SCALARS = (str, int, float, bool, type(None))
 _STRINGABLE = (_dt.date, _dt.time, _dt.timedelta, uuid.UUID, PurePath, decimal.Decimal)
 
@@ -193,8 +195,17 @@ class _Tracking:
         self.parent_id: str | None = None
         self.run_id: str | None = None
         self.restore_uri: tuple[bool, str | None] = (False, None)
+        self.restore_token: tuple[bool, str | None] = (False, None)
 
     def open(self) -> None:
+        """Start (or resume) the run; if that fails half-way, undo what was done and re-raise."""
+        try:
+            self._open()
+        except BaseException as exc:
+            self.close(RunStatus.FAILED, exc if self.run_id is not None else None)
+            raise
+
+    def _open(self) -> None:
         owner, scope = self.owner, self.scope
         parent = lockgate.active_run()
         self.parent_id = parent.info.run_id if parent else None
@@ -236,9 +247,12 @@ class _Tracking:
             return
         from lockgate import settings
 
-        previous = settings._tracking_uri_override
-        self.restore_uri = (True, previous)
+        self.restore_uri = (True, settings._tracking_uri_override)
         settings.set_tracking_uri(block.tracking_uri)
+        if block.token is not None and block.token.get_secret_value():
+            # The fluent API's server store reads its token from the environment.
+            self.restore_token = (True, os.environ.get(_TOKEN_ENV))
+            os.environ[_TOKEN_ENV] = block.token.get_secret_value()
 
     def close(self, status: RunStatus, error: BaseException | None = None) -> None:
         scope = self.scope
@@ -264,6 +278,12 @@ class _Tracking:
                 from lockgate import settings
 
                 settings.set_tracking_uri(previous)
+            restore, previous_token = self.restore_token
+            if restore:
+                if previous_token is None:
+                    os.environ.pop(_TOKEN_ENV, None)
+                else:
+                    os.environ[_TOKEN_ENV] = previous_token
 
 
 class _Tracker:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lockgate.errors import InvalidArgument
 from lockgate.search import (
     Comparison,

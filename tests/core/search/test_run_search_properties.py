@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, insert, select
-
 from lockgate.search import Comparison, OrderBy, apply_run_search, parse_run_filter, quote_string
 from lockgate.store.sql.engine import get_engine
 from lockgate.store.sql.tables import (
@@ -33,6 +31,7 @@ from lockgate.store.sql.tables import (
     RunTable,
     RunTagTable,
 )
+from sqlalchemy import Engine, delete, insert, select
 
 R = RunTable.__table__
 NAN = float("nan")
@@ -177,7 +176,7 @@ def render_identifier(kind: str, key: str) -> str:
     return f"{_PREFIX[kind]}.`{key}`" if not re.fullmatch(r"[A-Za-z_][\w.]*", key) else f"{_PREFIX[kind]}.{key}"
 
 
-def render_number(value: float | int) -> str:
+def render_number(value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
     return repr(value)
@@ -316,9 +315,13 @@ def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
             conn.execute(insert(RunInputTable.__table__), inputs)
 
 
-def sql_search(engine: Engine, experiment_id: int, filter_string: str, order_by: list[str]) -> list[str]:
+def sql_search(
+    engine: Engine, experiment_id: int, filter_string: str, order_by: list[str], page_end: int | None = None
+) -> list[str]:
     stmt = select(R).where(R.c.experiment_id == experiment_id, R.c.lifecycle_stage.in_(["active", "deleted"]))
-    stmt = apply_run_search(stmt, filter_string=filter_string, order_by=order_by)
+    stmt = apply_run_search(stmt, filter_string=filter_string, order_by=order_by, page_end=page_end)
+    if page_end is not None:
+        stmt = stmt.limit(page_end)
     with engine.connect() as conn:
         return [row.run_uuid for row in conn.execute(stmt)]
 
@@ -336,7 +339,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[tuple[Engine, int]]:
 
 
 _SETTINGS = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -366,9 +369,13 @@ def test_filters_match_python(database: tuple[Engine, int], runs: list[FakeRun],
 @given(
     runs=fake_runs(),
     cases=st.lists(st.tuples(st.lists(comparisons(), max_size=2), order_bys), min_size=1, max_size=5),
+    page_end=st.integers(1, 12),
 )
 def test_order_by_matches_python(
-    database: tuple[Engine, int], runs: list[FakeRun], cases: list[tuple[list[Comparison], list[OrderBy]]]
+    database: tuple[Engine, int],
+    runs: list[FakeRun],
+    cases: list[tuple[list[Comparison], list[OrderBy]]],
+    page_end: int,
 ) -> None:
     engine, exp_id = database
     write_runs(engine, exp_id, runs)
@@ -376,5 +383,18 @@ def test_order_by_matches_python(
         text = " and ".join(render(c) for c in clauses)
         selected = [r for r in runs if all(matches(r, c) for c in clauses)]
         expected = python_order(selected, orders)
-        got = sql_search(engine, exp_id, text, [render_order(o) for o in orders])
-        assert got == expected, (text, orders)
+        order_by = [render_order(o) for o in orders]
+        assert sql_search(engine, exp_id, text, order_by) == expected, (text, orders)
+        # One page with the page_end promise (the ranked fast path for a lone metric sort).
+        paged = sql_search(engine, exp_id, text, order_by, page_end=page_end)
+        assert paged == expected[:page_end], (text, orders, page_end)
+
+
+@_SETTINGS
+@given(runs=fake_runs(), order=st.builds(OrderBy, st.just("metric"), st.sampled_from(METRIC_KEYS + ["absent"]), st.booleans()),
+       page_end=st.integers(1, 18))
+def test_top_by_metric_pages(database: tuple[Engine, int], runs: list[FakeRun], order: OrderBy, page_end: int) -> None:
+    engine, exp_id = database
+    write_runs(engine, exp_id, runs)
+    expected = python_order(runs, [order])
+    assert sql_search(engine, exp_id, "", [render_order(order)], page_end=page_end) == expected[:page_end]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument
 from lockgate.search import decode_page_token, encode_page_token

@@ -6,10 +6,25 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, create_engine, insert, select
-
-from lockgate.search import compile_comparison, keyed_clause, parse_registered_model_filter, sort_key
+from lockgate.search import (
+    compile_comparison,
+    keyed_clause,
+    parse_registered_model_filter,
+    sort_key,
+)
 from lockgate.search.sql import like_to_glob, like_to_regex, like_to_sql
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    select,
+)
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import mlflow
 import pytest
-
-mlflow = pytest.importorskip("mlflow")
+from lockgate import LockgateClient  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
-
-from lockgate import LockgateClient  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +120,7 @@ def test_search_runs_with_filters_order_and_pages() -> None:
 
 
 def test_datasets_via_log_input() -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
     dataset = mlflow.data.from_pandas(frame, source="s3://bucket/iris.parquet", name="iris", targets="y")
     mlflow.set_experiment("datasets")

@@ -3,10 +3,8 @@ log_model, register, aliases, stages (gated), and loading ``models:/name@alias``
 
 from __future__ import annotations
 
+import mlflow
 import pytest
-
-mlflow = pytest.importorskip("mlflow")
-pytest.importorskip("lockgate.registry")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
@@ -23,8 +21,8 @@ def _mlflow_env(monkeypatch: pytest.MonkeyPatch, server_url: str) -> None:
 
 
 def test_sklearn_log_model_register_alias_and_load(server_url: str) -> None:
-    np = pytest.importorskip("numpy")
-    linear_model = pytest.importorskip("sklearn.linear_model")
+    import numpy as np
+    from sklearn import linear_model
     X = np.array([[0.0], [1.0], [2.0], [3.0]])
     y = np.array([0.0, 2.0, 4.0, 6.0])
     model = linear_model.LinearRegression().fit(X, y)

@@ -4,8 +4,7 @@ whatever the generated request, the server answers without a 5xx, and every erro
 from __future__ import annotations
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, insert
-
 from lockgate import LockgateClient
 from lockgate.store.sql import migrate
 from lockgate.store.sql.engine import _normalize, upgrade_database
@@ -16,6 +14,7 @@ from lockgate.store.sql.tables import (
     RunTable,
     RunTagTable,
 )
+from sqlalchemy import create_engine, insert
 
 FIRST = "0001_tracking"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import pytest
-
 from lockgate import LockgateClient
 
 WRITERS = 4

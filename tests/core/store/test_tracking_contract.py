@@ -6,7 +6,6 @@ import math
 import time
 
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.entities import Metric, Param, RunStatus, RunTag, ViewType
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
@@ -199,7 +198,7 @@ def test_metric_values_must_be_numbers(client: LockgateClient, run_id: str, bad:
 
 
 def test_numpy_scalars_are_accepted(client: LockgateClient, run_id: str) -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     client.log_metric(run_id, "np", np.float32(0.25))
     client.log_metric(run_id, "npi", np.int64(3))
     assert client.get_run(run_id).data.metrics == {"np": 0.25, "npi": 3.0}

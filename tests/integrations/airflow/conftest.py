@@ -23,6 +23,9 @@ DAGS = HERE / "dags"
 EXAMPLES = ROOT / "examples" / "airflow"
 
 _home = Path(tempfile.mkdtemp(prefix="lockgate-airflow-home-"))
+#: A bundle for DAGs that tests write at run time (the README's examples).
+README_DAGS = _home / "readme-dags"
+README_DAGS.mkdir()
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_home),
@@ -36,6 +39,8 @@ os.environ.update(
                  "kwargs": {"path": str(DAGS), "refresh_interval": 0}},
                 {"name": "lockgate-examples", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
                  "kwargs": {"path": str(EXAMPLES), "refresh_interval": 0}},
+                {"name": "lockgate-readme", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                 "kwargs": {"path": str(README_DAGS), "refresh_interval": 0}},
             ]
         ),
     }
@@ -56,6 +61,12 @@ def airflow_db() -> Iterator[Path]:
     if result.returncode != 0:
         pytest.fail(f"`airflow db migrate` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     yield _home
+
+
+@pytest.fixture
+def readme_dags() -> Path:
+    """The DAG bundle folder tests may write DAG files into."""
+    return README_DAGS
 
 
 @pytest.fixture(autouse=True)

@@ -115,3 +115,26 @@ def test_listener_is_off_by_default(task_states) -> None:  # type: ignore[no-unt
     # prepare's lockgate.log_metric with no tracking started a plain run in the default experiment
     runs = list(client.search_runs(["0"]))
     assert all(not _tag(r, "kind") for r in runs)
+
+
+def test_listener_never_fails_a_task_when_the_store_is_down(  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch, task_states, capfd, caplog
+) -> None:
+    import json
+
+    from lg_autotrack import dag_object
+
+    monkeypatch.setenv("AIRFLOW__LOCKGATE__AUTO_TRACK", "True")
+    monkeypatch.setenv("AIRFLOW__LOCKGATE__CONN_ID", "lg_down")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LG_DOWN",
+        json.dumps({"conn_type": "lockgate", "extra": {"tracking_uri": "http://127.0.0.1:9", "retries": 0}}),
+    )
+    dag_run = dag_object.test()
+    # same outcome as without tracking: prepare succeeds, explode fails by design
+    assert task_states(dag_run) == {"prepare": "success", "explode": "failed"}
+    out = capfd.readouterr()
+    logged = out.out + out.err + caplog.text
+    assert "Lockgate could not start tracking" in logged
+    assert "Lockgate server http://127.0.0.1:9 is unreachable after 1 attempts" in logged
+    assert "Lockgate could not close the parent run" in logged

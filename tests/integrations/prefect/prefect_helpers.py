@@ -61,3 +61,39 @@ def markdown_artifacts(key: str) -> list[str]:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
     return [a.data for a in sorted(found, key=lambda a: a.created) if a.type == "markdown"]
+
+
+class LockgateServer:
+    """A real ``lockgate server`` app (uvicorn) in a background thread, on a free port."""
+
+    def __init__(self, backend_store_uri: str, artifacts: str, *, auth: bool) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from lockgate.server.app import create_app
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(backend_store_uri=backend_store_uri, artifacts_destination=artifacts, auth=auth)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LockgateServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the Lockgate server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

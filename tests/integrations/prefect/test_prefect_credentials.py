@@ -66,17 +66,6 @@ def test_no_block_and_an_empty_block_use_the_environment_default(tmp_path: Path,
     assert LockgateCredentials().get_client().tracking_uri == env_uri
 
 
-def test_a_token_is_refused_for_a_server_when_the_client_cannot_send_it() -> None:
-    from lockgate_prefect import credentials as module
-
-    block = LockgateCredentials(tracking_uri="https://lockgate.example", token="t")
-    if module._client_accepts_token():
-        assert block.get_client().tracking_uri == "https://lockgate.example"
-    else:
-        with pytest.raises(InvalidArgument, match="cannot send one"):
-            block.get_client()
-
-
 @pytest.mark.parametrize("bad", ["ftp://host/x", "lockgate.db", "://nothing"])
 def test_a_malformed_tracking_uri_is_rejected_when_the_block_is_built(bad: str) -> None:
     with pytest.raises(ValidationError, match="is not a Lockgate tracking URI"):

@@ -53,7 +53,7 @@ def test_deployment_and_work_pool_are_tagged_on_the_run(tmp_path: Path, lockgate
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "LOCKGATE_HOME": str(lockgate_home)}
     worker = subprocess.run(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--run-once", "--type", "process"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False,
     )
     deadline = time.monotonic() + 60
     with get_client(sync_client=True) as client:

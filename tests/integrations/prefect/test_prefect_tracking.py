@@ -277,6 +277,25 @@ def test_non_json_parameters_are_logged_as_repr_with_a_warning(caplog: pytest.Lo
     assert any("'thing'" in w and "Opaque is not JSON-serialisable" in w for w in warnings)
 
 
+def test_tracked_can_also_wrap_an_existing_task() -> None:
+    @task(name="scored-step")
+    def step(n: int) -> str:
+        return lockgate.active_run().info.run_id  # type: ignore[union-attr]
+
+    tracked_step = tracked(step)
+
+    @flow
+    @tracked(experiment="wrapped-task")
+    def outer() -> tuple[str, str]:
+        return tracked_step(2), lockgate.active_run().info.run_id  # type: ignore[union-attr]
+
+    inner, top = outer()
+    child = lockgate.get_run(inner)
+    assert child.info.parent_run_id == top
+    assert child.data.params == {"n": "2"}
+    assert child.data.tags["lockgate.prefect.task_name"] == "scored-step"
+
+
 def test_tracked_can_also_wrap_an_existing_flow() -> None:
     @flow(name="wrapped-late")
     def late(x: int = 1) -> str:
@@ -363,6 +382,7 @@ def test_unreachable_store_fails_the_flow_with_service_unavailable() -> None:
     state = unreachable(return_state=True)
     assert state.is_failed()
     assert "ServiceUnavailable" in state.message
+    assert "127.0.0.1:1" not in lockgate.get_tracking_uri()  # the block's URI was not left behind
     assert "127.0.0.1:1" in state.message or "could not" in state.message.lower()
 
 

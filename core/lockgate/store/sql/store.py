@@ -661,7 +661,10 @@ class SqlStore:
         offset = decode_page_token(page_token)
         exp_ids = [_experiment_id_int(e) for e in experiment_ids]
         stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
-        stmt = apply_run_search(stmt, filter_string=filter_string or "", order_by=list(order_by or []))
+        stmt = apply_run_search(
+            stmt, filter_string=filter_string or "", order_by=list(order_by or []),
+            page_end=offset + max_results + 1,
+        )
         stmt = stmt.offset(offset).limit(max_results + 1)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt).all()

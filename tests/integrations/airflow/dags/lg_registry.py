@@ -37,6 +37,7 @@ def lg_registry_ok():
     def write_input() -> str:
         import pandas as pd
 
+        os.makedirs(os.environ["LOCKGATE_HOME"], exist_ok=True)  # may run before anything else wrote there
         path = os.path.join(os.environ["LOCKGATE_HOME"], "to_score.csv")
         pd.DataFrame({"a": [0.0, 1.0, 0.1], "b": [1.0, 0.0, 0.8]}).to_csv(path, index=False)
         return path
