@@ -12,7 +12,7 @@ import typer
 
 from lockgate.cli_common import TrackingUriOption, console, handle_errors
 
-__all__ = ["models_serving_app", "predict_command", "serve_command", "register"]
+__all__ = ["models_serving_app", "predict_command", "register", "serve_command"]
 
 models_serving_app = typer.Typer(help="Score files with a model and serve it over HTTP.",
                                  no_args_is_help=True)

@@ -18,7 +18,6 @@ to track into a server or PostgreSQL instead of the embedded SQLite database.
 import dagster as dg
 import numpy as np
 import pandas as pd
-
 from lockgate.registry import BeatsChampion, GatePolicy, MetricThreshold
 from lockgate_dagster import (
     LockgateModelIOManager,
@@ -97,12 +96,14 @@ def _digest(frame: pd.DataFrame) -> str:
 
 
 gate_checks = build_promotion_gate_checks(assets=[churn_model], alias=CHAMPION, policy=GATE)
-weekly_retrain = dg.ScheduleDefinition(name="weekly_retrain", target="*", cron_schedule="0 3 * * 1")
+retrain = dg.define_asset_job("retrain_churn", selection="*", description="Retrain, gate and score.")
+weekly_retrain = dg.ScheduleDefinition(name="weekly_retrain", job=retrain, cron_schedule="0 3 * * 1")
 rescore_on_promotion = build_promotion_sensor(model_name="churn_model", alias=CHAMPION, target=[scores])
 
 defs = dg.Definitions(
     assets=[features, churn_model, scores],
     asset_checks=gate_checks,
+    jobs=[retrain],
     schedules=[weekly_retrain],
     sensors=[rescore_on_promotion],
     resources={

@@ -14,9 +14,9 @@ from lockgate.artifacts.uri import download_artifact_uri, resolve_artifact_uri
 __all__ = [
     "ArtifactRepository",
     "FileInfo",
-    "get_artifact_repository",
-    "register_artifact_scheme",
     "delete_run_artifacts",
     "download_artifact_uri",
+    "get_artifact_repository",
+    "register_artifact_scheme",
     "resolve_artifact_uri",
 ]

@@ -10,8 +10,15 @@ from lockgate.artifacts.repository import FileInfo
 from lockgate.errors import InvalidArgument
 
 __all__ = [
-    "log_artifact", "log_artifacts", "log_text", "log_dict", "log_figure", "log_image",
-    "list_artifacts", "download_artifacts", "get_artifact_uri",
+    "download_artifacts",
+    "get_artifact_uri",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_text",
 ]
 
 

@@ -21,12 +21,12 @@ from lockgate.artifacts.retry import with_retries
 from lockgate.errors import InvalidArgument, NotFound
 
 __all__ = [
-    "FileInfo",
     "ArtifactRepository",
+    "FileInfo",
+    "clean_artifact_path",
     "get_artifact_repository",
     "register_artifact_scheme",
     "storage_options_for",
-    "clean_artifact_path",
 ]
 
 CHUNK_SIZE = 1024 * 1024

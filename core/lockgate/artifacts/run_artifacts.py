@@ -21,16 +21,16 @@ from lockgate.artifacts.repository import (
 from lockgate.errors import InvalidArgument
 
 __all__ = [
-    "run_artifact_repository",
+    "delete_run_artifacts",
+    "download_artifacts",
+    "list_artifacts",
     "log_artifact",
     "log_artifacts",
-    "log_text",
     "log_dict",
     "log_figure",
     "log_image",
-    "list_artifacts",
-    "download_artifacts",
-    "delete_run_artifacts",
+    "log_text",
+    "run_artifact_repository",
 ]
 
 

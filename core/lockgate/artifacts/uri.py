@@ -13,7 +13,7 @@ from typing import Any
 
 from lockgate.errors import InvalidArgument, NotFound
 
-__all__ = ["parse_runs_uri", "resolve_artifact_uri", "download_artifact_uri", "is_local_uri", "local_path_of"]
+__all__ = ["download_artifact_uri", "is_local_uri", "local_path_of", "parse_runs_uri", "resolve_artifact_uri"]
 
 _MAX_DEPTH = 8
 

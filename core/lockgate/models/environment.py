@@ -7,6 +7,7 @@ version of a library may behave differently under another.
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
 import warnings
@@ -18,11 +19,11 @@ import yaml
 
 __all__ = [
     "EnvironmentMismatchWarning",
-    "pinned_requirement",
-    "write_environment",
-    "read_requirements",
     "environment_mismatches",
+    "pinned_requirement",
+    "read_requirements",
     "warn_on_mismatch",
+    "write_environment",
 ]
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -34,6 +35,9 @@ class EnvironmentMismatchWarning(UserWarning):
     """The running Python or packages differ from those the model was saved with."""
 
 
+# Looking a distribution up scans sys.path (tens of ms for one that is absent); installed
+# versions do not change under a running process, so each is looked up once.
+@functools.lru_cache(maxsize=512)
 def _installed_version(dist: str) -> str | None:
     try:
         return metadata.version(dist)

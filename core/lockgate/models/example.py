@@ -8,7 +8,7 @@ from typing import Any
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["save_input_example", "load_input_example", "serving_payload"]
+__all__ = ["load_input_example", "save_input_example", "serving_payload"]
 
 EXAMPLE_FILE = "input_example.json"
 SERVING_FILE = "serving_input_example.json"

@@ -19,7 +19,7 @@ import yaml
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.models.signature import ModelSignature, Schema
 
-__all__ = ["MLMODEL_FILE", "Model", "ModelInfo", "PYFUNC_FLAVOR"]
+__all__ = ["MLMODEL_FILE", "PYFUNC_FLAVOR", "Model", "ModelInfo"]
 
 MLMODEL_FILE = "MLmodel"
 PYFUNC_FLAVOR = "python_function"

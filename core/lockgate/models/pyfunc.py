@@ -23,14 +23,14 @@ from lockgate.models.model import PYFUNC_FLAVOR, Model, ModelInfo
 from lockgate.models.signature import ModelSignature, enforce_schema, infer_signature
 
 __all__ = [
+    "PyFuncModel",
     "PythonModel",
     "PythonModelContext",
-    "PyFuncModel",
-    "load_model",
-    "save_model",
-    "log_model",
     "add_pyfunc_flavor",
     "finish_model_dir",
+    "load_model",
+    "log_model",
+    "save_model",
 ]
 
 FLAVOR_NAME = PYFUNC_FLAVOR
@@ -263,7 +263,7 @@ def finish_model_dir(
             if predict_for_signature is not None:
                 try:
                     output = predict_for_signature(example)
-                except Exception:  # a signature without outputs beats failing the save
+                except Exception:  # noqa: BLE001 - a signature without outputs beats failing the save
                     output = None
             signature = infer_signature(example, output)
     model.signature = signature

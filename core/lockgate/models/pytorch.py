@@ -17,7 +17,7 @@ from lockgate.models.model import Model, ModelInfo
 from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model_dir
 from lockgate.models.signature import ModelSignature
 
-__all__ = ["save_model", "log_model", "load_model", "FLAVOR_NAME"]
+__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "pytorch"
 _DATA_DIR = "data"

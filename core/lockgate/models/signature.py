@@ -15,12 +15,12 @@ from lockgate.errors import InvalidArgument
 
 __all__ = [
     "ColSpec",
-    "TensorSpec",
-    "Schema",
     "ModelSignature",
-    "infer_signature",
-    "infer_schema",
+    "Schema",
+    "TensorSpec",
     "enforce_schema",
+    "infer_schema",
+    "infer_signature",
 ]
 
 # MLflow column type -> numpy dtype used when a value must be converted.
@@ -167,9 +167,10 @@ def _col_type_of_series(series: Any) -> str:
         first = values.iloc[0]
         if isinstance(first, (bytes, bytearray)):
             return "binary"
-        if isinstance(first, str) or isinstance(dtype, pd.CategoricalDtype):
-            if all(isinstance(v, str) for v in values.iloc[:1000]):
-                return "string"
+        if (isinstance(first, str) or isinstance(dtype, pd.CategoricalDtype)) and all(
+            isinstance(v, str) for v in values.iloc[:1000]
+        ):
+            return "string"
         if isinstance(first, (bool, np.bool_)):
             return "boolean"
         if isinstance(first, (int, np.integer)):
@@ -279,17 +280,18 @@ def _convert_column(series: Any, spec: ColSpec, label: str) -> Any:
             details={"column": spec.name, "expected_type": expected, "actual_dtype": str(dtype)},
         )
 
-    values = series.dropna()
     if expected in ("double", "float"):
         if pd.api.types.is_bool_dtype(dtype):
             raise fail("got booleans")
         if pd.api.types.is_numeric_dtype(dtype):
-            return series.astype(_COL_TYPES[expected])
+            target = _COL_TYPES[expected]
+            return series if dtype == target else series.astype(target)
         try:
             return pd.to_numeric(series, errors="raise").astype(_COL_TYPES[expected])
         except (ValueError, TypeError):
-            bad = next((v for v in values if not _is_number(v)), None)
+            bad = next((v for v in series.dropna() if not _is_number(v)), None)
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}") from None
+    values = series.dropna()
     if expected in ("long", "integer"):
         if pd.api.types.is_bool_dtype(dtype):
             raise fail("got booleans")
@@ -314,6 +316,8 @@ def _convert_column(series: Any, spec: ColSpec, label: str) -> Any:
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}")
         return series.astype(bool)
     if expected == "string":
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return series
         bad = next((v for v in values if not isinstance(v, str)), None)
         if bad is not None:
             raise fail(f"got {type(bad).__name__} value {_describe(bad)}")
@@ -389,9 +393,15 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
                 details={"missing_columns": [s.name for s in missing]},
             )
         out = {}
+        unchanged = list(frame.columns) == [s.name for s in schema.inputs]
         for spec in schema.inputs:
             if spec.name in present:
-                out[spec.name] = _convert_column(frame[present[spec.name]], spec, repr(spec.name))
+                column = frame[present[spec.name]]
+                converted = _convert_column(column, spec, repr(spec.name))
+                unchanged = unchanged and converted is column
+                out[spec.name] = converted
+        if unchanged:
+            return frame  # already the declared columns and types: no copy
         import pandas as pd
 
         return pd.DataFrame(out, index=frame.index)

@@ -15,11 +15,23 @@ from lockgate.errors import InvalidArgument, LockgateError
 __all__ = ["create_scoring_app", "serve"]
 
 
+# Bodies above this size are scored in a worker thread, as MLflow does, so numpy and sklearn
+# sections that release the GIL overlap across requests; small ones run inline for latency.
+_INLINE_MAX_BYTES = 16 * 1024
+
+
+def _dumps(body: Any) -> bytes:
+    try:
+        import orjson
+    except ImportError:
+        return json.dumps(body, allow_nan=False, default=str).encode()
+    return orjson.dumps(body, default=str)
+
+
 def _json_response(body: Any, status: int = 200) -> Any:
     from starlette.responses import Response
 
-    return Response(content=json.dumps(body, allow_nan=False, default=str),
-                    status_code=status, media_type="application/json")
+    return Response(content=_dumps(body), status_code=status, media_type="application/json")
 
 
 def _error(exc: LockgateError, status: int | None = None) -> Any:
@@ -48,20 +60,18 @@ def create_scoring_app(model: Any) -> Any:
     async def version(request: Request) -> Response:
         return PlainTextResponse(__version__)
 
-    # Scoring runs inline on the event loop: predict is CPU-bound, and with one process per
-    # core a thread hop would only add latency. Plain Starlette routes skip FastAPI's
-    # parameter machinery, which the raw-body protocol does not need.
-    async def invocations(request: Request) -> Response:
-        body = await request.body()
+    # Plain Starlette routes skip FastAPI's parameter machinery, which the raw-body protocol
+    # does not need.
+    def score(body: bytes, content_type: str | None) -> Response:
         try:
-            data, params = parse_request(body, request.headers.get("content-type"))
+            data, params = parse_request(body, content_type)
         except InvalidArgument as exc:
             return _error(exc, exc.details.pop("status", None))
         try:
             predictions = model.predict(data, params=params) if params else model.predict(data)
         except LockgateError as exc:
             return _error(exc, 400 if exc.http_status >= 500 else None)
-        except Exception as exc:  # the model rejected the input (sklearn/torch ValueErrors ...)
+        except Exception as exc:  # noqa: BLE001 - the model rejected the input (sklearn/torch errors)
             return _error(InvalidArgument(
                 f"The model could not score this input: {type(exc).__name__}: {exc}"
             ))
@@ -69,6 +79,15 @@ def create_scoring_app(model: Any) -> Any:
             return _json_response({"predictions": format_predictions(predictions)})
         except (TypeError, ValueError) as exc:
             return _error(InvalidArgument(f"The predictions could not be encoded as JSON: {exc}"), 500)
+
+    async def invocations(request: Request) -> Response:
+        body = await request.body()
+        content_type = request.headers.get("content-type")
+        if len(body) <= _INLINE_MAX_BYTES:
+            return score(body, content_type)
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(score, body, content_type)
 
     app.add_route("/ping", ping, methods=["GET"])
     app.add_route("/health", ping, methods=["GET"])

@@ -14,9 +14,20 @@ from typing import Any
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["parse_request", "parse_json_payload", "parse_csv", "format_predictions", "INPUT_KEYS"]
+__all__ = ["INPUT_KEYS", "format_predictions", "parse_csv", "parse_json_payload", "parse_request"]
 
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        import orjson  # several times faster on large bodies; optional
+    except ImportError:
+        return json.loads(body)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)  # re-raise through json for one error type and message
 
 
 def parse_csv(body: bytes) -> Any:
@@ -152,7 +163,7 @@ def parse_request(body: bytes, content_type: str | None) -> tuple[Any, dict[str,
             f"The request body is empty: send a JSON object with one of {list(INPUT_KEYS)}."
         )
     try:
-        payload = json.loads(body)
+        payload = _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"The request body is not valid JSON: {exc}") from None
     return parse_json_payload(payload)

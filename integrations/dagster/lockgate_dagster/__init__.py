@@ -6,14 +6,17 @@ from lockgate_dagster import (
 )
 ```
 
-Importing this package imports Dagster (it is only imported where Dagster runs); the pieces
-live in small modules: ``resource``, ``io_manager``, ``checks``, ``sensors``, ``tags``.
+The names load on first use, so ``import lockgate_dagster`` alone imports neither Dagster nor
+the Lockgate store; the pieces live in small modules: ``resource``, ``io_manager``,
+``checks``, ``sensors``, ``tags``, ``flavors``, and ``_compat`` for everything that depends on
+Dagster's version.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lockgate._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "LockgateConnection": "lockgate_dagster.connection",
@@ -24,20 +27,17 @@ _EXPORTS: dict[str, str] = {
     "sanitize_tag_value": "lockgate_dagster.tags",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "LockgateConnection",
+    "LockgateModelIOManager",
+    "LockgateResource",
+    "build_promotion_gate_checks",
+    "build_promotion_sensor",
+    "sanitize_tag_value",
+]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'lockgate_dagster' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -8,9 +8,10 @@ tag search when the map has nothing (a step retried in a fresh process).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["StepRun", "remember", "lookup", "forget_run"]
+__all__ = ["StepRun", "forget_run", "lookup", "remember"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,10 @@ class StepRun:
     experiment_id: str
 
 
-_runs: dict[tuple[str, str, str], StepRun] = {}
+# Bounded so a long-lived code server does not grow without end; entries are needed only
+# between an asset body and its output handling, moments apart.
+_MAX_ENTRIES = 4096
+_runs: OrderedDict[tuple[str, str, str], StepRun] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -31,6 +35,8 @@ def _key(dagster_run_id: str, asset_key: str, partition_key: str | None) -> tupl
 def remember(dagster_run_id: str, asset_key: str, partition_key: str | None, step_run: StepRun) -> None:
     with _lock:
         _runs[_key(dagster_run_id, asset_key, partition_key)] = step_run
+        while len(_runs) > _MAX_ENTRIES:
+            _runs.popitem(last=False)
 
 
 def lookup(dagster_run_id: str, asset_key: str, partition_key: str | None) -> StepRun | None:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
+from lockgate.errors import GateFailed, LockgateError, ServiceUnavailable
 
-from lockgate.errors import GateFailed, LockgateError
 from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
 from lockgate_dagster.connection import unreachable_as_error
 from lockgate_dagster.io_manager import VERSION_METADATA, model_name_for
@@ -153,6 +153,8 @@ def _gate_check(
                     metadata={**base, **verdict_metadata(refused.results)},
                     description=refused.message,
                 )
+            except ServiceUnavailable:
+                raise  # not a verdict: fail the step so a retry policy can run it again
             except LockgateError as exc:
                 return dg.AssetCheckResult(
                     passed=False, metadata={**base, "lockgate/error": exc.code}, description=exc.message,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from lockgate.errors import InvalidArgument, LockgateError, ServiceUnavailable
 from pydantic import Field
-
-from lockgate.errors import LockgateError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
@@ -66,9 +66,15 @@ def client_for(uri: str, *, token: str | None = None) -> LockgateClient:
             from lockgate.client import LockgateClient
 
             kwargs = {}
-            # Older cores have no token argument; a server connection then uses the environment.
-            if token and "token" in inspect.signature(LockgateClient.__init__).parameters:
-                kwargs["token"] = token
+            if token:
+                if "token" in inspect.signature(LockgateClient.__init__).parameters:
+                    kwargs["token"] = token
+                elif token != os.environ.get("LOCKGATE_TRACKING_TOKEN"):
+                    # This core reads server credentials only from the environment.
+                    raise InvalidArgument(
+                        "This Lockgate version takes the server token from LOCKGATE_TRACKING_TOKEN "
+                        "only; set token=dg.EnvVar('LOCKGATE_TRACKING_TOKEN')."
+                    )
             client = _clients[key] = LockgateClient(uri, **kwargs)
         return client
 
@@ -85,7 +91,7 @@ def unreachable_as_error(uri: str) -> Iterator[None]:
         yield
     except LockgateError:
         raise
-    except (OSError, ImportError) as exc:
+    except OSError as exc:
         raise ServiceUnavailable(
             f"Lockgate could not reach the tracking store at {_redact(uri)}: {exc}"
         ) from exc

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["ModelFlavor", "detect_flavor", "describe_type"]
+__all__ = ["ModelFlavor", "describe_type", "detect_flavor"]
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from lockgate.errors import InvalidArgument, LockgateError, NotFound
 from pydantic import Field
 
-from lockgate.errors import InvalidArgument, LockgateError, NotFound
 from lockgate_dagster import _handoff
 from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
 from lockgate_dagster.connection import LockgateConnection, unreachable_as_error
@@ -37,10 +37,10 @@ if TYPE_CHECKING:
     from lockgate.registry.entities import ModelVersion
 
 __all__ = [
-    "LockgateModelIOManager",
+    "ALIAS_METADATA",
     "MODEL_NAME_METADATA",
     "VERSION_METADATA",
-    "ALIAS_METADATA",
+    "LockgateModelIOManager",
     "model_name_for",
 ]
 

@@ -19,9 +19,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from lockgate.errors import InvalidArgument, LockgateError
 from pydantic import Field
 
-from lockgate.errors import InvalidArgument, LockgateError
 from lockgate_dagster import _handoff
 from lockgate_dagster._compat import asset_keys_of, dagster_run_id, partition_key_of
 from lockgate_dagster.connection import LockgateConnection, unreachable_as_error
@@ -171,7 +171,8 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
 
 
 def _default_run_name(context: Any, keys: list[str], partition: str | None) -> str:
-    base = ",".join(keys) if keys else str(getattr(context, "op_def", None) and context.op_def.name or "dagster")
+    op_def = getattr(context, "op_def", None)
+    base = ",".join(keys) if keys else (op_def.name if op_def is not None else "dagster")
     if partition is not None:
         base = f"{base} [{partition}]"
     return sanitize_tag_value(base, max_length=250)

@@ -15,11 +15,11 @@ run key is the event id, so Dagster never launches two runs for one move.
 from typing import Any
 
 import dagster as dg
-
 from lockgate.errors import InvalidArgument
+
 from lockgate_dagster.connection import unreachable_as_error
 
-__all__ = ["build_promotion_sensor", "PROMOTION_TAG_PREFIX"]
+__all__ = ["PROMOTION_TAG_PREFIX", "build_promotion_sensor"]
 
 #: Tags on requested runs: lockgate/model_name, lockgate/alias, lockgate/version, lockgate/event_id.
 PROMOTION_TAG_PREFIX = "lockgate/"

@@ -17,19 +17,19 @@ from lockgate_dagster._compat import (
     PARENT_RUN_ID_TAG,
     ROOT_RUN_ID_TAG,
     asset_keys_of,
+    code_version_of,
     dagster_run_id,
     dagster_run_tags_of,
-    code_version_of,
     partition_key_of,
     upstream_data_versions,
 )
 
 __all__ = [
-    "TAG_PREFIX",
     "MAX_VALUE_LENGTH",
-    "sanitize_tag_value",
-    "materialization_key",
+    "TAG_PREFIX",
     "dagster_run_tags",
+    "materialization_key",
+    "sanitize_tag_value",
 ]
 
 TAG_PREFIX = "lockgate.dagster."

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lockgate.artifacts import ArtifactRepository, FileInfo, get_artifact_repository
 from lockgate.errors import InvalidArgument, NotFound
 

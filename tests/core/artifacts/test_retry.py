@@ -7,7 +7,6 @@ from pathlib import Path
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
-
 from lockgate.artifacts import ArtifactRepository
 from lockgate.artifacts.retry import is_transient, with_retries
 

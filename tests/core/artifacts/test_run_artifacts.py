@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pytest
 import yaml
-
-import lockgate
 from lockgate.artifacts import download_artifact_uri, resolve_artifact_uri
 from lockgate.artifacts import fluent as af
 from lockgate.artifacts.repository import FileInfo
 from lockgate.artifacts.uri import local_path_of
 from lockgate.client import LockgateClient
 from lockgate.errors import InvalidArgument, NotFound
-
 
 Client = LockgateClient
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lockgate.client import LockgateClient
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import lockgate
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
-
-import lockgate
 from lockgate.errors import InvalidArgument, NotFound
+from sklearn.linear_model import LogisticRegression
 
 
 @pytest.fixture
@@ -62,9 +61,8 @@ def test_model_uris_that_name_nothing(client) -> None:
 
 def test_log_model_name_may_not_escape_the_run(client, churn_data) -> None:
     X, y = churn_data
-    with lockgate.start_run():
-        with pytest.raises(InvalidArgument, match="not allowed"):
-            lockgate.sklearn.log_model(LogisticRegression().fit(X, y), name="../../elsewhere")
+    with lockgate.start_run(), pytest.raises(InvalidArgument, match="not allowed"):
+        lockgate.sklearn.log_model(LogisticRegression().fit(X, y), name="../../elsewhere")
 
 
 def test_log_model_without_active_run_starts_one(client, churn_data) -> None:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pytest
-import yaml
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 import lockgate
 import mlflow  # a test dependency: uv pip install mlflow
 import mlflow.pyfunc
 import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
 from lockgate.models.model import Model
-
-
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 # Pinning requirements skips MLflow's slow requirement inference (a subprocess per save).
 _PIP = ["scikit-learn", "pandas"]

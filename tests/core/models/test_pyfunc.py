@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pandas as pd
 import pytest
-
-import lockgate
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 
 
@@ -98,11 +97,11 @@ def test_directory_without_mlmodel(tmp_path: Path) -> None:
     ("flavors:\n  sklearn: {pickled_model: model.pkl}\n", "no python_function flavor"),
     ("flavors:\n  python_function: {}\n", "names no loader_module"),
     ("flavors:\n  python_function: {loader_module: not_a_real_module_xyz}\n", "pip install not_a_real_module_xyz"),
-    ("flavors:\n  python_function: {loader_module: mlflow.sklearn, model_path: model.pkl}\n"
-     "  sklearn: {pickled_model: model.pkl, serialization_format: cloudpickle}\n", "incomplete"),
+    (("flavors:\n  python_function: {loader_module: mlflow.sklearn, model_path: model.pkl}\n"
+      "  sklearn: {pickled_model: model.pkl, serialization_format: cloudpickle}\n"), "incomplete"),
     ("flavors:\n  python_function: 3\n", "not a mapping"),
-    ("flavors:\n  python_function: {loader_module: lockgate.models.pyfunc}\n"
-     "signature: {inputs: 'not json'}\n", "signature is malformed"),
+    (("flavors:\n  python_function: {loader_module: lockgate.models.pyfunc}\n"
+      "signature: {inputs: 'not json'}\n"), "signature is malformed"),
 ])
 def test_corrupt_mlmodel_files(tmp_path: Path, content: str, match: str) -> None:
     model_dir = tmp_path / "m"

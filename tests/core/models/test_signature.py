@@ -6,15 +6,19 @@ import json
 import warnings
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pandas as pd
 import pytest
-
-import lockgate
 from lockgate.errors import InvalidArgument
 from lockgate.models.environment import EnvironmentMismatchWarning
 from lockgate.models.signature import (
-    ColSpec, ModelSignature, Schema, TensorSpec, enforce_schema, infer_signature,
+    ColSpec,
+    ModelSignature,
+    Schema,
+    TensorSpec,
+    enforce_schema,
+    infer_signature,
 )
 
 

@@ -11,12 +11,11 @@ from serving_support import training_frame
 @pytest.fixture(scope="session")
 def churn_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fitted pipeline (one-hot + logistic regression) saved as an MLmodel directory."""
+    import lockgate
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    import lockgate
 
     X, y = training_frame()
     pipeline = make_pipeline(

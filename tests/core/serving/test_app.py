@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-
-import lockgate
 from lockgate.serving.app import create_scoring_app
-
 from serving_support import training_frame
 
 

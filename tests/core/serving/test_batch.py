@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lockgate
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
-
-import lockgate
 from lockgate.cli_models_serving import models_serving_app
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.serving.batch import predict_batch
-
 from serving_support import training_frame
+from typer.testing import CliRunner
 
 
 @pytest.mark.parametrize("in_ext, out_ext", [("parquet", "parquet"), ("csv", "csv"),
@@ -80,3 +78,27 @@ def test_cli_predict(churn_model_dir: Path, tmp_path: Path) -> None:
         "predict", "-m", str(tmp_path / "nope"), "-i", str(tmp_path / "customers.parquet"),
         "-o", str(tmp_path / "x.parquet")])
     assert bad.exit_code == 1 and "Nothing exists at" in bad.output
+
+
+def test_lockgate_cli_predicts_with_a_registered_alias(tmp_path: Path) -> None:
+    from lockgate.cli import app
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = training_frame(rows=40)
+    numeric = X[["age", "income"]]
+    est = LogisticRegression().fit(numeric, y)
+    with lockgate.start_run():
+        lockgate.sklearn.log_model(est, name="model", input_example=numeric[:2],
+                                   registered_model_name="churn")
+    lockgate.LockgateClient().set_registered_model_alias("churn", "champion", 1)
+    numeric.to_parquet(tmp_path / "customers.parquet")
+    result = CliRunner().invoke(app, ["models", "predict", "-m", "models:/churn@champion",
+                                      "-i", str(tmp_path / "customers.parquet"),
+                                      "-o", str(tmp_path / "scores.parquet"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_parquet(tmp_path / "scores.parquet")
+    np.testing.assert_array_equal(scores["prediction"].to_numpy(), est.predict(numeric))
+    missing = CliRunner().invoke(app, ["models", "predict", "-m", "models:/churn@nobody",
+                                       "-i", str(tmp_path / "customers.parquet"),
+                                       "-o", str(tmp_path / "x.parquet")])
+    assert missing.exit_code == 1 and "nobody" in missing.output

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from serving_support import training_frame
 
 
@@ -23,7 +22,7 @@ def _free_port() -> int:
 
 def test_uvicorn_server_scores_requests(churn_model_dir: Path, tmp_path: Path) -> None:
     port = _free_port()
-    log = open(tmp_path / "serve.log", "wb")
+    log = (tmp_path / "serve.log").open("wb")
     code = ("from lockgate.cli_models_serving import models_serving_app; "
             "models_serving_app(['serve', '-m', sys.argv[1], '--port', sys.argv[2]])")
     proc = subprocess.Popen([sys.executable, "-c", "import sys; " + code, str(churn_model_dir), str(port)],
@@ -59,9 +58,8 @@ def test_uvicorn_server_scores_requests(churn_model_dir: Path, tmp_path: Path) -
 
 
 def test_serve_refuses_a_model_uri_that_names_nothing(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
     from lockgate.cli_models_serving import models_serving_app
+    from typer.testing import CliRunner
 
     result = CliRunner().invoke(models_serving_app, ["serve", "-m", str(tmp_path / "nothing")])
     assert result.exit_code == 1

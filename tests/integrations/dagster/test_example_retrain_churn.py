@@ -6,7 +6,6 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "dagster" / "retrain_churn.py"
@@ -38,6 +37,7 @@ def test_definitions_are_loadable(example: ModuleType) -> None:
     dg.Definitions.validate_loadable(example.defs)
     defs = example.defs
     assert defs.resolve_schedule_def("weekly_retrain").cron_schedule == "0 3 * * 1"
+    assert defs.resolve_job_def("retrain_churn") is not None
     assert defs.resolve_sensor_def("lockgate_churn_model_champion_promoted") is not None
     check_keys = {spec.key for checks in example.gate_checks for spec in checks.check_specs}
     assert check_keys == {dg.AssetCheckKey(dg.AssetKey("churn_model"), "lockgate_gate_champion")}
@@ -106,3 +106,33 @@ def test_first_model_is_promoted_and_a_worse_one_is_stopped_by_the_gate(
                                  definitions=example.defs) as context:
         result = sensor(context)
     assert [r.tags["lockgate/version"] for r in result.run_requests] == ["1"]
+
+
+def test_job_on_the_multiprocess_executor_and_reexecution_from_failure(instance: dg.DagsterInstance) -> None:
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    # Each step in its own process: the model is still logged into the run its asset opened.
+    job = ReconstructableRepository.for_file(str(EXAMPLE), "defs").get_reconstructable_job("retrain_churn")
+    first = dg.execute_job(job, instance=instance)
+    assert first.success
+    worse = dg.execute_job(job, instance=instance,
+                           run_config={"ops": {"churn_model": {"config": {"feature_count": 1}}}})
+    assert not worse.success
+    again = dg.execute_job(job, instance=instance,
+                           reexecution_options=dg.ReexecutionOptions.from_failure(worse.run_id, instance))
+    assert not again.success
+    steps = {e.step_key: e.event_type_value for e in again.all_events
+             if e.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}}
+    assert steps == {"churn_model_lockgate_gate_champion": "STEP_FAILURE"}  # only the check re-ran
+
+    client = LockgateClient()
+    versions = list(client.search_model_versions(filter_string="name = 'churn_model'"))
+    assert sorted(v.version for v in versions) == [1, 2]  # the re-execution registered nothing
+    for version in versions:
+        run = client.get_run(version.run_id)
+        assert run.data.tags["lockgate.dagster.run_id"] == version.tags["lockgate.dagster.run_id"]
+        assert run.data.metrics["val_auc"] > 0
+    assert client.get_model_version_by_alias("churn_model", "champion").version == 1
+    moves = [(e.type.value, e.version) for e in client.get_events()
+             if e.type.value in {"ALIAS_SET", "GATE_REJECTED"}]
+    assert moves == [("ALIAS_SET", 1), ("GATE_REJECTED", 2), ("GATE_REJECTED", 2)]

@@ -3,10 +3,9 @@
 import dagster as dg
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
-
 from lockgate import LockgateClient
 from lockgate_dagster import LockgateModelIOManager, LockgateResource
+from sklearn.linear_model import LogisticRegression
 
 
 def _xy() -> tuple[np.ndarray, np.ndarray]:

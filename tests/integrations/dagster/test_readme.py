@@ -4,14 +4,13 @@ import re
 from pathlib import Path
 
 import dagster as dg
-
 from lockgate import LockgateClient
 
 README = Path(__file__).resolve().parents[3] / "integrations" / "dagster" / "README.md"
 
 
 def test_readme_example_runs(instance: dg.DagsterInstance) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    (block,) = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
     namespace: dict = {"__name__": "readme_example"}
     exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own documentation
     defs = namespace["defs"]

@@ -5,7 +5,6 @@ import json
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 from lockgate_dagster import LockgateResource, sanitize_tag_value
@@ -151,6 +150,22 @@ def test_token_comes_from_env_var(monkeypatch: pytest.MonkeyPatch, sqlite_uri: s
     assert res.output_for_node("uses_token") == "s3cret"
     fields = LockgateResource.model_fields
     assert all(fields[name].description for name in ("tracking_uri", "token", "experiment"))
+
+
+def test_token_not_in_the_environment_is_refused_while_the_core_reads_it_from_there(
+    monkeypatch: pytest.MonkeyPatch, sqlite_uri: str
+) -> None:
+    import inspect
+
+    if "token" in inspect.signature(LockgateClient.__init__).parameters:
+        resource = LockgateResource(tracking_uri=sqlite_uri, token="typed-in")
+        assert resource.get_client() is not None
+        return
+    monkeypatch.delenv("LOCKGATE_TRACKING_TOKEN", raising=False)
+    with pytest.raises(InvalidArgument, match="LOCKGATE_TRACKING_TOKEN"):
+        LockgateResource(tracking_uri=sqlite_uri, token="typed-in").get_client()
+    monkeypatch.setenv("LOCKGATE_TRACKING_TOKEN", "from-env")
+    assert LockgateResource(tracking_uri=sqlite_uri, token="from-env").get_client() is not None
 
 
 def test_logging_outside_a_run_is_a_clear_error(sqlite_uri: str) -> None:

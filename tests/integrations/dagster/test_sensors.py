@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 from lockgate_dagster import LockgateResource, build_promotion_sensor
@@ -93,4 +92,4 @@ def test_bad_cursor_and_unreachable_server_are_clear_errors(instance: dg.Dagster
     with pytest.raises(InvalidArgument, match="not an event id"):
         _tick(sensor, sqlite_uri, "yesterday", instance)
     with pytest.raises(ServiceUnavailable, match="127.0.0.1:9"):
-        _tick(sensor, "http://127.0.0.1:9", None, instance)
+        _tick(sensor, "postgresql+psycopg://postgres@127.0.0.1:9/nothing", None, instance)
