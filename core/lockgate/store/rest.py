@@ -30,7 +30,7 @@ from lockgate.entities import (
 )
 from lockgate.errors import InvalidArgument, LockgateError, NotFound, ServiceUnavailable, error_for_code
 
-__all__ = ["RestStore", "credentials_from_env"]
+__all__ = ["RestStore", "RestRegistry", "credentials_from_env"]
 
 API = "/api/v1"
 _TIMEOUT = httpx.Timeout(120.0, connect=10.0)
@@ -75,6 +75,22 @@ class RestStore:
             self._auth = httpx.BasicAuth(user, secret)
         self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout else _TIMEOUT
         self._local = threading.local()
+        self._register_artifact_proxy()
+
+    def _register_artifact_proxy(self) -> None:
+        """Route ``mlflow-artifacts:`` URIs through this server's artifact proxy."""
+        try:
+            from lockgate.artifacts import register_artifact_scheme
+        except ImportError:  # artifact support not part of this build
+            return
+        from lockgate.store.artifact_proxy import ProxyArtifactRepository
+
+        kwargs: dict[str, Any] = {"auth": self._auth} if self._auth else {}
+        if self._token:
+            kwargs["headers"] = {"Authorization": f"Bearer {self._token}"}
+        register_artifact_scheme(
+            "mlflow-artifacts", lambda uri: ProxyArtifactRepository(uri, server=self.uri, client_kwargs=kwargs)
+        )
 
     # ------------------------------------------------------------------ http
     @property
@@ -293,9 +309,218 @@ class RestStore:
             self._local.client = None
 
 
+def _model_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"Invalid registered model name {name!r}: it must be a non-empty string.")
+    return name
+
+
 def _segment(value: object, what: str) -> str:
     """An id as one URL path segment; anything that could change the path is refused here."""
     text = str(value)
     if not text or "/" in text or text in (".", "..") or "?" in text or "#" in text or "%" in text:
         raise InvalidArgument(f"Invalid {what} {text!r}.")
     return text
+
+
+class RestRegistry:
+    """The model registry on a Lockgate server (``/api/v1/registered-models`` and friends).
+
+    Gates run on the server; a refused move raises the same ``GateFailed`` (with every rule's
+    verdict) as in-process. ``actor`` travels as a header and is only trusted when the server
+    has auth off; with auth on the server records the authenticated user.
+    """
+
+    def __init__(self, uri: str, **kwargs: Any) -> None:
+        self._rest = RestStore(uri, **kwargs)
+        self.uri = self._rest.uri
+
+    def _call(self, method: str, path: str, *, actor: str = "", json: Any = None, params: Any = None) -> Any:
+        client = self._rest._http
+        headers = {"X-Lockgate-Actor": actor} if actor else None
+        try:
+            response = client.request(method, API + path, json=json, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"Could not reach the Lockgate server at {self.uri}: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._rest._error(response)
+        return response.json() if response.content else {}
+
+    @staticmethod
+    def _m(name: str) -> str:
+        return "/registered-models/" + _segment(_model_name(name), "registered model name")
+
+    def _v(self, name: str, version: int | str) -> str:
+        return f"{self._m(name)}/versions/{_segment(version, 'version')}"
+
+    # ------------------------------------------------------------ entities
+    @staticmethod
+    def _entities() -> Any:
+        from lockgate.registry import entities
+
+        return entities
+
+    def _model(self, data: Any) -> Any:
+        return self._entities().RegisteredModel.model_validate(data)
+
+    def _version(self, data: Any) -> Any:
+        return self._entities().ModelVersion.model_validate(data)
+
+    # ---------------------------------------------------- registered models
+    def create_registered_model(self, name: str, *, description: str | None = None,
+                                tags: Any = None, exist_ok: bool = False, actor: str = "") -> Any:
+        _model_name(name)
+        body = {"name": name, "description": description, "tags": {k: str(v) for k, v in (tags or {}).items()},
+                "exist_ok": exist_ok}
+        return self._model(self._call("POST", "/registered-models", json=body, actor=actor))
+
+    def get_registered_model(self, name: str) -> Any:
+        return self._model(self._call("GET", self._m(name)))
+
+    def rename_registered_model(self, name: str, new_name: str, *, actor: str = "") -> Any:
+        return self._model(self._call("PATCH", self._m(name), json={"new_name": new_name}, actor=actor))
+
+    def update_registered_model(self, name: str, *, description: str | None, actor: str = "") -> Any:
+        return self._model(self._call("PATCH", self._m(name), json={"description": description}, actor=actor))
+
+    def delete_registered_model(self, name: str, *, actor: str = "") -> None:
+        self._call("DELETE", self._m(name), actor=actor)
+
+    def search_registered_models(self, *, filter_string: str | None = None, max_results: int = 100,
+                                 order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
+        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token,
+                  "order_by": list(order_by) if order_by else None}
+        page = self._call("GET", "/registered-models", params={k: v for k, v in params.items() if v is not None})
+        return PagedList([self._model(m) for m in page["items"]], page.get("next_page_token"))
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any, *, actor: str = "") -> None:
+        self._call("POST", f"{self._m(name)}/tags", json={"key": key, "value": str(value)}, actor=actor)
+
+    def delete_registered_model_tag(self, name: str, key: str, *, actor: str = "") -> None:
+        self._call("DELETE", f"{self._m(name)}/tags", params={"key": key}, actor=actor)
+
+    # -------------------------------------------------------- model versions
+    def create_model_version(self, name: str, *, source: str, run_id: str | None = None, tags: Any = None,
+                             run_link: str | None = None, description: str | None = None, actor: str = "") -> Any:
+        body = {"source": source, "run_id": run_id, "description": description, "run_link": run_link,
+                "tags": {k: str(v) for k, v in (tags or {}).items()}}
+        return self._version(self._call("POST", f"{self._m(name)}/versions", json=body, actor=actor))
+
+    def get_model_version(self, name: str, version: int | str) -> Any:
+        return self._version(self._call("GET", self._v(name, version)))
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        return str(self._call("GET", f"{self._v(name, version)}/download-uri")["artifact_uri"])
+
+    def get_model_version_lineage(self, name: str, version: int | str) -> Any:
+        return self._entities().ModelVersionLineage.model_validate(self._call("GET", f"{self._v(name, version)}/lineage"))
+
+    def update_model_version(self, name: str, version: int | str, *, description: str | None,
+                             actor: str = "") -> Any:
+        return self._version(self._call("PATCH", self._v(name, version), json={"description": description},
+                                        actor=actor))
+
+    def delete_model_version(self, name: str, version: int | str, *, actor: str = "") -> None:
+        self._call("DELETE", self._v(name, version), actor=actor)
+
+    def search_model_versions(self, *, filter_string: str | None = None, max_results: int = 1000,
+                              order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
+        params = {"filter_string": filter_string, "max_results": max_results, "page_token": page_token,
+                  "order_by": list(order_by) if order_by else None}
+        page = self._call("GET", "/model-versions", params={k: v for k, v in params.items() if v is not None})
+        return PagedList([self._version(v) for v in page["items"]], page.get("next_page_token"))
+
+    def get_latest_versions(self, name: str, *, stages: Sequence[str] | None = None) -> list[Any]:
+        params = {"stages": list(stages)} if stages else None
+        return [self._version(v) for v in self._call("GET", f"{self._m(name)}/latest-versions", params=params)]
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any, *, actor: str = "") -> None:
+        self._call("POST", f"{self._v(name, version)}/tags", json={"key": key, "value": str(value)}, actor=actor)
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str, *, actor: str = "") -> None:
+        self._call("DELETE", f"{self._v(name, version)}/tags", params={"key": key}, actor=actor)
+
+    # ------------------------------------------------------ aliases, stages
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str, *, actor: str = "",
+                                   privileged: bool = False) -> None:
+        self._call("PUT", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}", json={"version": int(version)},
+                   actor=actor)
+
+    def delete_registered_model_alias(self, name: str, alias: str, *, actor: str = "") -> None:
+        self._call("DELETE", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}", actor=actor)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> Any:
+        return self._version(self._call("GET", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}"))
+
+    def transition_model_version_stage(self, name: str, version: int | str, stage: str, *,
+                                       archive_existing_versions: bool = False, actor: str = "",
+                                       reason: str | None = None, override: bool = False,
+                                       privileged: bool = False) -> Any:
+        body = {"stage": stage, "archive_existing_versions": archive_existing_versions, "reason": reason,
+                "override": override}
+        return self._version(self._call("POST", f"{self._v(name, version)}/stage", json=body, actor=actor))
+
+    def resolve_model_uri(self, uri: str) -> Any:
+        return self._version(self._call("GET", "/resolve", params={"uri": uri}))
+
+    # ----------------------------------------------------------------- gates
+    def set_gate_policy(self, name: str, *, alias: str | None = None, stage: str | None = None,
+                        policy: Any, actor: str = "") -> Any:
+        if hasattr(policy, "model_dump"):
+            policy = policy.model_dump(mode="json")
+        elif isinstance(policy, (str, bytes)):
+            from lockgate.registry.gates import GatePolicy
+
+            policy = GatePolicy.from_document(policy).model_dump(mode="json")
+        body = {"alias": alias, "stage": stage, "policy": dict(policy)}
+        return self._entities().GatePolicyRecord.model_validate(
+            self._call("PUT", f"{self._m(name)}/gates", json=body, actor=actor))
+
+    def get_gate_policy(self, name: str, *, alias: str | None = None, stage: str | None = None,
+                        policy_version: int | None = None) -> Any:
+        params = {k: v for k, v in (("alias", alias), ("stage", stage), ("policy_version", policy_version))
+                  if v is not None}
+        try:
+            data = self._call("GET", f"{self._m(name)}/gates/policy", params=params)
+        except NotFound:
+            return None
+        return self._entities().GatePolicyRecord.model_validate(data)
+
+    def list_gate_policies(self, name: str) -> list[Any]:
+        record = self._entities().GatePolicyRecord
+        return [record.model_validate(r) for r in self._call("GET", f"{self._m(name)}/gates")]
+
+    def evaluate_gate(self, name: str, *, version: int | str, alias: str | None = None,
+                      stage: str | None = None, actor: str = "") -> Any:
+        body = {"version": int(version), "alias": alias, "stage": stage}
+        return self._entities().GateDecision.model_validate(
+            self._call("POST", f"{self._m(name)}/gates/evaluate", json=body, actor=actor))
+
+    def promote(self, name: str, *, version: int | str, alias: str | None = None, stage: str | None = None,
+                reason: str | None = None, override: bool = False, archive_existing_versions: bool = True,
+                actor: str = "", privileged: bool = False) -> Any:
+        body = {"version": int(version), "alias": alias, "stage": stage, "reason": reason, "override": override}
+        return self._entities().GateDecision.model_validate(
+            self._call("POST", f"{self._m(name)}/promote", json=body, actor=actor))
+
+    def approve_model_version(self, name: str, version: int | str, *, comment: str | None = None,
+                              actor: str = "") -> Any:
+        return self._entities().RegistryEvent.model_validate(
+            self._call("POST", f"{self._v(name, version)}/approve", json={"comment": comment}, actor=actor))
+
+    # ----------------------------------------------------------- audit trail
+    def get_promotion_history(self, name: str, *, alias: str | None = None, stage: str | None = None,
+                              limit: int = 1000) -> list[Any]:
+        params = {k: v for k, v in (("alias", alias), ("stage", stage), ("limit", limit)) if v is not None}
+        event = self._entities().RegistryEvent
+        return [event.model_validate(e) for e in self._call("GET", f"{self._m(name)}/history", params=params)]
+
+    def get_events(self, *, after_id: int = 0, model_name: str | None = None, types: Sequence[Any] | None = None,
+                   limit: int = 1000) -> list[Any]:
+        params: dict[str, Any] = {"after_id": after_id, "limit": limit}
+        if model_name:
+            params["model_name"] = model_name
+        if types:
+            params["types"] = [str(getattr(t, "value", t)) for t in types]
+        event = self._entities().RegistryEvent
+        return [event.model_validate(e) for e in self._call("GET", "/events", params=params)]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 def test_openapi_document_is_complete(server_url: str) -> None:
     import httpx
 
-    doc = httpx.get(server_url + "/api/v1/openapi.json").json()
+    doc = httpx.get(server_url + "/api/v1/openapi.json", timeout=120).json()
     paths = {p for p in doc["paths"] if p.startswith("/api/v1/")}
     for expected in ("/api/v1/experiments", "/api/v1/runs/{run_id}", "/api/v1/runs/search",
                      "/api/v1/runs/{run_id}/metric-history", "/api/v1/runs/{run_id}/batch", "/api/v1/gc"):

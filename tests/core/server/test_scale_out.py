@@ -68,6 +68,37 @@ def test_two_server_processes_share_one_database_and_artifact_store(
     assert httpx.get(b + API + "/runs/get", params={"run_id": run}).json()["run"]["info"]["lifecycle_stage"] == "deleted"
 
 
+def test_two_processes_on_postgres_and_one_s3_bucket(
+    start_process_server: Callable[..., str], postgres_uri: str, s3_server: object
+) -> None:
+    import uuid
+
+    import s3fs
+
+    bucket = f"lg-{uuid.uuid4().hex[:12]}"
+    fs = s3fs.S3FileSystem(**s3_server.storage_options())  # type: ignore[attr-defined]
+    fs.mkdir(bucket)
+    env = {**s3_server.env(), "LOCKGATE_S3_ENDPOINT_URL": s3_server.endpoint_url}  # type: ignore[attr-defined]
+    args = ("--backend-store-uri", postgres_uri, "--artifacts-destination", f"s3://{bucket}/artifacts",
+            "--no-access-log")
+    a, b = start_process_server(*args, env=env), start_process_server(*args, env=env)
+    exp_id = _post(a, "/experiments/create", {"name": "s3"})["experiment_id"]
+    run = _post(b, "/runs/create", {"experiment_id": exp_id})["run"]["info"]["run_id"]  # type: ignore[index]
+    payload = bytes(range(256)) * 40_000  # 10 MB: several multipart parts
+    path = f"{exp_id}/{run}/artifacts/model/weights.bin"
+    assert httpx.put(f"{a}/api/2.0/mlflow-artifacts/artifacts/{path}", content=payload, timeout=120).status_code == 200
+    assert fs.cat_file(f"{bucket}/artifacts/{path}") == payload
+    assert httpx.get(f"{b}/api/2.0/mlflow-artifacts/artifacts/{path}", timeout=120).content == payload
+    listing = httpx.get(f"{b}/api/2.0/mlflow-artifacts/artifacts",
+                        params={"path": f"{exp_id}/{run}/artifacts/model"}, timeout=60).json()
+    assert listing == {"files": [{"path": "weights.bin", "is_dir": False, "file_size": len(payload)}]}
+    assert httpx.delete(f"{b}/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{run}/artifacts/model",
+                        timeout=60).status_code == 200
+    fs.invalidate_cache()
+    assert not fs.exists(f"{bucket}/artifacts/{path}")
+    assert httpx.get(f"{a}/api/2.0/mlflow-artifacts/artifacts/{path}", timeout=60).status_code == 404
+
+
 def test_workers_option_serves_from_several_processes(
     start_process_server: Callable[..., str], postgres_uri: str, tmp_path: Path
 ) -> None:
