@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from lockgate.errors import LockgateError
+from lockgate.errors import GateFailed, LockgateError
 
 __all__ = [
     "console",
@@ -60,6 +60,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except GateFailed as exc:
+            err_console.print(f"[bold red]Gate failed[/]: {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
         except LockgateError as exc:
             err_console.print(f"[bold red]Error[/] ({exc.code}): {exc.message}", highlight=False)
             raise typer.Exit(1) from None

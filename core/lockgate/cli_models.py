@@ -10,18 +10,23 @@ whoever holds the database credentials could change it anyway, and the override 
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lockgate.errors import GateFailed, InvalidArgument, LockgateError
+from lockgate.cli_common import (
+    OutputOption,
+    TrackingUriOption,
+    check_output,
+    console,
+    err_console,
+    handle_errors,
+    print_json,
+)
+from lockgate.errors import GateFailed, InvalidArgument
 
 if TYPE_CHECKING:
     from lockgate.registry.base import ModelRegistry
@@ -33,15 +38,6 @@ models_app = typer.Typer(
     help="Registered models: versions, aliases, stages, promotion gates and history.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-TrackingUri = Annotated[
-    str | None,
-    typer.Option("--tracking-uri", envvar="LOCKGATE_TRACKING_URI", show_default=False,
-                 help="Tracking store URI (default: the SQLite file under LOCKGATE_HOME)."),
-]
-Output = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
 Alias = Annotated[str | None, typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
 Stage = Annotated[str | None, typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
 
@@ -56,37 +52,7 @@ class _Session:
         client = LockgateClient(tracking_uri)
         self.user: str = client.user
         self.privileged = not settings.is_http_uri(client.tracking_uri)
-        service = getattr(client, "_registry", None)
-        if service is None:
-            from lockgate.registry.sql import SqlRegistry
-
-            service = SqlRegistry(client.tracking_uri, client.store)
-        self.registry: ModelRegistry = service
-
-
-def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except GateFailed as exc:
-            err_console.print(f"[bold red]Gate failed[/]: {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-        except LockgateError as exc:
-            err_console.print(f"[bold red]Error[/] ({exc.code}): {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _output(value: str) -> str:
-    if value not in ("table", "json"):
-        raise typer.BadParameter(f"--output must be 'table' or 'json', not {value!r}.")
-    return value
+        self.registry: ModelRegistry = client._registry
 
 
 def _tags(pairs: list[str] | None) -> dict[str, str]:
@@ -131,7 +97,7 @@ def _verdict_table(title: str, results: list[RuleResult]) -> Table:
 
 def _print_decision(decision: GateDecision, output: str) -> None:
     if output == "json":
-        _json(decision.model_dump(mode="json"))
+        print_json(decision.model_dump(mode="json"))
         return
     target = str(decision.target) if decision.target else ""
     if decision.results:
@@ -143,42 +109,42 @@ def _print_decision(decision: GateDecision, output: str) -> None:
 
 # ------------------------------------------------------------------ models
 @models_app.command("create")
-@_errors
+@handle_errors
 def create(
     name: str,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Create a registered model."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     model = s.registry.create_registered_model(name, description=description, tags=_tags(tag), actor=s.user)
     if output == "json":
-        _json(model.model_dump(mode="json"))
+        print_json(model.model_dump(mode="json"))
     else:
         console.print(f"Created registered model [bold]{model.name}[/].")
 
 
 @models_app.command("list")
 @models_app.command("search", hidden=True)
-@_errors
+@handle_errors
 def list_models(
     filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
     order_by: Annotated[list[str] | None, typer.Option("--order-by")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
     page_token: Annotated[str | None, typer.Option("--page-token")] = None,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """List (search) registered models with MLflow's filter grammar."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     page = s.registry.search_registered_models(filter_string=filter_string, max_results=max_results,
                                                order_by=order_by, page_token=page_token)
     if output == "json":
-        _json({"registered_models": [m.model_dump(mode="json") for m in page], "next_page_token": page.token})
+        print_json({"registered_models": [m.model_dump(mode="json") for m in page], "next_page_token": page.token})
         return
     table = Table()
     for column in ("name", "aliases", "latest versions", "tags", "updated"):
@@ -192,23 +158,23 @@ def list_models(
 
 
 @models_app.command("versions")
-@_errors
+@handle_errors
 def versions(
     name: str,
     filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """List the versions of a registered model, newest first."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     s.registry.get_registered_model(name)
     quoted = name.replace("\\", "\\\\").replace("'", "\\'")
     where = f"name = '{quoted}'" + (f" AND {filter_string}" if filter_string else "")
     page = s.registry.search_model_versions(filter_string=where, max_results=max_results)
     if output == "json":
-        _json([v.model_dump(mode="json") for v in page])
+        print_json([v.model_dump(mode="json") for v in page])
         return
     table = Table(title=name, title_justify="left")
     for column in ("version", "stage", "aliases", "status", "run_id", "source", "created", "by"):
@@ -220,40 +186,40 @@ def versions(
 
 
 @models_app.command("register")
-@_errors
+@handle_errors
 def register(
     name: str,
     source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Register a new version of a model (the same run and source again returns the existing one)."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     mv = s.registry.create_model_version(name, source=source, run_id=run_id, tags=_tags(tag),
                                          description=description, actor=s.user)
     if output == "json":
-        _json(mv.model_dump(mode="json"))
+        print_json(mv.model_dump(mode="json"))
     else:
         console.print(f"{name} version [bold]{mv.version}[/] -> {mv.storage_location}", soft_wrap=True)
 
 
 # ------------------------------------------------------------------- gates
 @models_app.command("set-gate")
-@_errors
+@handle_errors
 def set_gate(
     name: str,
     file: Annotated[Path, typer.Option("--file", "-f", help="Policy document, YAML or JSON.")],
     alias: Alias = None,
     stage: Stage = None,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Guard an alias or stage with the gate policy in FILE."""
-    _output(output)
+    check_output(output)
     try:
         document = file.read_text()
     except OSError as exc:
@@ -261,21 +227,21 @@ def set_gate(
     s = _Session(tracking_uri)
     record = s.registry.set_gate_policy(name, alias=alias, stage=stage, policy=document, actor=s.user)
     if output == "json":
-        _json(record.model_dump(mode="json"))
+        print_json(record.model_dump(mode="json"))
     else:
         n = len(record.policy.get("rules", []))
         console.print(f"{name} {record.target} is guarded by policy version {record.policy_version} ({n} rules).")
 
 
 @models_app.command("show-gate")
-@_errors
+@handle_errors
 def show_gate(
     name: str,
     alias: Alias = None,
     stage: Stage = None,
     policy_version: Annotated[int | None, typer.Option("--policy-version", help="An older version.")] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
-    tracking_uri: TrackingUri = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Print the gate policy guarding an alias or stage (a document set-gate accepts)."""
     if output not in ("yaml", "json"):
@@ -287,7 +253,7 @@ def show_gate(
         err_console.print(f"No gate guards {name} {target}.")
         raise typer.Exit(1)
     if output == "json":
-        _json(record.model_dump(mode="json"))
+        print_json(record.model_dump(mode="json"))
         return
     import yaml
 
@@ -297,7 +263,7 @@ def show_gate(
 
 
 @models_app.command("promote")
-@_errors
+@handle_errors
 def promote(
     name: str,
     version: Annotated[str, typer.Option("--version", "-v", help="Version number to promote.")],
@@ -306,11 +272,11 @@ def promote(
     reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why; kept in the audit trail.")] = None,
     override: Annotated[bool, typer.Option("--override", help="Force past a failing gate (needs --reason).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate the gate only; change nothing.")] = False,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Promote a version to an alias or stage; prints each rule's verdict, exits 1 if the gate fails."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     if dry_run:
         decision = s.registry.evaluate_gate(name, version=version, alias=alias, stage=stage, actor=s.user)
@@ -324,7 +290,7 @@ def promote(
     except GateFailed as exc:
         data = exc.details.get("decision", {})
         if output == "json":
-            _json(data)
+            print_json(data)
         elif exc.results:
             target = f"@{alias}" if alias else f"stage {stage}"
             console.print(_verdict_table(f"Gate for {name} {target}, version {version}", exc.results))
@@ -340,12 +306,12 @@ def promote(
 
 
 @models_app.command("approve")
-@_errors
+@handle_errors
 def approve(
     name: str,
     version: Annotated[str, typer.Option("--version", "-v")],
     comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
-    tracking_uri: TrackingUri = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Record your approval of a version (counted by RequireApprovals rules)."""
     s = _Session(tracking_uri)
@@ -355,20 +321,20 @@ def approve(
 
 # ----------------------------------------------------------------- history
 @models_app.command("history")
-@_errors
+@handle_errors
 def history(
     name: str,
     alias: Alias = None,
     stage: Stage = None,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Who moved which version where, when, why, and the gate's evidence."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     events = s.registry.get_promotion_history(name, alias=alias, stage=stage)
     if output == "json":
-        _json([e.model_dump(mode="json") for e in events])
+        print_json([e.model_dump(mode="json") for e in events])
         return
     table = Table(title=f"Promotion history of {name}", title_justify="left")
     for column in ("id", "time", "event", "target", "from", "to", "actor", "gate", "reason"):
@@ -389,21 +355,21 @@ def history(
 
 
 @models_app.command("events")
-@_errors
+@handle_errors
 def events(
     after_id: Annotated[int, typer.Option("--after-id", help="Only events with a larger id.")] = 0,
     model: Annotated[str | None, typer.Option("--model", help="Only this model's events.")] = None,
     event_type: Annotated[list[str] | None, typer.Option("--type", help="e.g. ALIAS_SET (repeatable).")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
-    output: Output = "table",
-    tracking_uri: TrackingUri = None,
+    output: OutputOption = "table",
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """The registry's event log after an id, oldest first (what sensors poll)."""
-    _output(output)
+    check_output(output)
     s = _Session(tracking_uri)
     found = s.registry.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
     if output == "json":
-        _json([e.model_dump(mode="json") for e in found])
+        print_json([e.model_dump(mode="json") for e in found])
         return
     table = Table()
     for column in ("id", "time", "event", "model", "version", "target", "actor", "details"):
@@ -416,12 +382,12 @@ def events(
 
 
 @models_app.command("resolve")
-@_errors
-def resolve(uri: str, output: Output = "table", tracking_uri: TrackingUri = None) -> None:
+@handle_errors
+def resolve(uri: str, output: OutputOption = "table", tracking_uri: TrackingUriOption = None) -> None:
     """Print the version a models:/ URI points at and where its files are."""
-    _output(output)
+    check_output(output)
     mv = _Session(tracking_uri).registry.resolve_model_uri(uri)
     if output == "json":
-        _json(mv.model_dump(mode="json"))
+        print_json(mv.model_dump(mode="json"))
     else:
         console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)
