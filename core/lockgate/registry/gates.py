@@ -9,15 +9,14 @@ metric, a broken custom rule or an unreachable run is a failed verdict with a cl
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lockgate.entities import Run
 from lockgate.errors import InvalidArgument
@@ -41,12 +40,14 @@ __all__ = [
     "RequireLineage",
     "RequireTags",
     "RuleResult",
+    "check_rules_installed",
     "evaluate_policy",
+    "uninstalled_rules",
 ]
 
 # Differences smaller than this are float noise (0.81 - 0.805 is not exactly 0.005).
 _EPS = 1e-12
-_IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -283,54 +284,83 @@ class RequireLineage(_Rule):
 
 
 class CustomRule(_Rule):
-    """A check of your own, given by import path ``"package.module:function"``.
+    """A check of your own, by the name the operator installed it under.
 
-    The function is called as ``function(context, **params)`` and returns a ``RuleResult``,
-    a bool, or ``(bool, message)``. Exceptions become a failed verdict, never a crash.
+    ``rule`` names a function installed through the ``lockgate.gate_rules`` entry-point
+    group, ``LOCKGATE_GATE_RULES`` or ``register_gate_rule`` (see
+    ``lockgate.registry.rule_catalog``), never an import path. It is called as
+    ``function(context, **params)`` and returns a ``RuleResult``, a bool, or
+    ``(bool, message)``. A rule that is not installed, raises or returns anything else is
+    a failed verdict that names the rule and what went wrong, never its internals.
     """
 
     type: Literal["custom"] = "custom"
-    path: str
+    rule: str = Field(min_length=1, max_length=500)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
 
-    @field_validator("path")
+    @model_validator(mode="before")
     @classmethod
-    def _path_shape(cls, value: str) -> str:
-        if not _IMPORT_PATH.match(value):
-            raise ValueError(f"custom rule path {value!r} must look like 'package.module:function'")
-        return value
+    def _legacy_path(cls, data: Any) -> Any:
+        # Policies stored before rules were installed by name carried ``path``; they still
+        # load (so the gate can fail closed on them) but name no installed rule.
+        if isinstance(data, Mapping) and "path" in data and "rule" not in data:
+            data = {("rule" if k == "path" else k): v for k, v in data.items()}
+        return data
 
     def describe(self) -> str:
-        return self.name or f"custom {self.path}"
-
-    def _load(self) -> Callable[..., Any]:
-        module_name, attr = self.path.split(":", 1)
-        target: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            target = getattr(target, part)
-        if not callable(target):
-            raise TypeError(f"{self.path} is not callable")
-        return target  # type: ignore[no-any-return]
+        return self.name or f"custom {self.rule}"
 
     def evaluate(self, ctx: GateContext) -> RuleResult:
+        from lockgate.registry.rule_catalog import installed_gate_rules, load_gate_rule
+
         try:
-            func = self._load()
-        except Exception as exc:  # noqa: BLE001 - an unimportable rule is a failed gate, not a crash
-            return self._result(False, None, None, f"cannot load {self.path}: {type(exc).__name__}: {exc}")
+            func = load_gate_rule(self.rule)
+        except Exception:  # noqa: BLE001 - an installed rule that cannot load fails closed
+            _log.exception("Installed gate rule %r could not be loaded", self.rule)
+            return self._result(False, None, None,
+                                f"installed rule {self.rule!r} could not be loaded (see the server log)")
+        if func is None:
+            allowed = ", ".join(installed_gate_rules()) or "none"
+            return self._result(False, None, None,
+                                f"{self.rule!r} is not an installed gate rule (installed: {allowed})")
         try:
             out = func(ctx, **self.params)
-        except Exception as exc:  # noqa: BLE001 - user code failing is a failed verdict
-            return self._result(False, None, None, f"{self.path} raised {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the rule failing is a failed verdict
+            _log.exception("Gate rule %r raised", self.rule)
+            return self._result(False, None, None, f"rule {self.rule!r} raised {type(exc).__name__}")
         if isinstance(out, RuleResult):
             return out.model_copy(update={"rule": out.rule or self.describe()})
         if isinstance(out, bool):
             return self._result(out, out, True, "passed" if out else "failed")
         if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], bool):
-            return self._result(out[0], out[0], True, str(out[1]))
+            return self._result(out[0], out[0], True, str(out[1])[:1000])
         return self._result(
-            False, repr(out)[:200], None,
-            f"{self.path} returned {type(out).__name__}; expected RuleResult, bool or (bool, message)",
+            False, None, None,
+            f"rule {self.rule!r} returned {type(out).__name__}; expected RuleResult, bool or (bool, message)",
+        )
+
+
+def uninstalled_rules(policy: GatePolicy) -> list[str]:
+    """The custom rule names in ``policy`` that this process has not installed."""
+    from lockgate.registry.rule_catalog import installed_gate_rules
+
+    installed = set(installed_gate_rules())
+    return [r.rule for r in policy.rules if isinstance(r, CustomRule) and r.rule not in installed]
+
+
+def check_rules_installed(policy: GatePolicy) -> None:
+    """InvalidArgument naming the installed rules if ``policy`` names any other custom rule."""
+    from lockgate.registry.rule_catalog import ENTRY_POINT_GROUP, ENV_VAR, installed_gate_rules
+
+    missing = uninstalled_rules(policy)
+    if missing:
+        allowed = ", ".join(installed_gate_rules()) or "none"
+        raise InvalidArgument(
+            f"Gate policy names custom rule(s) {', '.join(repr(m[:100]) for m in missing)} that are not "
+            f"installed; installed rules: {allowed}. An operator installs rules through the "
+            f"{ENTRY_POINT_GROUP!r} entry-point group or {ENV_VAR}, never by import path.",
+            details={"not_installed": [m[:100] for m in missing], "installed": installed_gate_rules()},
         )
 
 
@@ -410,9 +440,9 @@ def evaluate_policy(
         try:
             results.append(rule.evaluate(ctx))
         except Exception as exc:  # noqa: BLE001 - a bug in a built-in rule must still not crash a promotion
-            results.append(
-                RuleResult(rule=rule.describe(), passed=False, message=f"rule crashed: {exc!r}")
-            )
+            _log.exception("Gate rule %s crashed", rule.describe())
+            results.append(RuleResult(rule=rule.describe(), passed=False,
+                                      message=f"rule crashed ({type(exc).__name__}; see the server log)"))
     return GateDecision(
         passed=all(r.passed for r in results),
         results=results,

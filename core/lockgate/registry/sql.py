@@ -66,7 +66,7 @@ from lockgate.registry.filters import (
     parse_version_filter,
     parse_version_order_by,
 )
-from lockgate.registry.gates import GateContext, GatePolicy, evaluate_policy
+from lockgate.registry.gates import GateContext, GatePolicy, check_rules_installed, evaluate_policy
 from lockgate.registry.uris import parse_model_uri
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.base import TrackingStore
@@ -909,6 +909,7 @@ class SqlRegistry:
         """
         target = _target(alias, stage)
         parsed = GatePolicy.from_document(policy)
+        check_rules_installed(parsed)
         document = parsed.to_document()
         body = json.dumps(document, sort_keys=True)
         now = _now_ms()
