@@ -17,7 +17,11 @@ from lockgate.registry import (
     RequireLineage,
     RequireTags,
 )
-from lockgate.registry.rule_catalog import installed_gate_rules, register_gate_rule, unregister_gate_rule
+from lockgate.registry.rule_catalog import (
+    installed_gate_rules,
+    register_gate_rule,
+    unregister_gate_rule,
+)
 from registry_support import MakeRun, RegistryClient
 
 CHAMPION_POLICY = GatePolicy(rules=[
