@@ -60,6 +60,8 @@ class GateContext:
     candidate_run: Run | None = None
     champion: ModelVersion | None = None
     champion_run: Run | None = None
+    #: True when nobody holds the target now and ``champion`` is the version that held it last.
+    champion_is_last_holder: bool = False
     approvals: tuple[RegistryEvent, ...] = ()
     actor: str = ""
     run_problem: str | None = None
@@ -138,8 +140,10 @@ class MetricThreshold(_Rule):
 class BeatsChampion(_Rule):
     """The candidate must be at least ``margin`` better on ``metric`` than the current holder.
 
-    With no current holder, or a holder that never logged the metric, there is nothing to
-    beat and the rule passes (saying so). ``margin=0`` means "no worse than the holder".
+    When nobody holds the target now, the version that held it last (from the audit trail)
+    is the one to beat, so removing the holder first does not lower the bar. With no holder
+    ever, or one that never logged the metric, there is nothing to beat and the rule passes
+    (saying so). ``margin=0`` means "no worse than the holder".
     """
 
     type: Literal["beats_champion"] = "beats_champion"
@@ -158,10 +162,12 @@ class BeatsChampion(_Rule):
         champ_value = None
         if ctx.champion_run is not None:
             champ_value = ctx.champion_run.data.metrics.get(self.metric)
+        holder = "last holder" if ctx.champion_is_last_holder else "holder"
         if champ_value is None or math.isnan(champ_value):
             return self._result(
                 True, value, None,
-                f"current holder v{ctx.champion.version} has no {self.metric!r}; nothing to compare",
+                f"{'last' if ctx.champion_is_last_holder else 'current'} holder v{ctx.champion.version} "
+                f"has no {self.metric!r}; nothing to compare",
             )
         sign = 1.0 if self.higher_is_better else -1.0
         needed = champ_value + sign * self.margin
@@ -173,7 +179,7 @@ class BeatsChampion(_Rule):
         verdict = "beats" if passed else "does not beat"
         return self._result(
             passed, value, needed,
-            f"{self.metric}={value:g} {verdict} holder v{ctx.champion.version} "
+            f"{self.metric}={value:g} {verdict} {holder} v{ctx.champion.version} "
             f"({champ_value:g}); needs {cmp} {needed:g}",
         )
 
@@ -450,7 +456,7 @@ def evaluate_policy(
         version=ctx.candidate.version,
         target=ctx.target,
         policy_version=policy_version,
-        previous_version=ctx.champion.version if ctx.champion else None,
+        previous_version=ctx.champion.version if ctx.champion and not ctx.champion_is_last_holder else None,
         changed=False,
         overridden=False,
     )

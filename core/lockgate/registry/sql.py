@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import (
     Connection,
@@ -44,7 +44,6 @@ from lockgate.errors import (
     GateFailed,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
 )
 from lockgate.registry.entities import (
     MOVE_EVENT_TYPES,
@@ -58,6 +57,7 @@ from lockgate.registry.entities import (
     ModelVersionStatus,
     RegisteredModel,
     RegistryEvent,
+    RuleResult,
 )
 from lockgate.registry.filters import (
     OrderBy,
@@ -67,6 +67,12 @@ from lockgate.registry.filters import (
     parse_version_order_by,
 )
 from lockgate.registry.gates import GateContext, GatePolicy, check_rules_installed, evaluate_policy
+from lockgate.registry.guards import (
+    GUARD_RULE,
+    check_override,
+    guarded_change_refused,
+    leaves_guarded_stage,
+)
 from lockgate.registry.uris import parse_model_uri
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.base import TrackingStore
@@ -241,9 +247,19 @@ class _Snapshot:
     candidate: ModelVersion
     holders: tuple[int, ...]
     champion: ModelVersion | None
+    champion_is_last_holder: bool
+    leaves_guarded: str | None
     policy: GatePolicy | None
     policy_version: int | None
     approvals: tuple[RegistryEvent, ...]
+
+
+class _Refused(Exception):
+    """Raised inside a transaction to roll it back when a guarded change has no override."""
+
+    def __init__(self, model_id: int, targets: Sequence[GateTarget], version: int | None = None) -> None:
+        super().__init__(model_id)
+        self.model_id, self.targets, self.version = model_id, list(targets), version
 
 
 class SqlRegistry:
@@ -434,6 +450,32 @@ class SqlRegistry:
             details=json.loads(row.details) if row.details else {},
         )
 
+    def _guarded(self, conn: Connection, model_id: int, targets: Iterable[GateTarget]) -> list[GateTarget]:
+        """The targets among ``targets`` whose policy in force has at least one rule."""
+        return [t for t in targets if _has_rules(self._policy_row(conn, model_id, t))]
+
+    def _all_guarded(self, conn: Connection, model_id: int) -> list[GateTarget]:
+        rows = conn.execute(select(GP.c.target_kind, GP.c.target).where(GP.c.model_id == model_id)
+                            .distinct().order_by(GP.c.target_kind, GP.c.target)).all()
+        return self._guarded(conn, model_id, [GateTarget(kind=r.target_kind, name=r.target) for r in rows])
+
+    def _reject(self, refusal: _Refused, *, name: str, what: str, actor: str, reason: str | None) -> NoReturn:
+        """Record a refused guarded change as GATE_REJECTED and raise GateFailed."""
+        model_id, targets, version = refusal.model_id, refusal.targets, refusal.version
+        error = guarded_change_refused(name, what, targets, version=version)
+        first = targets[0]
+        with write_connection(self.engine) as conn:
+            self._append_events(conn, [{
+                "type": EventType.GATE_REJECTED, "model_id": model_id, "model_name": name, "version": version,
+                "from_version": version, "actor": actor, "reason": reason,
+                "alias": first.name if first.kind == "alias" else None,
+                "stage": first.name if first.kind == "stage" else None,
+                "evidence": {"passed": False, "results": [r.model_dump(mode="json") for r in error.results],
+                             "policy_version": None},
+                "details": {"change": what, "targets": [str(t) for t in targets]},
+            }])
+        raise error
+
     def _touch_model(self, conn: Connection, model_id: int, now: int) -> None:
         conn.execute(_stmts()["touch_model"], {"mid": model_id, "now": now})
 
@@ -487,23 +529,38 @@ class SqlRegistry:
         with read_connection(self.engine) as conn:
             return self._models(conn, [self._model_row(conn, name)])[0]
 
-    def rename_registered_model(self, name: str, new_name: str, *, actor: str = "") -> RegisteredModel:
-        """The model under its new name; versions, aliases, policies and history follow it."""
+    def rename_registered_model(
+        self, name: str, new_name: str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> RegisteredModel:
+        """The model under its new name; versions, aliases, policies and history follow it.
+
+        A model with gate policies is a guarded change (its old name would be free for an
+        ungated model): it needs ``override=True`` and a ``reason`` from a privileged caller.
+        """
         validate_model_name(new_name)
+        what = f"renaming {name!r} to {new_name!r}"
+        check_override(name, override=override, reason=reason, privileged=privileged, what=what)
         try:
             with write_connection(self.engine) as conn:
                 row = self._model_row(conn, name, lock=True)
                 if new_name != name:
                     if conn.execute(select(RM.c.id).where(RM.c.name == new_name)).first() is not None:
                         raise AlreadyExists(f"Registered model {new_name!r} already exists")
+                    guarded = self._all_guarded(conn, row.id)
+                    if guarded and not override:
+                        raise _Refused(row.id, guarded)
                     now = _now_ms()
                     conn.execute(update(RM).where(RM.c.id == row.id).values(name=new_name, last_updated_time=now))
                     self._append_events(conn, [{
                         "type": EventType.MODEL_RENAMED, "model_id": row.id, "model_name": new_name,
                         "actor": actor, "details": {"from": name, "to": new_name},
+                        "reason": reason, "override": bool(guarded),
                     }])
         except IntegrityError:
             raise AlreadyExists(f"Registered model {new_name!r} already exists") from None
+        except _Refused as refusal:
+            self._reject(refusal, name=name, what=what, actor=actor, reason=reason)
         return self.get_registered_model(new_name)
 
     def update_registered_model(self, name: str, *, description: str | None, actor: str = "") -> RegisteredModel:
@@ -518,20 +575,35 @@ class SqlRegistry:
             }])
         return self.get_registered_model(name)
 
-    def delete_registered_model(self, name: str, *, actor: str = "") -> None:
-        """Delete the model with all its versions, tags, aliases and policies (events stay)."""
-        with write_connection(self.engine) as conn:
-            row = self._model_row(conn, name, lock=True)
-            n_versions = conn.execute(
-                select(func.count()).select_from(MV).where(MV.c.model_id == row.id, MV.c.deleted_time.is_(None))
-            ).scalar_one()
-            for table in (AL, MVT, MV, RMT, GP):
-                conn.execute(delete(table).where(table.c.model_id == row.id))
-            conn.execute(delete(RM).where(RM.c.id == row.id))
-            self._append_events(conn, [{
-                "type": EventType.MODEL_DELETED, "model_id": row.id, "model_name": name, "actor": actor,
-                "details": {"versions": n_versions},
-            }])
+    def delete_registered_model(
+        self, name: str, *, actor: str = "", reason: str | None = None, override: bool = False,
+        privileged: bool = False,
+    ) -> None:
+        """Delete the model with all its versions, tags, aliases and policies (events stay).
+
+        A model with gate policies is a guarded change: ``override=True`` and a ``reason``
+        from a privileged caller.
+        """
+        what = f"deleting model {name!r}"
+        check_override(name, override=override, reason=reason, privileged=privileged, what=what)
+        try:
+            with write_connection(self.engine) as conn:
+                row = self._model_row(conn, name, lock=True)
+                guarded = self._all_guarded(conn, row.id)
+                if guarded and not override:
+                    raise _Refused(row.id, guarded)
+                n_versions = conn.execute(select(func.count()).select_from(MV).where(
+                    MV.c.model_id == row.id, MV.c.deleted_time.is_(None))).scalar_one()
+                for table in (AL, MVT, MV, RMT, GP):
+                    conn.execute(delete(table).where(table.c.model_id == row.id))
+                conn.execute(delete(RM).where(RM.c.id == row.id))
+                self._append_events(conn, [{
+                    "type": EventType.MODEL_DELETED, "model_id": row.id, "model_name": name, "actor": actor,
+                    "details": {"versions": n_versions, "guarded": [str(t) for t in guarded]},
+                    "reason": reason, "override": bool(guarded),
+                }])
+        except _Refused as refusal:
+            self._reject(refusal, name=name, what=what, actor=actor, reason=reason)
 
     def search_registered_models(
         self,
@@ -738,25 +810,50 @@ class SqlRegistry:
             }])
         return self.get_model_version(name, number)
 
-    def delete_model_version(self, name: str, version: int | str, *, actor: str = "") -> None:
-        """Delete a version; its aliases go with it and its number is never reused."""
+    def delete_model_version(
+        self, name: str, version: int | str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> None:
+        """Delete a version; its aliases go with it and its number is never reused.
+
+        Deleting the holder of a guarded alias or stage is a guarded change: ``override=True``
+        and a ``reason`` from a privileged caller.
+        """
         number = version_number(version)
+        what = f"deleting version {number} of {name!r}"
+        check_override(name, override=override, reason=reason, privileged=privileged, what=what)
+        try:
+            self._delete_version(name, number, actor=actor, reason=reason, override=override)
+        except _Refused as refusal:
+            self._reject(refusal, name=name, what=what, actor=actor, reason=reason)
+
+    def _delete_version(self, name: str, number: int, *, actor: str, reason: str | None, override: bool) -> None:
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
-            self._version_row(conn, model.id, name, number)
+            vrow = self._version_row(conn, model.id, name, number)
             now = _now_ms()
             held = [r.alias for r in conn.execute(
                 select(AL.c.alias).where(AL.c.model_id == model.id, AL.c.version == number))]
+            holds = [GateTarget(kind="alias", name=a) for a in held]
+            if vrow.current_stage not in (s.value for s in _UNGUARDED_STAGES):
+                holds.append(GateTarget(kind="stage", name=vrow.current_stage))
+            guarded = self._guarded(conn, model.id, holds)
+            if guarded and not override:
+                raise _Refused(model.id, guarded, number)
+            overridden = {str(t) for t in guarded}
             conn.execute(delete(AL).where(AL.c.model_id == model.id, AL.c.version == number))
             conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == number)
                          .values(deleted_time=now, last_updated_time=now))
             self._touch_model(conn, model.id, now)
             events: list[dict[str, Any]] = [{
                 "type": EventType.ALIAS_DELETED, "model_id": model.id, "model_name": name, "version": number,
-                "alias": alias, "from_version": number, "actor": actor, "reason": "version deleted",
+                "alias": alias, "from_version": number, "actor": actor,
+                "reason": f"version deleted: {reason}" if reason else "version deleted",
+                "override": f"@{alias}" in overridden,
             } for alias in held]
             events.append({"type": EventType.VERSION_DELETED, "model_id": model.id, "model_name": name,
-                           "version": number, "actor": actor})
+                           "version": number, "actor": actor, "reason": reason, "override": bool(guarded),
+                           "details": {"stage": vrow.current_stage, "guarded": sorted(overridden)}})
             self._append_events(conn, events)
 
     def search_model_versions(
@@ -845,20 +942,38 @@ class SqlRegistry:
         self._move(name, version=version, target=_target(alias, None), reason=None, override=False,
                    privileged=privileged, archive_existing_versions=False, actor=actor)
 
-    def delete_registered_model_alias(self, name: str, alias: str, *, actor: str = "") -> None:
-        """Remove ``alias`` from whichever version holds it; NotFound if none does."""
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> None:
+        """Remove ``alias`` from whichever version holds it; NotFound if none does.
+
+        Removing a guarded alias is a guarded change: ``override=True`` and a ``reason`` from
+        a privileged caller; without them it is refused (GateFailed) and the refusal recorded.
+        """
         validate_alias(alias)
-        with write_connection(self.engine) as conn:
-            model = self._model_row(conn, name, lock=True)
-            held = conn.execute(select(AL.c.version).where(AL.c.model_id == model.id, AL.c.alias == alias)).first()
-            if held is None:
-                raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
-            conn.execute(delete(AL).where(AL.c.model_id == model.id, AL.c.alias == alias))
-            self._touch_model(conn, model.id, _now_ms())
-            self._append_events(conn, [{
-                "type": EventType.ALIAS_DELETED, "model_id": model.id, "model_name": name,
-                "version": held.version, "alias": alias, "from_version": held.version, "actor": actor,
-            }])
+        target = GateTarget(kind="alias", name=alias)
+        what = f"deleting alias {alias!r} of {name!r}"
+        check_override(name, override=override, reason=reason, privileged=privileged, what=what)
+        try:
+            with write_connection(self.engine) as conn:
+                model = self._model_row(conn, name, lock=True)
+                held = conn.execute(select(AL.c.version).where(AL.c.model_id == model.id,
+                                                               AL.c.alias == alias)).first()
+                if held is None:
+                    raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
+                guarded = bool(self._guarded(conn, model.id, [target]))
+                if guarded and not override:
+                    raise _Refused(model.id, [target], held.version)
+                conn.execute(delete(AL).where(AL.c.model_id == model.id, AL.c.alias == alias))
+                self._touch_model(conn, model.id, _now_ms())
+                self._append_events(conn, [{
+                    "type": EventType.ALIAS_DELETED, "model_id": model.id, "model_name": name,
+                    "version": held.version, "alias": alias, "from_version": held.version, "actor": actor,
+                    "reason": reason, "override": guarded,
+                }])
+        except _Refused as refusal:
+            self._reject(refusal, name=name, what=what, actor=actor, reason=reason)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points at; NotFound if the alias is not set."""
@@ -902,22 +1017,40 @@ class SqlRegistry:
         stage: str | None = None,
         policy: GatePolicy | Mapping[str, Any] | str,
         actor: str = "",
+        reason: str | None = None,
+        override: bool = False,
+        privileged: bool = False,
     ) -> GatePolicyRecord:
         """Guard an alias or stage with ``policy``; returns the stored, versioned record.
 
         Setting the policy already in force again is a no-op that returns it unchanged.
+        Replacing a policy that has rules is a guarded change (the new one may be weaker):
+        ``override=True`` and a ``reason`` from a privileged caller.
         """
         target = _target(alias, stage)
         parsed = GatePolicy.from_document(policy)
         check_rules_installed(parsed)
         document = parsed.to_document()
         body = json.dumps(document, sort_keys=True)
+        what = f"replacing the gate policy of {name!r} {target}"
+        check_override(name, override=override, reason=reason, privileged=privileged, what=what)
         now = _now_ms()
+        try:
+            return self._store_policy(name, target, document, body, actor=actor, reason=reason,
+                                      override=override, now=now)
+        except _Refused as refusal:
+            self._reject(refusal, name=name, what=what, actor=actor, reason=reason)
+
+    def _store_policy(self, name: str, target: GateTarget, document: dict[str, Any], body: str, *,
+                      actor: str, reason: str | None, override: bool, now: int) -> GatePolicyRecord:
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
             current = self._policy_row(conn, model.id, target)
             if current is not None and json.dumps(json.loads(current.policy), sort_keys=True) == body:
                 return self._policy_record(name, current)
+            replacing = _has_rules(current)
+            if replacing and not override:
+                raise _Refused(model.id, [target])
             number = (current.policy_version if current is not None else 0) + 1
             conn.execute(insert(GP).values(model_id=model.id, target_kind=target.kind, target=target.name,
                                            policy_version=number, policy=body, created_by=actor,
@@ -927,6 +1060,7 @@ class SqlRegistry:
                 "alias": target.name if target.kind == "alias" else None,
                 "stage": target.name if target.kind == "stage" else None,
                 "details": {"policy_version": number, "policy": document},
+                "reason": reason, "override": replacing,
             }])
         return GatePolicyRecord(model_name=name, target=target, policy_version=number, policy=document,
                                 created_by=actor, created_at=now)
@@ -1120,6 +1254,17 @@ class SqlRegistry:
         rows = conn.execute(_stmts()["stage_holders"], {"mid": model_id, "stage": target.name}).all()
         return tuple(r.version for r in rows)
 
+    @staticmethod
+    def _last_holder(conn: Connection, model_id: int, target: GateTarget, *, exclude: int) -> int | None:
+        """The version other than ``exclude`` that most recently took the target (event log)."""
+        if target.kind == "alias":
+            where = [EV.c.alias == target.name, EV.c.event_type == EventType.ALIAS_SET.value]
+        else:
+            where = [EV.c.stage == target.name, EV.c.event_type == EventType.STAGE_CHANGED.value]
+        return conn.execute(select(EV.c.version).where(
+            EV.c.model_id == model_id, EV.c.version.is_not(None), EV.c.version != exclude, *where,
+        ).order_by(EV.c.id.desc()).limit(1)).scalar()
+
     def _snapshot(self, name: str, number: int, target: GateTarget) -> _Snapshot:
         with read_connection(self.engine) as conn:
             model = self._model_row(conn, name)
@@ -1127,12 +1272,28 @@ class SqlRegistry:
             holders = self._holders(conn, model.id, target)
             others = [v for v in holders if v != number]
             champ_row = None
+            last_holder = False
             if others:
                 champ_row = conn.execute(_stmts()["version"], {"mid": model.id, "ver": max(others)}).first()
+            elif not holders:
+                # An empty target is judged against the version that held it last, so removing
+                # the holder first cannot make a weaker candidate "beat" nobody.
+                former = self._last_holder(conn, model.id, target, exclude=number)
+                if former is not None:
+                    champ_row = conn.execute(_stmts()["version"], {"mid": model.id, "ver": former}).first()
+                    last_holder = champ_row is not None
             rows = [row] + ([champ_row] if champ_row is not None else [])
             entities = self._versions(conn, rows, {model.id: name})
             policy_row = self._policy_row(conn, model.id, target)
             policy = GatePolicy.from_document(json.loads(policy_row.policy)) if policy_row else None
+            leaves = None
+            current = row.current_stage
+            if target.kind == "stage" and current != target.name and current not in (
+                    s.value for s in _UNGUARDED_STAGES):
+                current_guarded = bool(self._guarded(conn, model.id, [GateTarget(kind="stage", name=current)]))
+                if leaves_guarded_stage(current, target, current_guarded=current_guarded,
+                                        target_guarded=_has_rules(policy_row)):
+                    leaves = current
             approvals: tuple[RegistryEvent, ...] = ()
             if policy is not None and any(r.type == "require_approvals" for r in policy.rules):
                 approvals = tuple(self._event_entity(e) for e in conn.execute(select(EV).where(
@@ -1140,7 +1301,8 @@ class SqlRegistry:
                     EV.c.event_type == EventType.VERSION_APPROVED.value).order_by(EV.c.id)))
         return _Snapshot(
             model_id=model.id, model_name=name, candidate=entities[0], holders=holders,
-            champion=entities[1] if len(entities) > 1 else None, policy=policy,
+            champion=entities[1] if len(entities) > 1 else None, champion_is_last_holder=last_holder,
+            leaves_guarded=leaves, policy=policy,
             policy_version=policy_row.policy_version if policy_row else None, approvals=approvals,
         )
 
@@ -1154,6 +1316,7 @@ class SqlRegistry:
         ctx = GateContext(
             model_name=snap.model_name, target=target, candidate=snap.candidate,
             candidate_run=candidate_run, champion=snap.champion, champion_run=champion_run,
+            champion_is_last_holder=snap.champion_is_last_holder,
             approvals=snap.approvals, actor=actor, run_problem=run_problem,
         )
         self._check_promotable(snap.candidate, candidate_run, target)
@@ -1187,13 +1350,7 @@ class SqlRegistry:
         actor: str,
     ) -> GateDecision:
         number = version_number(version)
-        if override:
-            if not privileged:
-                raise PermissionDenied(
-                    f"Overriding the gate of {name!r} {target} needs a privileged caller"
-                )
-            if not reason or not reason.strip():
-                raise InvalidArgument("An override needs a reason; it is kept in the audit trail")
+        check_override(name, override=override, reason=reason, privileged=privileged, what=f"{target}")
         snap = self._snapshot(name, number, target)
         others = tuple(v for v in snap.holders if v != number)
         already = number in snap.holders and (target.kind == "alias" or not archive_existing_versions
@@ -1202,7 +1359,16 @@ class SqlRegistry:
             return GateDecision(passed=True, model_name=name, version=number, target=target,
                                 policy_version=snap.policy_version, previous_version=number,
                                 changed=False)
+        if snap.leaves_guarded is not None and not override:
+            self._reject(_Refused(snap.model_id, [GateTarget(kind="stage", name=snap.leaves_guarded)], number),
+                         name=name, what=f"moving version {number} from {snap.leaves_guarded} to {target.name}",
+                         actor=actor, reason=reason)
         decision = self._evaluate(snap, target, actor)
+        if snap.leaves_guarded is not None:
+            decision = decision.model_copy(update={"passed": False, "results": [*decision.results, RuleResult(
+                rule=GUARD_RULE, passed=False, observed=f"leaves {snap.leaves_guarded}",
+                expected="override with a reason",
+                message=f"version {number} leaves guarded stage {snap.leaves_guarded}")]})
         evidence = decision.model_dump(mode="json", include={"passed", "results", "policy_version"})
         target_fields = {"alias": target.name} if target.kind == "alias" else {"stage": target.name}
         if not decision.passed and not override:
@@ -1276,6 +1442,10 @@ class SqlRegistry:
             ids = self._append_events(conn, events)
         return decision.model_copy(update={"changed": True, "overridden": overridden, "event_id": ids[0],
                                            "previous_version": from_version})
+
+
+def _has_rules(policy_row: Any) -> bool:
+    return policy_row is not None and bool(json.loads(policy_row.policy).get("rules"))
 
 
 def _fmt(holders: tuple[int, ...]) -> str:

@@ -165,10 +165,17 @@ def test_stage_gates_and_archiving(client: RegistryClient, churn: dict[int, str]
     assert decision.previous_version == 2
     stages = {v.version: v.current_stage for v in client.search_model_versions("name='churn'")}
     assert stages == {1: "None", 2: "Archived", 3: "Production", 4: "None"}
-    # Staging is unguarded; Archived is never gated.
+    # Staging is unguarded; moving into Archived is never gated, but taking the holder out of
+    # guarded Production is a guarded change: refused without an override and a reason.
     client.transition_model_version_stage("churn", 4, "Staging")
-    client.transition_model_version_stage("churn", 3, "Archived")
+    with pytest.raises(GateFailed, match="changes guarded stage Production"):
+        client.transition_model_version_stage("churn", 3, "Archived")
+    assert client.resolve_model_uri("models:/churn/Production").version == 3
+    client.privileged = True  # type: ignore[misc]
+    client.transition_model_version_stage("churn", 3, "Archived", reason="retired", override=True)
     assert client.resolve_model_uri("models:/churn/Staging").version == 4
+    last = client.get_promotion_history("churn", stage="Archived")[-1]
+    assert (last.version, last.override, last.reason) == (3, True, "retired")
 
 
 def test_lower_is_better_and_max_threshold(client: RegistryClient, make_run: MakeRun) -> None:
@@ -307,7 +314,11 @@ def test_policies_are_versioned(client: RegistryClient) -> None:
     same = client.set_gate_policy("m", alias="prod", policy={"rules": [
         {"type": "metric_threshold", "metric": "a", "min": 1}]})
     assert first.policy_version == same.policy_version == 1
-    second = client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n")
+    with pytest.raises(GateFailed, match="replacing the gate policy of 'm' @prod changes guarded @prod"):
+        client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n")
+    client.privileged = True  # type: ignore[misc]
+    second = client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n",
+                                    reason="tags instead of a threshold", override=True)
     assert second.policy_version == 2
     current = client.get_gate_policy("m", alias="prod")
     assert current is not None and current.policy_version == 2
@@ -319,6 +330,7 @@ def test_policies_are_versioned(client: RegistryClient) -> None:
     assert [p.target.name for p in client._registry.list_gate_policies("m")] == ["prod"]
     set_events = client.get_events(model_name="m", types=["GATE_POLICY_SET"])
     assert [e.details["policy_version"] for e in set_events] == [1, 2]
+    assert [(e.override, e.reason) for e in set_events] == [(False, None), (True, "tags instead of a threshold")]
 
 
 @pytest.mark.parametrize(
