@@ -32,8 +32,12 @@ __all__ = ["RegistryClientMixin"]
 class RegistryClientMixin:
     """Registered models, versions, aliases, stages, gates and history on the client."""
 
-    _registry: ModelRegistry
     user: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def _registry(self) -> ModelRegistry: ...
 
     def _is_privileged(self) -> bool:
         return bool(getattr(self, "privileged", False))

@@ -4,10 +4,10 @@ with or without auth, and users created through ``lockgate users`` as an operato
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,30 +18,17 @@ NATIVE = "/api/v1"
 PASSWORD = {"root": "root-secret-1", "editor": "editor-secret-1", "manager": "manager-secret-1"}
 
 
-class _ThreadServer:
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> _ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def _registry_support() -> Any:
+    """tests/core/registry/registry_support.py, loaded by path (test folders are not packages)."""
+    name = "registry_support"
+    if name not in sys.modules:
+        path = Path(__file__).parents[1] / "registry" / "registry_support.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @pytest.fixture
@@ -49,10 +36,11 @@ def live_server() -> Iterator[Callable[..., str]]:
     """Start servers with ``create_app(**kwargs)`` in this process; returns each base URL."""
     from lockgate.server.app import create_app
 
-    servers: list[_ThreadServer] = []
+    thread_server = _registry_support().ThreadServer
+    servers: list[Any] = []
 
     def start(**kwargs: Any) -> str:
-        server = _ThreadServer(create_app(**kwargs)).start()
+        server = thread_server(create_app(**kwargs)).start()
         servers.append(server)
         return server.url
 
