@@ -11,7 +11,7 @@ import math
 import numbers
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate import settings
 from lockgate.context import current_user
@@ -38,6 +38,9 @@ from lockgate.store.base import (
     MAX_TAGS_PER_BATCH,
     TrackingStore,
 )
+
+if TYPE_CHECKING:
+    from lockgate.registry.base import ModelRegistry
 
 __all__ = ["LockgateClient"]
 
@@ -98,7 +101,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         self.privileged = privileged
         self._token = token
         self._store: TrackingStore | None = None
-        self._registry_service: Any = None
+        self._registry_service: ModelRegistry | None = None
 
     @property
     def store(self) -> TrackingStore:
@@ -113,7 +116,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         return self._store
 
     @property
-    def _registry(self) -> Any:
+    def _registry(self) -> ModelRegistry:
         """The registry service behind the registry methods (created on first use)."""
         if self._registry_service is None:
             self._registry_service = get_model_registry(self.tracking_uri, self.store, token=self._token)

@@ -60,6 +60,8 @@ class GatePolicySet(_In):
     alias: str | None = None
     stage: str | None = None
     policy: dict[str, Any]
+    reason: str | None = None
+    override: bool = False
 
 
 class Approval(_In):
@@ -69,6 +71,8 @@ class Approval(_In):
 class RegisteredModelUpdate(_In):
     new_name: str | None = None
     description: str | None = None
+    reason: str | None = None
+    override: bool = False
 
 
 class TagSet(_In):
@@ -89,6 +93,16 @@ class StageTransition(_In):
     archive_existing_versions: bool = False
     reason: str | None = None
     override: bool = False
+
+
+ReasonQuery = Annotated[str | None, Query(max_length=5000, description="Why (kept in the audit trail)")]
+OverrideQuery = Annotated[bool, Query(description="Force a guarded change (needs MANAGE and a reason)")]
+
+
+def _privileged(guard: Any, name: str) -> bool:
+    """Whether the caller may override on ``name``: MANAGE with auth on; everyone with auth off
+    (an override still needs override=True and a reason, and is recorded)."""
+    return bool(guard.can_manage_model(name)) if guard.enabled else True
 
 
 def _dump(entity: Any) -> Any:
@@ -134,9 +148,11 @@ def build_router() -> APIRouter:
 
     @router.delete("/registered-models/{name}", response_model=dict[str, Any],
                    summary="Delete a registered model and its versions")
-    def delete_model(name: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+    def delete_model(name: str, state: StateDep, user: UserDep, guard: GuardDep, reason: ReasonQuery = None,
+                     override: OverrideQuery = False) -> Response:
         guard.model(name, MANAGE)
-        registry(state).delete_registered_model(name, actor=user)
+        registry(state).delete_registered_model(name, actor=user, reason=reason, override=override,
+                                                privileged=_privileged(guard, name))
         return json_response(EMPTY)
 
     @router.patch("/registered-models/{name}", response_model=RegisteredModel,
@@ -150,7 +166,8 @@ def build_router() -> APIRouter:
             model = service.update_registered_model(name, description=body.description, actor=user)
         if body.new_name is not None:
             guard.model(name, MANAGE)
-            model = service.rename_registered_model(name, body.new_name, actor=user)
+            model = service.rename_registered_model(name, body.new_name, actor=user, reason=body.reason,
+                                                    override=body.override, privileged=_privileged(guard, name))
         return json_response(_dump(model or service.get_registered_model(name)))
 
     @router.post("/registered-models/{name}/tags", response_model=dict[str, Any], summary="Set a model tag")
@@ -221,9 +238,11 @@ def build_router() -> APIRouter:
 
     @router.delete("/registered-models/{name}/versions/{version}", response_model=dict[str, Any],
                    summary="Delete a version (MANAGE)")
-    def delete_version(name: str, version: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+    def delete_version(name: str, version: str, state: StateDep, user: UserDep, guard: GuardDep,
+                       reason: ReasonQuery = None, override: OverrideQuery = False) -> Response:
         guard.model(name, MANAGE)
-        registry(state).delete_model_version(name, version, actor=user)
+        registry(state).delete_model_version(name, version, actor=user, reason=reason, override=override,
+                                             privileged=_privileged(guard, name))
         return json_response(EMPTY)
 
     @router.get("/registered-models/{name}/versions/{version}/download-uri", response_model=dict[str, str],
@@ -279,9 +298,11 @@ def build_router() -> APIRouter:
 
     @router.delete("/registered-models/{name}/aliases/{alias}", response_model=dict[str, Any],
                    summary="Remove an alias")
-    def delete_alias(name: str, alias: str, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
+    def delete_alias(name: str, alias: str, state: StateDep, user: UserDep, guard: GuardDep,
+                     reason: ReasonQuery = None, override: OverrideQuery = False) -> Response:
         guard.model(name, EDIT)
-        registry(state).delete_registered_model_alias(name, alias, actor=user)
+        registry(state).delete_registered_model_alias(name, alias, actor=user, reason=reason, override=override,
+                                                      privileged=_privileged(guard, name))
         return json_response(EMPTY)
 
     @router.get("/registered-models/{name}/gates/policy", response_model=GatePolicyRecord,
@@ -336,7 +357,8 @@ def build_router() -> APIRouter:
     def set_gate(name: str, body: GatePolicySet, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
         guard.model(name, MANAGE)
         record = registry(state).set_gate_policy(name, alias=body.alias, stage=body.stage, policy=body.policy,
-                                                 actor=user)
+                                                 actor=user, reason=body.reason, override=body.override,
+                                                 privileged=_privileged(guard, name))
         return json_response(_dump(record))
 
     @router.get("/registered-models/{name}/gates", response_model=list[GatePolicyRecord],
