@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from lockgate.store.base import TrackingStore
 
+from lockgate.server.services import Services
+
 __all__ = ["create_app", "app_from_env", "ServerState", "ENV_BACKEND", "ENV_ARTIFACTS", "ENV_SERVE_ARTIFACTS",
            "ENV_AUTH"]
 
@@ -43,6 +45,11 @@ class ServerState:
     store: TrackingStore
     auth_enabled: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = Services(backend_store_uri=self.backend_store_uri,
+                                 artifacts_destination=self.artifacts_destination, store=self.store)
 
 
 class _TimingMiddleware:
@@ -153,7 +160,7 @@ def create_app(
 
         auth_store = AuthStore(uri)
         auth_store.bootstrap_admin_from_env()
-        state.extras["auth_store"] = auth_store
+        state.services.auth = auth_store
 
         app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(_TimingMiddleware)

@@ -28,7 +28,9 @@ class AuthMiddleware:
 
     @property
     def store(self) -> AuthStore:
-        return self.state.extras["auth_store"]  # type: ignore[no-any-return]
+        store = self.state.services.auth
+        assert store is not None, "AuthMiddleware needs the auth store"
+        return store
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
