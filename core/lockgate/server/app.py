@@ -102,7 +102,7 @@ def create_app(
     from lockgate import __version__, settings
     from lockgate.server.errors import install_error_handlers
     from lockgate.server.responses import json_response
-    from lockgate.server.routers import mlflow_tracking, native
+    from lockgate.server.routers import mlflow_tracking, native, native_auth
     from lockgate.store.sql.store import SqlStore
 
     uri = backend_store_uri or settings.tracking_uri()
