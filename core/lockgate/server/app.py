@@ -134,6 +134,7 @@ def create_app(
     for prefix in MLFLOW_PREFIXES:
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
+    app.include_router(native_auth.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
 
     @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
@@ -157,8 +158,9 @@ def create_app(
     if auth:
         from lockgate.server.auth.middleware import AuthMiddleware
         from lockgate.server.auth.store import AuthStore
+        from lockgate.server.auth.throttle import LoginThrottle
 
-        auth_store = AuthStore(uri)
+        auth_store = AuthStore(uri, throttle=LoginThrottle())
         auth_store.bootstrap_admin_from_env()
         state.services.auth = auth_store
 
