@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
 from lockgate.server.auth.store import AuthStore
 
 V1 = "/api/v1"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from lockgate.server.auth.policy import REQUIREMENTS, Operation, Scope
 from lockgate.server.auth.store import AuthStore, Permission
 
