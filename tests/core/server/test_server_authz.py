@@ -132,3 +132,14 @@ def test_auth_off_every_caller_is_privileged(server_url: str) -> None:
     assert isinstance(model, dict)
     assert (model["permission"], model["privileged"]) == ("MANAGE", True)
     assert "override_gate" in model["operations"]
+
+
+def test_the_documented_permission_table_is_the_one_in_force() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "security-authz.md").read_text()
+    rows = [line.split("|")[1:4] for line in doc.splitlines() if line.startswith("| `")]
+    documented = {name.strip(" `"): (scope.strip(), needs.strip()) for name, scope, needs in rows
+                  if name.strip(" `") in {op.value for op in Operation}}
+    assert documented == {
+        op.value: (req.scope.value, req.permission.value if req.permission else "-")
+        for op, req in REQUIREMENTS.items()
+    }
