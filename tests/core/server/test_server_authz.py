@@ -94,8 +94,8 @@ def test_whoami_lists_what_the_caller_may_do(guarded: tuple[str, AuthStore]) -> 
     url, auth = guarded
     root = httpx.Client(base_url=url, auth=ROOT, timeout=60)
     ed = httpx.Client(base_url=url, auth=ED, timeout=60)
-    exp = _ok(root.post(f"{V1}/experiments", json={"name": "e"}))["experiment_id"]
-    auth.grant("ed", "experiment", str(exp), "READ")
+    exp = str(_ok(root.post(f"{V1}/experiments", json={"name": "e"}))["experiment_id"])
+    auth.grant("ed", "experiment", exp, "READ")
 
     me = _ok(ed.get(f"{V1}/auth/whoami", params={"experiment_id": exp, "registered_model": "m"}))
     assert (me["auth"], me["user"], me["is_admin"]) == (True, "ed", False)
