@@ -143,3 +143,32 @@ def test_the_documented_permission_table_is_the_one_in_force() -> None:
         op.value: (req.scope.value, req.permission.value if req.permission else "-")
         for op, req in REQUIREMENTS.items()
     }
+
+
+def test_every_route_asks_the_authorizer(sqlite_uri: str, artifacts_dir: Path) -> None:
+    """A route without the AuthzDep dependency would decide nothing: only the public ones may."""
+    from fastapi.routing import APIRoute
+    from lockgate.server.app import create_app
+    from lockgate.server.auth.middleware import PUBLIC_PATHS
+    from lockgate.server.deps import get_authorizer
+
+    def depends_on_authorizer(dependant: object) -> bool:
+        deps = getattr(dependant, "dependencies", [])
+        return any(d.call is get_authorizer or depends_on_authorizer(d) for d in deps)
+
+    def api_routes(routes: list[object]) -> list[APIRoute]:
+        found: list[APIRoute] = []
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            included = getattr(route, "original_router", None)  # FastAPI >= 0.140 keeps routers
+            if included is not None:
+                found += api_routes(list(included.routes))
+        return found
+
+    app = create_app(backend_store_uri=sqlite_uri, artifacts_destination=str(artifacts_dir), auth=True)
+    routes = api_routes(list(app.routes))
+    assert len(routes) > 100  # the native API, the MLflow API, logged models, the proxy
+    unguarded = {r.path for r in routes if not depends_on_authorizer(r.dependant)}
+    assert unguarded == {"/health", "/version", "/api/v1/server-info"}
+    assert unguarded <= PUBLIC_PATHS
