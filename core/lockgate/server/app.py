@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from lockgate.store.base import TrackingStore
 
+from lockgate.server.services import Services
+
 __all__ = ["create_app", "app_from_env", "ServerState", "ENV_BACKEND", "ENV_ARTIFACTS", "ENV_SERVE_ARTIFACTS",
            "ENV_AUTH"]
 
@@ -43,6 +45,11 @@ class ServerState:
     store: TrackingStore
     auth_enabled: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = Services(backend_store_uri=self.backend_store_uri,
+                                 artifacts_destination=self.artifacts_destination, store=self.store)
 
 
 class _TimingMiddleware:
@@ -95,7 +102,7 @@ def create_app(
     from lockgate import __version__, settings
     from lockgate.server.errors import install_error_handlers
     from lockgate.server.responses import json_response
-    from lockgate.server.routers import mlflow_tracking, native
+    from lockgate.server.routers import mlflow_tracking, native, native_auth
     from lockgate.store.sql.store import SqlStore
 
     uri = backend_store_uri or settings.tracking_uri()
@@ -127,6 +134,7 @@ def create_app(
     for prefix in MLFLOW_PREFIXES:
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
+    app.include_router(native_auth.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
 
     @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
@@ -150,10 +158,11 @@ def create_app(
     if auth:
         from lockgate.server.auth.middleware import AuthMiddleware
         from lockgate.server.auth.store import AuthStore
+        from lockgate.server.auth.throttle import LoginThrottle
 
-        auth_store = AuthStore(uri)
+        auth_store = AuthStore(uri, throttle=LoginThrottle())
         auth_store.bootstrap_admin_from_env()
-        state.extras["auth_store"] = auth_store
+        state.services.auth = auth_store
 
         app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(_TimingMiddleware)

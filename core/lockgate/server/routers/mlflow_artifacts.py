@@ -19,12 +19,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from lockgate.artifacts import ArtifactRepository
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.server.auth.guard import EDIT, READ
-from lockgate.server.deps import GuardDep, StateDep
+from lockgate.server.auth.policy import Operation as Op
+from lockgate.server.deps import ArtifactsDep, AuthzDep
 from lockgate.server.responses import EMPTY, json_response
 
-__all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
+__all__ = ["CHUNK_SIZE", "build_router", "safe_artifact_path"]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -56,21 +57,11 @@ def safe_artifact_path(path: str | None) -> str:
     return "/".join(p for p in path.split("/") if p not in ("", "."))
 
 
-def _repo(state: Any) -> Any:
-    repo = state.extras.get("artifact_repository")
-    if repo is None:
-        from lockgate.artifacts import get_artifact_repository
-
-        repo = get_artifact_repository(state.artifacts_destination)
-        state.extras["artifact_repository"] = repo
-    return repo
-
-
 class _Upload:
     """One file being written: local files go to a temp name and are renamed on success,
     object-store files are committed by close() and discarded on failure."""
 
-    def __init__(self, repo: Any, rel: str) -> None:
+    def __init__(self, repo: ArtifactRepository, rel: str) -> None:
         self.repo = repo
         self.full = repo._full(rel)
         self.local = bool(repo._local)
@@ -103,7 +94,7 @@ class _Upload:
                 os.unlink(self.target)
 
 
-def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
+def _list(repo: ArtifactRepository, rel: str) -> list[dict[str, Any]]:
     if rel and not repo.exists(rel):
         return []
     if rel and not repo.is_dir(rel):
@@ -120,7 +111,7 @@ def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
     return files
 
 
-def _open_download(repo: Any, rel: str) -> tuple[str | None, Any]:
+def _open_download(repo: ArtifactRepository, rel: str) -> tuple[str | None, Any]:
     """(local file path, None) for local storage, else (None, an open binary handle)."""
     if not rel or not repo.exists(rel) or repo.is_dir(rel):
         raise NotFound(f"No artifact file at {rel!r}.")
@@ -146,19 +137,19 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["artifacts"])
 
     @router.get("/artifacts", summary="List the files and folders directly under ?path=")
-    def list_artifacts(state: StateDep, guard: GuardDep, path: Annotated[str | None, Query()] = None) -> Response:
+    def list_artifacts(repo: ArtifactsDep, authz: AuthzDep, path: Annotated[str | None, Query()] = None) -> Response:
         rel = safe_artifact_path(path)
-        guard.artifact_path(rel, READ)
-        return json_response({"files": _list(_repo(state), rel)})
+        authz.require(Op.READ_ARTIFACTS, rel)
+        return json_response({"files": _list(repo, rel)})
 
     @router.put("/artifacts/{artifact_path:path}", summary="Upload one file (the raw request body)")
-    async def upload_artifact(artifact_path: str, request: Request, state: StateDep, guard: GuardDep) -> Response:
+    async def upload_artifact(artifact_path: str, request: Request, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         rel = safe_artifact_path(artifact_path)
         if not rel:
             raise InvalidArgument("An upload needs a file path after /artifacts/.")
-        if guard.enabled:
-            await run_in_threadpool(guard.artifact_path, rel, EDIT)
-        upload = await run_in_threadpool(_Upload, _repo(state), rel)
+        if authz.auth_enabled:  # the check reads the database: keep it off the event loop
+            await run_in_threadpool(authz.require, Op.WRITE_ARTIFACTS, rel)
+        upload = await run_in_threadpool(_Upload, repo, rel)
         try:
             buffer = bytearray()
             async for chunk in request.stream():
@@ -175,24 +166,24 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.get("/artifacts/{artifact_path:path}", summary="Download one file, streamed")
-    def download_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+    def download_artifact(artifact_path: str, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         from starlette.responses import FileResponse, StreamingResponse
 
         rel = safe_artifact_path(artifact_path)
-        guard.artifact_path(rel, READ)
-        local, handle = _open_download(_repo(state), rel)
+        authz.require(Op.READ_ARTIFACTS, rel)
+        local, handle = _open_download(repo, rel)
         if local is not None:
             return FileResponse(local, media_type="application/octet-stream", filename=posixpath.basename(rel),
                                 content_disposition_type="attachment")
         return StreamingResponse(_iter_handle(handle), media_type="application/octet-stream")
 
     @router.delete("/artifacts/{artifact_path:path}", summary="Delete a file or folder")
-    def delete_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+    def delete_artifact(artifact_path: str, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         rel = safe_artifact_path(artifact_path)
-        guard.artifact_path(rel, EDIT)
+        authz.require(Op.DELETE_ARTIFACTS, rel)
         if not rel:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
-        _repo(state).delete_artifacts(rel)
+        repo.delete_artifacts(rel)
         return json_response(EMPTY)
 
     return router
