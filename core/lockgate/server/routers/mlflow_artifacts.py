@@ -27,6 +27,11 @@ from lockgate.server.responses import EMPTY, json_response
 __all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
 
 CHUNK_SIZE = 1024 * 1024
+# What every file system here can hold: NAME_MAX is 255 bytes, and a path deeper than a few
+# hundred levels only exists to exhaust the recursion in makedirs.
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_DEPTH = 100
+MAX_PATH_CHARS = 2048
 
 
 def safe_artifact_path(path: str | None) -> str:
@@ -53,7 +58,19 @@ def safe_artifact_path(path: str | None) -> str:
                 f"Artifact path {path!r} is not allowed: paths are relative to the artifact root "
                 "and may not be absolute or contain '..'."
             )
-    return "/".join(p for p in path.split("/") if p not in ("", "."))
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if len(path) > MAX_PATH_CHARS or len(parts) > MAX_PATH_DEPTH:
+        raise InvalidArgument(
+            f"Artifact path {path[:60]!r}... is too long: at most {MAX_PATH_CHARS} characters "
+            f"and {MAX_PATH_DEPTH} levels (got {len(path)} characters, {len(parts)} levels)."
+        )
+    for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise InvalidArgument(
+                f"Artifact path segment {part[:40]!r}... is {len(part.encode('utf-8', 'surrogatepass'))} "
+                f"bytes; a file or folder name may be at most {MAX_SEGMENT_BYTES} bytes."
+            )
+    return "/".join(parts)
 
 
 def _repo(state: Any) -> Any:
@@ -75,10 +92,16 @@ class _Upload:
         self.full = repo._full(rel)
         self.local = bool(repo._local)
         if self.local:
-            os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            try:
+                os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise InvalidArgument(
+                    f"Artifact path {rel!r} is not allowed: a folder on the way to it is an existing file."
+                ) from None
             if os.path.isdir(self.full):
                 raise InvalidArgument(f"Artifact path {rel!r} is a directory; upload to a file path.")
-            self.target = f"{self.full}.upload-{uuid.uuid4().hex}"
+            # A short temp name beside the target: the target's own name may already be 255 bytes.
+            self.target = posixpath.join(posixpath.dirname(self.full), f".upload-{uuid.uuid4().hex}")
             self.handle: Any = open(self.target, "wb")
         else:
             self.target = self.full

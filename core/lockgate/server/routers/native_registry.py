@@ -16,7 +16,7 @@ from starlette.responses import Response
 from lockgate.errors import InvalidArgument, PermissionDenied
 from lockgate.server.auth.guard import EDIT, MANAGE, READ
 from lockgate.server.deps import GuardDep, StateDep, UserDep
-from lockgate.server.native_schemas import Int64
+from lockgate.server.native_schemas import Cursor, Int64, JsonObject
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.routers.mlflow_registry import registry
 
@@ -59,7 +59,7 @@ class GateEvaluation(_In):
 class GatePolicySet(_In):
     alias: str | None = None
     stage: str | None = None
-    policy: dict[str, Any]
+    policy: JsonObject
 
 
 class Approval(_In):
@@ -372,7 +372,7 @@ def build_router() -> APIRouter:
     def events(
         state: StateDep,
         guard: GuardDep,
-        after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        after_id: Annotated[Cursor, Query()] = 0,
         model_name: str | None = None,
         types: Annotated[list[str] | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
