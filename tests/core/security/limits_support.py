@@ -66,17 +66,22 @@ def thread_server(app: Any) -> Iterator[str]:
 class ProcessServer:
     """``python -m lockgate.cli_server`` as a real process group that tests may kill -9."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, port: int | None = None,
+                 open_files: int | None = None) -> None:
         self.args = args
+        self.open_files = open_files
         self.env = {**os.environ, **(env or {})}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self, *, timeout: float = 90.0) -> ProcessServer:
+        command = [sys.executable, "-m", "lockgate.cli_server", "--port", str(self.port), *self.args]
+        if self.open_files:
+            # The server as started by a shell with `ulimit -n N` (soft and hard).
+            command = ["prlimit", f"--nofile={self.open_files}:{self.open_files}", *command]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lockgate.cli_server", "--port", str(self.port), *self.args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env,
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env,
             start_new_session=True,
         )
         wait_ready(self.url, proc=self.proc, timeout=timeout)
@@ -121,6 +126,11 @@ def _cmdline(pid: int) -> str:
             return handle.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def open_fds(pid: int) -> int:
+    """How many file handles a process holds right now."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def rss_bytes(pid: int) -> int:

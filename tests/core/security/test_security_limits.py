@@ -6,6 +6,7 @@ Each test first reproduces the finding; the assertions are the fixed behaviour.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,165 @@ def test_an_unexpected_error_keeps_the_connection_usable(app_factory: Any, sqlit
             body = error_body(client.get("/api/v1/test-boom"), 500, "INTERNAL_ERROR")
             assert "RuntimeError" in body["message"] and "a bug" not in body["message"]
             assert client.get("/health").text == "OK"
+
+
+# ------------------------------------------------------------ item 4: unbounded request bodies
+def _stream_chunked(url: str, path: str, *, total: int, method: str = "POST") -> tuple[int, bytes, int]:
+    """Send ``total`` bytes of chunked body from one thread while reading the answer in another,
+    as a browser or curl does; returns (status, body, bytes actually sent)."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    chunk = 1024 * 1024
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port))
+    sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n".encode())
+    sent = [0]
+
+    def send() -> None:
+        piece = f"{chunk:x}\r\n".encode() + b'{"metrics": [' + b" " * (chunk - 13) + b"\r\n"
+        try:
+            while sent[0] < total:
+                sock.sendall(piece)
+                sent[0] += chunk
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed: exactly what a limit should do
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            data += piece
+    finally:
+        sock.close()
+        sender.join(timeout=30)
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body, sent[0]
+
+
+def _length(data: bytes) -> int:
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    for line in head.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+def test_a_huge_streamed_body_gets_413_while_memory_stays_flat(tmp_path: Path, sqlite_uri: str) -> None:
+    """1 GiB to runs/log-batch took the server from 158 MiB to 6 GiB; now the body is counted
+    as it arrives and refused past the limit, so the worker's memory barely moves."""
+    from limits_support import ProcessServer, rss_bytes
+
+    args = ("--backend-store-uri", sqlite_uri, "--artifacts-destination", str(tmp_path / "a"), "--no-access-log")
+    with ProcessServer(*args, env={"LOCKGATE_SERVER_MAX_REQUEST_BYTES": str(4 * 1024 * 1024)}) as server:
+        assert server.proc is not None
+        before = rss_bytes(server.proc.pid)
+        status, body, sent = _stream_chunked(server.url, f"{API}/runs/log-batch", total=512 * 1024 * 1024)
+        assert status == 413
+        error = json.loads(body)
+        assert error["error_code"] == "RESOURCE_EXHAUSTED"
+        assert "4194304 bytes" in error["message"]
+        # The server stopped reading long before the 512 MiB were sent, and kept none of it.
+        assert sent < 128 * 1024 * 1024
+        assert rss_bytes(server.proc.pid) - before < 48 * 1024 * 1024
+        # The native API answers with its own error shape, and normal requests are unaffected.
+        status, body, _ = _stream_chunked(server.url, "/api/v1/runs/search", total=16 * 1024 * 1024)
+        assert status == 413 and json.loads(body)["error_code"] == "RESOURCE_EXHAUSTED"
+        created = httpx.post(server.url + f"{API}/experiments/create", json={"name": "after"}, timeout=30)
+        assert created.status_code == 200, created.text
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(app_factory: Any, sqlite_uri: str) -> None:
+    from lockgate.server.limits import ServerLimits
+
+    app = app_factory(sqlite_uri, limits=ServerLimits(max_request_bytes=64 * 1024))
+    with thread_server(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        metrics = [{"key": f"metric-{i:04d}-" + "x" * 50, "value": 1.0, "timestamp": 1, "step": i} for i in range(1000)]
+        body = error_body(client.post(f"{API}/runs/log-batch", json={"run_id": "r", "metrics": metrics}), 413,
+                          "RESOURCE_EXHAUSTED")
+        assert "65536 bytes" in body["message"]
+        # Below the limit everything works as before.
+        assert client.post(f"{API}/experiments/create", json={"name": "small"}).status_code == 200
+
+
+def test_artifact_uploads_stream_unlimited_unless_configured(app_factory: Any, sqlite_uri: str,
+                                                             tmp_path: Path) -> None:
+    from lockgate.server.limits import ServerLimits
+
+    payload = bytes(range(256)) * (24 * 4096)  # 24 MiB, well past the JSON body limit below
+    small_json = ServerLimits(max_request_bytes=1024 * 1024)
+    with thread_server(app_factory(sqlite_uri, limits=small_json)) as url, httpx.Client(base_url=url) as client:
+        put = client.put("/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/big.bin",
+                         content=iter([payload[i:i + 65536] for i in range(0, len(payload), 65536)]), timeout=120)
+        assert put.status_code == 200, put.text
+        assert client.get("/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/big.bin", timeout=120).content == payload
+    capped = ServerLimits(max_upload_bytes=8 * 1024 * 1024)
+    with thread_server(app_factory(sqlite_uri, limits=capped)) as url, httpx.Client(base_url=url) as client:
+        status, body, _ = _stream_chunked(url, "/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/capped.bin",
+                                          total=64 * 1024 * 1024, method="PUT")
+        assert status == 413 and json.loads(body)["error_code"] == "RESOURCE_EXHAUSTED"
+        listing = client.get("/api/2.0/mlflow-artifacts/artifacts", params={"path": "1/r/artifacts"}).json()
+        assert listing == {"files": [{"path": "big.bin", "is_dir": False, "file_size": len(payload)}]}
+
+
+# --------------------------------------------------------------- item 3: connection exhaustion
+def _open_idle(url: str, count: int) -> list[Any]:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex((parts.hostname, parts.port))  # in progress is fine: it sits in the backlog
+        socks.append(sock)
+    return socks
+
+
+def test_idle_connection_flood_does_not_lock_out_normal_requests(tmp_path: Path, sqlite_uri: str) -> None:
+    """20,600 idle sockets filled the file-handle limit and every request failed. At bounded scale:
+    a server allowed 512 file handles gets 1,500 idle sockets, and still answers."""
+    from limits_support import ProcessServer, open_fds
+
+    args = ("--backend-store-uri", sqlite_uri, "--artifacts-destination", str(tmp_path / "a"),
+            "--no-access-log", "--keep-alive", "60")
+    with ProcessServer(*args, open_files=512) as server:
+        assert server.proc is not None
+        socks = _open_idle(server.url, 1500)
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                for i in range(20):
+                    created = client.post(f"{API}/experiments/create", json={"name": f"during-flood-{i}"})
+                    assert created.status_code == 200, created.text
+                names = {e["name"] for e in client.get(f"{API}/experiments/search",
+                                                        params={"max_results": 100}).json()["experiments"]}
+                assert {f"during-flood-{i}" for i in range(20)} <= names
+            # The worker never holds more handles than the cap (limit minus a reserve) allows.
+            assert open_fds(server.proc.pid) <= 512
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def test_a_socket_that_never_sends_is_closed(tmp_path: Path, sqlite_uri: str) -> None:
+    """Stock uvicorn only starts its keep-alive timer after a first response."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from limits_support import ProcessServer
+
+    args = ("--backend-store-uri", sqlite_uri, "--artifacts-destination", str(tmp_path / "a"),
+            "--no-access-log", "--keep-alive", "1")
+    with ProcessServer(*args) as server:
+        parts = urlsplit(server.url)
+        with socket.create_connection((parts.hostname, parts.port)) as sock:
+            sock.settimeout(60)  # generous: only "closed at all" is asserted, not how fast
+            assert sock.recv(1) == b""
