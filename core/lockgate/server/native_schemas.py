@@ -12,6 +12,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from lockgate.entities import DatasetInput, LifecycleStage, RunStatus, ViewType
+from lockgate.search.grammar import MAX_ORDER_BY
+from lockgate.store.base import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
+from lockgate.store.validation import MAX_DATASETS_PER_REQUEST, MAX_IDS_PER_REQUEST
+from lockgate.store.validation import MAX_TAGS_PER_REQUEST as MAX_TAGS
 
 __all__ = [
     "BatchLog",
@@ -101,7 +105,7 @@ class KeyValue(_In):
 class ExperimentCreate(_In):
     name: str
     artifact_location: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
 
 
 class ExperimentCreated(BaseModel):
@@ -116,7 +120,7 @@ class ExperimentSearch(_In):
     view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Int64 = 1000
     filter_string: str | None = None
-    order_by: list[str] | None = None
+    order_by: list[str] | None = Field(default=None, max_length=MAX_ORDER_BY)
     page_token: str | None = None
 
 
@@ -140,7 +144,7 @@ class RunCreate(_In):
     user_id: str = ""
     start_time: Int64 | None = None
     run_name: str | None = None
-    tags: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS)
     parent_run_id: str | None = None
 
 
@@ -185,11 +189,11 @@ class RunsPage(BaseModel):
 
 
 class RunSearch(_In):
-    experiment_ids: list[str]
+    experiment_ids: list[str] = Field(max_length=MAX_IDS_PER_REQUEST)
     filter_string: str = ""
     view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Int64 = 1000
-    order_by: list[str] | None = None
+    order_by: list[str] | None = Field(default=None, max_length=MAX_ORDER_BY)
     page_token: str | None = None
 
 
@@ -213,19 +217,19 @@ class MetricsPage(BaseModel):
 
 
 class BatchLog(_In):
-    metrics: list[MetricIn] = Field(default_factory=list)
-    params: list[KeyValue] = Field(default_factory=list)
-    tags: list[KeyValue] = Field(default_factory=list)
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_METRICS_PER_BATCH)
+    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_PARAMS_PER_BATCH)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS_PER_BATCH)
 
 
 class InputsLog(_In):
-    datasets: list[DatasetInput]
+    datasets: list[DatasetInput] = Field(max_length=MAX_DATASETS_PER_REQUEST)
 
 
 class GcRequest(_In):
     older_than_ms: Int64 | None = Field(default=None, ge=0)
-    run_ids: list[str] | None = None
-    experiment_ids: list[str] | None = None
+    run_ids: list[str] | None = Field(default=None, max_length=MAX_IDS_PER_REQUEST)
+    experiment_ids: list[str] | None = Field(default=None, max_length=MAX_IDS_PER_REQUEST)
 
 
 class GcResult(BaseModel):

@@ -279,3 +279,61 @@ def test_a_socket_that_never_sends_is_closed(tmp_path: Path, sqlite_uri: str) ->
         with socket.create_connection((parts.hostname, parts.port)) as sock:
             sock.settimeout(60)  # generous: only "closed at all" is asserted, not how fast
             assert sock.recv(1) == b""
+
+
+# ---------------------------------------------------------------- item 6: unbounded filters
+def _clauses(count: int) -> str:
+    return " and ".join(f"params.p{i} = 'v{i}'" for i in range(count))
+
+
+def test_filter_size_and_clause_count_are_bounded_with_a_clear_400(http: httpx.Client) -> None:
+    """1,001 AND clauses were 503 'temporarily unavailable' on SQLite; a 10 MB filter burned a
+    core for minutes. Both are bad input: INVALID_PARAMETER_VALUE, nothing reaches the database."""
+    exp = http.post(f"{API}/experiments/create", json={"name": "f"}).json()["experiment_id"]
+    run = http.post(f"{API}/runs/create", json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    params = [{"key": f"p{i}", "value": f"v{i}"} for i in range(100)]
+    assert http.post(f"{API}/runs/log-batch", json={"run_id": run, "params": params}).status_code == 200
+
+    # The largest filter allowed still runs on both databases and finds the run.
+    found = http.post(f"{API}/runs/search", json={"experiment_ids": [exp], "filter": _clauses(100) + " and "
+                                                  + " and ".join(["attributes.status != 'KILLED'"] * 100)})
+    assert found.status_code == 200, found.text
+    assert [r["info"]["run_id"] for r in found.json()["runs"]] == [run]
+
+    body = error_body(http.post(f"{API}/runs/search", json={"experiment_ids": [exp], "filter": _clauses(1001)}),
+                      400, "INVALID_PARAMETER_VALUE")
+    assert "at most 200 clauses" in body["message"]
+    huge = "params.p = '" + "x" * (10 * 1024 * 1024) + "'"
+    body = error_body(http.post("/api/v1/runs/search", json={"experiment_ids": [exp], "filter_string": huge}),
+                      400, "INVALID_PARAMETER_VALUE")
+    assert "the limit is 32768" in body["message"]
+    body = error_body(http.get(f"{API}/registered-models/search", params={"filter": _clauses(1001)
+                                                                         .replace("params.p", "name")}), 400)
+    assert "filter" in body["message"]
+    body = error_body(http.post(f"{API}/experiments/search", json={"filter": "name = 'x' and " * 1000 + "name = 'y'"}),
+                      400, "INVALID_PARAMETER_VALUE")
+    assert "at most 200 clauses" in body["message"]
+
+
+def test_id_lists_are_bounded_below_driver_limits(http: httpx.Client) -> None:
+    """100k experiment ids were 503 on PostgreSQL (the driver's 65,535-parameter limit)."""
+    many = [str(i) for i in range(100_000)]
+    for path, payload in ((f"{API}/runs/search", {"experiment_ids": many}),
+                          ("/api/v1/runs/search", {"experiment_ids": many})):
+        body = error_body(http.post(path, json=payload), 400, "INVALID_PARAMETER_VALUE")
+        assert "experiment_ids" in body["message"] and "10000" in body["message"]
+    # Up to the limit works on both databases.
+    ok = http.post(f"{API}/runs/search", json={"experiment_ids": [str(i) for i in range(10_000)]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json().get("runs", []) == []
+
+
+def test_the_python_api_applies_the_same_limits(store_uri: str) -> None:
+    from lockgate.errors import InvalidArgument
+    from lockgate.store.sql.store import SqlStore
+
+    store = SqlStore(store_uri)
+    with pytest.raises(InvalidArgument, match="at most 200 clauses"):
+        store.search_runs(["0"], filter_string=_clauses(201))
+    with pytest.raises(InvalidArgument, match="experiment_ids: 10001 ids"):
+        store.search_runs([str(i) for i in range(10_001)])

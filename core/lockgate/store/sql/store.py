@@ -53,6 +53,8 @@ from lockgate.store.sql.tables import (
 )
 from lockgate.store.validation import (
     validate_batch,
+    validate_dataset_inputs,
+    validate_id_list,
     validate_experiment_name,
     validate_key,
     validate_max_results,
@@ -629,14 +631,12 @@ class SqlStore:
         return PagedList(points, None)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        # Checked before the write lock is taken: a bad request never holds it.
+        validate_dataset_inputs(datasets)
         with write_connection(self.engine) as conn:
             run = self._active_run_row(conn, run_id)
             for item in datasets:
                 ds = item.dataset
-                if not ds.name or not ds.digest:
-                    raise InvalidArgument("A dataset input needs a name and a digest.")
-                if len(ds.digest) > 36:
-                    raise InvalidArgument(f"Dataset {ds.name!r}: digest {ds.digest!r} is longer than 36 characters.")
                 existing = conn.execute(
                     select(D.c.dataset_uuid).where(
                         D.c.experiment_id == run.experiment_id, D.c.name == ds.name, D.c.digest == ds.digest
@@ -678,6 +678,7 @@ class SqlStore:
         from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
+        validate_id_list("experiment_ids", experiment_ids)
         offset = decode_page_token(page_token)
         exp_ids = [_experiment_id_int(e) for e in experiment_ids]
         stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
