@@ -24,7 +24,7 @@ from lockgate.server.auth.guard import EDIT, READ
 from lockgate.server.deps import GuardDep, StateDep
 from lockgate.server.responses import EMPTY, json_response
 
-__all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
+__all__ = ["CHUNK_SIZE", "build_router", "confined_path", "safe_artifact_path"]
 
 CHUNK_SIZE = 1024 * 1024
 # What every file system here can hold: NAME_MAX is 255 bytes, and a path deeper than a few
@@ -73,6 +73,30 @@ def safe_artifact_path(path: str | None) -> str:
     return "/".join(parts)
 
 
+def confined_path(repo: Any, rel: str) -> str:
+    """``rel``'s full path, after checking that symlinks do not lead it out of the root.
+
+    A link inside the artifacts folder (made by anyone with shell access there, or by an
+    earlier bug) must not let the proxy read, write or delete outside the destination.
+    """
+    full: str = repo._full(rel)
+    if not repo._local:
+        return full  # object stores have no symlinks
+    root = os.path.realpath(repo._full(""))
+    resolved = os.path.realpath(full)
+    if resolved != root and not resolved.startswith(root.rstrip("/") + "/"):
+        raise InvalidArgument(
+            f"Artifact path {rel!r} is not allowed: it resolves outside the artifact root "
+            "(through a symbolic link)."
+        )
+    return full
+
+
+def _delete(repo: Any, rel: str) -> None:
+    confined_path(repo, rel)
+    repo.delete_artifacts(rel)
+
+
 def _repo(state: Any) -> Any:
     repo = state.extras.get("artifact_repository")
     if repo is None:
@@ -89,7 +113,7 @@ class _Upload:
 
     def __init__(self, repo: Any, rel: str) -> None:
         self.repo = repo
-        self.full = repo._full(rel)
+        self.full = confined_path(repo, rel)
         self.local = bool(repo._local)
         if self.local:
             try:
@@ -127,6 +151,7 @@ class _Upload:
 
 
 def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
+    confined_path(repo, rel)
     if rel and not repo.exists(rel):
         return []
     if rel and not repo.is_dir(rel):
@@ -147,7 +172,7 @@ def _open_download(repo: Any, rel: str) -> tuple[str | None, Any]:
     """(local file path, None) for local storage, else (None, an open binary handle)."""
     if not rel or not repo.exists(rel) or repo.is_dir(rel):
         raise NotFound(f"No artifact file at {rel!r}.")
-    full = repo._full(rel)
+    full = confined_path(repo, rel)
     if repo._local:
         return full, None
     return None, repo.fs.open(full, "rb", block_size=4 * CHUNK_SIZE)
@@ -215,7 +240,7 @@ def build_router() -> APIRouter:
         guard.artifact_path(rel, EDIT)
         if not rel:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
-        _repo(state).delete_artifacts(rel)
+        _delete(_repo(state), rel)
         return json_response(EMPTY)
 
     return router
