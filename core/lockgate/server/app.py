@@ -99,6 +99,7 @@ def create_app(
     from lockgate.server.errors import install_error_handlers
     from lockgate.server.limits import ServerLimits
     from lockgate.server.middleware import CatchAllMiddleware, RequestBodyGuard
+    from lockgate.server.openapi import install_openapi
     from lockgate.server.responses import json_response
     from lockgate.server.routers import mlflow_tracking, native
     from lockgate.store.sql.store import SqlStore
@@ -133,6 +134,7 @@ def create_app(
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
+    install_openapi(app)
 
     @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
     async def health() -> Any:
