@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["server_command", "is_loopback", "main"]
+__all__ = ["is_loopback", "main", "server_command"]
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -88,6 +88,9 @@ def server_command(
     ] = None,
 ) -> None:
     """Start the tracking server: Lockgate's API and MLflow's REST API on one port."""
+    from lockgate.server.startup import enable_bytecode_cache
+
+    enable_bytecode_cache()
     from lockgate import settings
     from lockgate.server import app as server_app
 
@@ -121,13 +124,22 @@ def server_command(
 
     import uvicorn
 
-    from lockgate.server.connections import effective_max_connections, protocol_path, raise_open_file_limit
+    from lockgate.server.connections import (
+        effective_max_connections,
+        protocol_path,
+        raise_open_file_limit,
+    )
 
     # Workers inherit the raised limit; connections are capped below it so a flood of idle
     # sockets can never take the handles the database and artifact files need.
     cap = effective_max_connections(limits.max_connections, open_files=raise_open_file_limit())
+    factory = "lockgate.server.app:app_from_env"
+    if workers > 1:
+        from lockgate.server.startup import preload_workers
+
+        factory = preload_workers() or factory
     uvicorn.run(
-        "lockgate.server.app:app_from_env",
+        factory,
         factory=True,
         host=host,
         port=port,
