@@ -61,6 +61,10 @@ async def _send_error(send: Any, status: int, code: str, message: str, *, close:
     await send({"type": "http.response.body", "body": body})
 
 
+def _expects_continue(scope: Any) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in scope["headers"])
+
+
 def _declared_length(scope: Any) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -91,7 +95,8 @@ class RequestBodyGuard:
             return
         await self._buffered(scope, receive, send, self.limits.max_request_bytes)
 
-    async def _too_large(self, receive: Any, send: Any, limit: int, *, seen: int, more: bool) -> None:
+    async def _too_large(self, receive: Any, send: Any, limit: int, *, seen: int, more: bool,
+                         unread: bool = False) -> None:
         drained = 0
         while more and drained < _DRAIN_BYTES:
             message = await receive()
@@ -103,14 +108,16 @@ class RequestBodyGuard:
             send, 413, "RESOURCE_EXHAUSTED",
             f"The request body is larger than this server's limit of {limit} bytes "
             f"(at least {seen + drained} bytes were sent).",
-            close=more,
+            close=more or unread,
         )
 
     async def _buffered(self, scope: Any, receive: Any, send: Any, limit: int) -> None:
         """Read the whole (bounded) body first: the JSON decoder needs all of it anyway."""
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await self._too_large(receive, send, limit, seen=0, more=True)
+            # A client waiting for "100 Continue" has sent nothing yet: answer at once.
+            await self._too_large(receive, send, limit, seen=0, more=not _expects_continue(scope),
+                                 unread=True)
             return
         chunks: list[bytes] = []
         size = 0
@@ -156,7 +163,8 @@ class RequestBodyGuard:
         """Pass chunks straight through, answering 413 once the running total passes ``limit``."""
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await self._too_large(receive, send, limit, seen=0, more=True)
+            await self._too_large(receive, send, limit, seen=0, more=not _expects_continue(scope),
+                                 unread=True)
             return
         size = 0
         started = False

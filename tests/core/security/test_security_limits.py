@@ -395,3 +395,27 @@ def test_log_inputs_is_bounded_and_never_locks_out_other_writers(http: httpx.Cli
     assert len(history["metrics"]) == len(other_status)
     inputs = http.get(f"{API}/runs/get", params={"run_id": run}).json()["run"]["inputs"]["dataset_inputs"]
     assert sorted(d["dataset"]["name"] for d in inputs) == sorted(f"ds-{i}" for i in range(4000))
+
+
+def test_a_client_waiting_for_100_continue_gets_413_at_once(app_factory: Any, sqlite_uri: str) -> None:
+    import socket
+
+    from lockgate.server.limits import ServerLimits
+
+    app = app_factory(sqlite_uri, limits=ServerLimits(max_request_bytes=64 * 1024))
+    with thread_server(app) as url:
+        parsed = httpx.URL(url)
+        with socket.create_connection((parsed.host, parsed.port)) as sock:
+            sock.settimeout(60)
+            sock.sendall(f"POST {API}/runs/log-batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: {1024 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n".encode())
+            answer = b""
+            while b"}" not in answer:
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                answer += piece
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b"100 Continue" not in head
+        assert json.loads(body)["error_code"] == "RESOURCE_EXHAUSTED"
