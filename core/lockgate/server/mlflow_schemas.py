@@ -13,7 +13,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from lockgate.entities import RunStatus, ViewType
 from lockgate.search.grammar import MAX_ORDER_BY
-from lockgate.store.base import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
 from lockgate.store.validation import (
     MAX_DATASETS_PER_REQUEST,
     MAX_IDS_PER_REQUEST,
@@ -180,9 +179,9 @@ class MetricIn(_Body):
 
 
 class LogBatch(_RunBody):
-    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_METRICS_PER_BATCH)
-    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_PARAMS_PER_BATCH)
-    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS_PER_BATCH)
+    metrics: list[MetricIn] = Field(default_factory=list)
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
 
 
 class DatasetIn(_Body):

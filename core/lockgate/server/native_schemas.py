@@ -13,7 +13,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from lockgate.entities import DatasetInput, LifecycleStage, RunStatus, ViewType
 from lockgate.search.grammar import MAX_ORDER_BY
-from lockgate.store.base import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
 from lockgate.store.validation import MAX_DATASETS_PER_REQUEST, MAX_IDS_PER_REQUEST
 from lockgate.store.validation import MAX_TAGS_PER_REQUEST as MAX_TAGS
 
@@ -217,9 +216,9 @@ class MetricsPage(BaseModel):
 
 
 class BatchLog(_In):
-    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_METRICS_PER_BATCH)
-    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_PARAMS_PER_BATCH)
-    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS_PER_BATCH)
+    metrics: list[MetricIn] = Field(default_factory=list)
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
 
 
 class InputsLog(_In):
