@@ -25,9 +25,14 @@ from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import ArtifactsDep, AuthzDep
 from lockgate.server.responses import EMPTY, json_response
 
-__all__ = ["CHUNK_SIZE", "build_router", "safe_artifact_path"]
+__all__ = ["CHUNK_SIZE", "build_router", "confined_path", "safe_artifact_path"]
 
 CHUNK_SIZE = 1024 * 1024
+# What every file system here can hold: NAME_MAX is 255 bytes, and a path deeper than a few
+# hundred levels only exists to exhaust the recursion in makedirs.
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_DEPTH = 100
+MAX_PATH_CHARS = 2048
 
 
 def safe_artifact_path(path: str | None) -> str:
@@ -54,7 +59,43 @@ def safe_artifact_path(path: str | None) -> str:
                 f"Artifact path {path!r} is not allowed: paths are relative to the artifact root "
                 "and may not be absolute or contain '..'."
             )
-    return "/".join(p for p in path.split("/") if p not in ("", "."))
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if len(path) > MAX_PATH_CHARS or len(parts) > MAX_PATH_DEPTH:
+        raise InvalidArgument(
+            f"Artifact path {path[:60]!r}... is too long: at most {MAX_PATH_CHARS} characters "
+            f"and {MAX_PATH_DEPTH} levels (got {len(path)} characters, {len(parts)} levels)."
+        )
+    for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise InvalidArgument(
+                f"Artifact path segment {part[:40]!r}... is {len(part.encode('utf-8', 'surrogatepass'))} "
+                f"bytes; a file or folder name may be at most {MAX_SEGMENT_BYTES} bytes."
+            )
+    return "/".join(parts)
+
+
+def confined_path(repo: Any, rel: str) -> str:
+    """``rel``'s full path, after checking that symlinks do not lead it out of the root.
+
+    A link inside the artifacts folder (made by anyone with shell access there, or by an
+    earlier bug) must not let the proxy read, write or delete outside the destination.
+    """
+    full: str = repo._full(rel)
+    if not repo._local:
+        return full  # object stores have no symlinks
+    root = os.path.realpath(repo._full(""))
+    resolved = os.path.realpath(full)
+    if resolved != root and not resolved.startswith(root.rstrip("/") + "/"):
+        raise InvalidArgument(
+            f"Artifact path {rel!r} is not allowed: it resolves outside the artifact root "
+            "(through a symbolic link)."
+        )
+    return full
+
+
+def _delete(repo: Any, rel: str) -> None:
+    confined_path(repo, rel)
+    repo.delete_artifacts(rel)
 
 
 class _Upload:
@@ -63,13 +104,19 @@ class _Upload:
 
     def __init__(self, repo: ArtifactRepository, rel: str) -> None:
         self.repo = repo
-        self.full = repo._full(rel)
+        self.full = confined_path(repo, rel)
         self.local = bool(repo._local)
         if self.local:
-            os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            try:
+                os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise InvalidArgument(
+                    f"Artifact path {rel!r} is not allowed: a folder on the way to it is an existing file."
+                ) from None
             if os.path.isdir(self.full):
                 raise InvalidArgument(f"Artifact path {rel!r} is a directory; upload to a file path.")
-            self.target = f"{self.full}.upload-{uuid.uuid4().hex}"
+            # A short temp name beside the target: the target's own name may already be 255 bytes.
+            self.target = posixpath.join(posixpath.dirname(self.full), f".upload-{uuid.uuid4().hex}")
             self.handle: Any = open(self.target, "wb")
         else:
             self.target = self.full
@@ -95,6 +142,7 @@ class _Upload:
 
 
 def _list(repo: ArtifactRepository, rel: str) -> list[dict[str, Any]]:
+    confined_path(repo, rel)
     if rel and not repo.exists(rel):
         return []
     if rel and not repo.is_dir(rel):
@@ -115,7 +163,7 @@ def _open_download(repo: ArtifactRepository, rel: str) -> tuple[str | None, Any]
     """(local file path, None) for local storage, else (None, an open binary handle)."""
     if not rel or not repo.exists(rel) or repo.is_dir(rel):
         raise NotFound(f"No artifact file at {rel!r}.")
-    full = repo._full(rel)
+    full = confined_path(repo, rel)
     if repo._local:
         return full, None
     return None, repo.fs.open(full, "rb", block_size=4 * CHUNK_SIZE)
@@ -183,7 +231,7 @@ def build_router() -> APIRouter:
         authz.require(Op.DELETE_ARTIFACTS, rel)
         if not rel:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
-        repo.delete_artifacts(rel)
+        _delete(repo, rel)
         return json_response(EMPTY)
 
     return router

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, RegistryDep, UserDep
-from lockgate.server.native_schemas import Int64
+from lockgate.server.native_schemas import Cursor, Int64, JsonObject
 from lockgate.server.responses import EMPTY, json_response
 
 __all__ = ["build_router"]
@@ -58,7 +58,7 @@ class GateEvaluation(_In):
 class GatePolicySet(_In):
     alias: str | None = None
     stage: str | None = None
-    policy: dict[str, Any]
+    policy: JsonObject
     reason: str | None = None
     override: bool = False
 
@@ -386,7 +386,7 @@ def build_router() -> APIRouter:
     def events(
         reg: RegistryDep,
         authz: AuthzDep,
-        after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        after_id: Annotated[Cursor, Query()] = 0,
         model_name: str | None = None,
         types: Annotated[list[str] | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,

@@ -53,6 +53,8 @@ from lockgate.store.sql.tables import (
 )
 from lockgate.store.validation import (
     validate_batch,
+    validate_dataset_inputs,
+    validate_id_list,
     validate_experiment_name,
     validate_key,
     validate_max_results,
@@ -629,39 +631,45 @@ class SqlStore:
         return PagedList(points, None)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        # Checked and prepared before the write lock is taken, and written with a few batched
+        # statements, so even the largest allowed request holds the lock briefly.
+        validate_dataset_inputs(datasets)
+        wanted: dict[tuple[str, str], DatasetInput] = {}
+        tags: dict[tuple[str, str], str] = {}
+        for item in datasets:
+            key = (item.dataset.name, item.dataset.digest)
+            wanted.setdefault(key, item)
+            tags[key] = json.dumps(item.tags, sort_keys=True)
+        names = sorted({name for name, _ in wanted})
         with write_connection(self.engine) as conn:
             run = self._active_run_row(conn, run_id)
-            for item in datasets:
-                ds = item.dataset
-                if not ds.name or not ds.digest:
-                    raise InvalidArgument("A dataset input needs a name and a digest.")
-                if len(ds.digest) > 36:
-                    raise InvalidArgument(f"Dataset {ds.name!r}: digest {ds.digest!r} is longer than 36 characters.")
-                existing = conn.execute(
-                    select(D.c.dataset_uuid).where(
-                        D.c.experiment_id == run.experiment_id, D.c.name == ds.name, D.c.digest == ds.digest
+            known: dict[tuple[str, str], str] = {}
+            for start in range(0, len(names), 500):
+                rows = conn.execute(
+                    select(D.c.dataset_uuid, D.c.name, D.c.digest).where(
+                        D.c.experiment_id == run.experiment_id, D.c.name.in_(names[start:start + 500])
                     )
-                ).first()
-                if existing:
-                    dataset_uuid = existing.dataset_uuid
-                else:
-                    dataset_uuid = uuid.uuid4().hex
-                    conn.execute(
-                        insert(D).values(
-                            dataset_uuid=dataset_uuid,
-                            experiment_id=run.experiment_id,
-                            name=ds.name,
-                            digest=ds.digest,
-                            source_type=ds.source_type,
-                            source=ds.source,
-                            schema=ds.schema_,
-                            profile=ds.profile,
-                        )
-                    )
-                stmt = self._insert(RI).values(
-                    run_uuid=run_id, dataset_uuid=dataset_uuid, tags_json=json.dumps(item.tags, sort_keys=True)
                 )
-                conn.execute(self._upsert(stmt, ["run_uuid", "dataset_uuid"], {"tags_json": stmt.excluded.tags_json}))
+                known.update({(r.name, r.digest): r.dataset_uuid for r in rows if (r.name, r.digest) in wanted})
+            new_rows = []
+            for key, item in wanted.items():
+                if key in known:
+                    continue
+                ds = item.dataset
+                known[key] = uuid.uuid4().hex
+                new_rows.append({
+                    "dataset_uuid": known[key], "experiment_id": run.experiment_id, "name": ds.name,
+                    "digest": ds.digest, "source_type": ds.source_type, "source": ds.source,
+                    "schema": ds.schema_, "profile": ds.profile,
+                })
+            if new_rows:
+                conn.execute(insert(D), new_rows)
+            if wanted:
+                stmt = self._insert(RI)
+                conn.execute(
+                    self._upsert(stmt, ["run_uuid", "dataset_uuid"], {"tags_json": stmt.excluded.tags_json}),
+                    [{"run_uuid": run_id, "dataset_uuid": known[key], "tags_json": tags[key]} for key in wanted],
+                )
 
     # ------------------------------------------------------------------- search
     def search_runs(
@@ -678,6 +686,7 @@ class SqlStore:
         from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
+        validate_id_list("experiment_ids", experiment_ids)
         offset = decode_page_token(page_token)
         exp_ids = [_experiment_id_int(e) for e in experiment_ids]
         stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
