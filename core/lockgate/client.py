@@ -412,6 +412,24 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
             page_token=page_token,
         )
 
+    def search_runs_by_tags(
+        self,
+        experiment_ids: Sequence[str] | str,
+        tags: Mapping[str, Any],
+        *,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+    ) -> PagedList[Run]:
+        """Runs whose tags equal every entry of ``tags`` (keys and values quoted safely)."""
+        from lockgate.search import tags_filter
+
+        return self.search_runs(
+            experiment_ids,
+            tags_filter({k: _stringify(v) for k, v in tags.items()}),
+            order_by=order_by,
+            max_results=max_results,
+        )
+
     # ---------------------------------------------------------------------- gc
     def gc(
         self,

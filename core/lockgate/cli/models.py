@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lockgate.cli.common import (
@@ -32,6 +33,7 @@ from lockgate.cli.common import (
 )
 from lockgate.cli.extras import requires_extra
 from lockgate.errors import GateFailed, InvalidArgument
+from lockgate.registry.verdicts import VERDICT_COLUMNS, format_value, verdict_rows
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
@@ -73,25 +75,14 @@ def _tags(pairs: list[str] | None) -> dict[str, str]:
     return tags
 
 
-def _short(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_short(v) for v in value) or "-"
-    return str(value)
-
-
 def _verdict_table(title: str, results: list[RuleResult]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("rule", "verdict", "observed", "expected", "message"):
+    for column in VERDICT_COLUMNS:
         table.add_column(column, overflow="fold")
-    for r in results:
-        verdict = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
-        table.add_row(r.rule, verdict, _short(r.observed), _short(r.expected), r.message)
+    for row in verdict_rows(results):
+        verdict = "[green]pass[/]" if row["verdict"] == "pass" else "[bold red]FAIL[/]"
+        table.add_row(escape(row["rule"]), verdict, escape(row["observed"]), escape(row["expected"]),
+                      escape(row["message"]))
     return table
 
 
@@ -151,7 +142,7 @@ def list_models(
         table.add_column(column)
     for m in page:
         latest = ", ".join(f"{v.current_stage}:{v.version}" for v in m.latest_versions)
-        table.add_row(m.name, _short(m.aliases), latest, _short(m.tags), fmt_time(m.last_updated_timestamp))
+        table.add_row(m.name, format_value(m.aliases), latest, format_value(m.tags), fmt_time(m.last_updated_timestamp))
     console.print(table)
     if page.token:
         console.print(f"More results: --page-token {page.token}")
@@ -350,8 +341,8 @@ def history(
                 gate += ": " + "; ".join(failed)
         if e.override:
             gate = "[bold yellow]OVERRIDE[/] " + gate
-        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, target, _short(e.from_version),
-                      _short(e.to_version), e.actor, gate, e.reason or "")
+        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, target, format_value(e.from_version),
+                      format_value(e.to_version), e.actor, gate, e.reason or "")
     console.print(table)
 
 
@@ -377,8 +368,8 @@ def events(
         table.add_column(column, overflow="fold")
     for e in found:
         target = f"@{e.alias}" if e.alias else (e.stage or "")
-        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, e.model_name, _short(e.version), target,
-                      e.actor, _short(e.details) if e.details else "")
+        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, e.model_name, format_value(e.version), target,
+                      e.actor, format_value(e.details) if e.details else "")
     console.print(table)
 
 

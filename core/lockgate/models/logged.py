@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lockgate.errors import InvalidArgument, NotFound
+from lockgate.errors import InvalidArgument
 from lockgate.models.model import Model, ModelInfo
 
 __all__ = ["log_saved_model", "register_model_version"]
@@ -32,19 +32,11 @@ def _run_for_logging(run_id: str | None, client: Any | None) -> tuple[Any, str]:
 
 def register_model_version(client: Any, name: str, *, source: str, run_id: str | None) -> Any:
     """Create model version ``source`` under registered model ``name`` (created if missing)."""
-    if not hasattr(client, "create_model_version"):
+    if not hasattr(client, "register_model"):
         raise InvalidArgument(
             "registered_model_name needs the model registry, which this Lockgate lacks."
         )
-    try:
-        client.get_registered_model(name)
-    except NotFound:
-        try:
-            client.create_registered_model(name)
-        except Exception as exc:  # a concurrent creator won the race
-            if type(exc).__name__ != "AlreadyExists":
-                raise
-    return client.create_model_version(name, source=source, run_id=run_id)
+    return client.register_model(name, source=source, run_id=run_id)
 
 
 def log_saved_model(

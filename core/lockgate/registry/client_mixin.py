@@ -106,6 +106,28 @@ class RegistryClientMixin:
             actor=self.user,
         )
 
+    def register_model(
+        self,
+        name: str,
+        *,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        model_description: str | None = None,
+    ) -> ModelVersion:
+        """A new version of ``name`` from ``source``, creating the registered model if missing.
+
+        The one "register, creating if needed" workflow: ``log_model(registered_model_name=)``,
+        the Airflow operator, the Prefect task and the Dagster IO manager all call this.
+        """
+        self._registry.create_registered_model(
+            name, description=model_description, exist_ok=True, actor=self.user
+        )
+        return self.create_model_version(
+            name, source=source, run_id=run_id, tags=tags, description=description
+        )
+
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """One version with its tags and aliases."""
         return self._registry.get_model_version(name, version)

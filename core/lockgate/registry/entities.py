@@ -155,6 +155,21 @@ class GateTarget(_Entity):
     def __str__(self) -> str:
         return f"@{self.name}" if self.kind == "alias" else f"stage {self.name}"
 
+    @classmethod
+    def of(cls, *, alias: str | None = None, stage: str | ModelVersionStage | None = None) -> GateTarget:
+        """The target named by exactly one of ``alias`` or ``stage``; InvalidArgument otherwise.
+
+        Every surface (client, CLI, REST, operators, tasks, assets) checks its arguments
+        with this, so "name exactly one target" reads the same everywhere.
+        """
+        if (alias is None or alias == "") == (stage is None or stage == ""):
+            from lockgate.errors import InvalidArgument
+
+            raise InvalidArgument("Name exactly one target: alias=... or stage=...")
+        if alias:
+            return cls(kind="alias", name=str(alias))
+        return cls(kind="stage", name=ModelVersionStage.parse(stage).value)  # type: ignore[arg-type]
+
 
 class GatePolicyRecord(_Entity):
     """A stored gate policy: the target it guards, its version, author and the rules."""

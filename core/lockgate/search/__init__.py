@@ -23,7 +23,9 @@ from lockgate.search.grammar import (
     parse_order_by,
     parse_order_by_list,
     parse_run_filter,
+    quote_key,
     quote_string,
+    tags_filter,
 )
 from lockgate.search.models import (
     MODEL_VERSION_GRAMMAR,
@@ -56,7 +58,9 @@ __all__ = [
     "parse_registered_model_order_by",
     "parse_model_version_filter",
     "parse_model_version_order_by",
+    "quote_key",
     "quote_string",
+    "tags_filter",
     "apply_run_search",
     "run_filter_clauses",
     "run_order_by",

@@ -40,7 +40,9 @@ __all__ = [
     "parse_order_by",
     "parse_order_by_list",
     "parse_run_filter",
+    "quote_key",
     "quote_string",
+    "tags_filter",
 ]
 
 Value = str | int | float | tuple[str, ...] | None
@@ -177,6 +179,16 @@ _MAX_SQLITE_INT = 2**63
 def quote_string(value: str) -> str:
     """``value`` as a single-quoted filter literal that parses back to exactly ``value``."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_key(key: str) -> str:
+    """``key`` in backticks, so any tag, param or metric name parses back to exactly ``key``."""
+    return "`" + key.replace("`", "``") + "`"
+
+
+def tags_filter(tags: Mapping[str, str]) -> str:
+    """A filter matching runs whose tags equal every entry of ``tags``, quoted safely."""
+    return " and ".join(f"tags.{quote_key(k)} = {quote_string(str(v))}" for k, v in tags.items())
 
 
 class _Parser:
