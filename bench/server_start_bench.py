@@ -39,7 +39,7 @@ class _Server:
         self.env = {**os.environ, "LOCKGATE_HOME": str(home)}
         if args.src:
             self.env["PYTHONPATH"] = str(Path(args.src) / "core")
-        self.command = [sys.executable, "-m", "lockgate.cli_server", "--port", str(self.port),
+        self.command = [sys.executable, "-m", "lockgate.cli.server", "--port", str(self.port),
                         "--workers", str(args.workers), "--backend-store-uri", args.backend_store_uri,
                         "--artifacts-destination", str(home / "artifacts"), "--no-access-log"]
         self.lines: list[tuple[float, str]] = []

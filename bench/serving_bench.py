@@ -222,8 +222,8 @@ def main() -> None:
     save_model(model_dir)
     bindir = Path(sys.executable).parent
     port = _free_port()
-    launcher = ("import sys; from lockgate.cli_models_serving import models_serving_app; "
-                "models_serving_app(sys.argv[1:])")
+    launcher = ("import sys; from lockgate.cli.models import models_app; "
+                "models_app(sys.argv[1:])")
     servers = {"lockgate": ([sys.executable, "-c", launcher,
                              "serve", "-m", str(model_dir), "--port", str(port)], port)}
     if not args.skip_mlflow:

@@ -27,7 +27,7 @@ _ARTIFACT_FLUENT = [
     "log_artifact", "log_artifacts", "log_text", "log_dict", "log_figure", "log_image",
     "list_artifacts", "download_artifacts", "get_artifact_uri",
 ]
-_EXPORTS.update({name: "lockgate.artifacts.fluent" for name in _ARTIFACT_FLUENT})
+_EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
 _SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors"}
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockgate import settings
+from lockgate.artifacts.client_mixin import ArtifactsClientMixin
 from lockgate.context import current_user
 from lockgate.entities import (
     Dataset,
@@ -29,7 +30,6 @@ from lockgate.entities import (
     ViewType,
 )
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.artifacts.client_mixin import ArtifactsClientMixin
 from lockgate.registry.client_mixin import RegistryClientMixin
 from lockgate.store import get_model_registry, get_tracking_store
 from lockgate.store.base import (
@@ -40,6 +40,8 @@ from lockgate.store.base import (
 )
 
 if TYPE_CHECKING:
+    from lockgate.artifacts.base import Repository
+    from lockgate.artifacts.resolver import ArtifactResolver
     from lockgate.registry.base import ModelRegistry
 
 __all__ = ["LockgateClient"]
@@ -102,6 +104,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         self._token = token
         self._store: TrackingStore | None = None
         self._registry_service: ModelRegistry | None = None
+        self._artifact_resolver: ArtifactResolver | None = None
 
     @property
     def store(self) -> TrackingStore:
@@ -121,6 +124,33 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         if self._registry_service is None:
             self._registry_service = get_model_registry(self.tracking_uri, self.store, token=self._token)
         return self._registry_service
+
+    @property
+    def artifact_resolver(self) -> ArtifactResolver:
+        """This client's artifact routing: ``runs:/`` through its store, ``models:/`` through its
+        registry, ``mlflow-artifacts:`` through its server's proxy with its credentials."""
+        if self._artifact_resolver is None:
+            from lockgate.artifacts.resolver import ArtifactResolver, RepositoryFactory
+
+            schemes: dict[str, RepositoryFactory] = {}
+            if settings.is_http_uri(self.tracking_uri):
+                schemes["mlflow-artifacts"] = self._proxy_repository
+            self._artifact_resolver = ArtifactResolver(
+                self, resolve_model=self._model_location, schemes=schemes
+            )
+        return self._artifact_resolver
+
+    def _model_location(self, uri: str) -> str:
+        version = self.resolve_model_uri(uri)
+        return version.storage_location or version.source
+
+    def _proxy_repository(self, root_uri: str) -> Repository:
+        from lockgate.store.rest import RestStore
+
+        store = self.store
+        if not isinstance(store, RestStore):  # pragma: no cover - http URIs always get one
+            raise InvalidArgument(f"{root_uri!r} needs a Lockgate server; {self.tracking_uri!r} is not one.")
+        return store.artifact_repository(root_uri)
 
     def __repr__(self) -> str:
         return f"LockgateClient(tracking_uri={self.tracking_uri!r})"
@@ -416,9 +446,6 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         return removed
 
     def _delete_run_artifacts(self, run: Run) -> None:
-        uri = run.info.artifact_uri
-        if not uri:
-            return
-        from lockgate.artifacts import delete_run_artifacts
+        from lockgate.artifacts.run_artifacts import delete_run_artifacts
 
-        delete_run_artifacts(uri)
+        delete_run_artifacts(self, run.info.artifact_uri)

@@ -11,32 +11,44 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate import settings
 from lockgate.client import LockgateClient
 from lockgate.entities import Experiment, Metric, PagedList, Run, RunStatus, ViewType
 from lockgate.errors import InvalidArgument
 
+if TYPE_CHECKING:
+    from lockgate.artifacts.repository import FileInfo
+
 __all__ = [
     "ActiveRun",
-    "set_experiment",
-    "start_run",
-    "end_run",
     "active_run",
-    "last_active_run",
-    "log_param",
-    "log_params",
-    "log_metric",
-    "log_metrics",
-    "set_tag",
-    "set_tags",
     "delete_tag",
-    "log_input",
-    "get_run",
-    "search_runs",
+    "download_artifacts",
+    "end_run",
+    "get_artifact_uri",
     "get_client",
     "get_metric_history",
+    "get_run",
+    "last_active_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
 ]
 
 _run_stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("lockgate_run_stack", default=())
@@ -281,3 +293,58 @@ def search_runs(
 
 def get_metric_history(run_id: str, key: str) -> list[Metric]:
     return get_client().get_metric_history(run_id, key)
+
+
+# ---------------------------------------------------------------- artifacts
+def _active_run_id() -> str:
+    run = active_run()
+    if run is None:
+        raise InvalidArgument("No active run: call lockgate.start_run() first.")
+    return str(run.info.run_id)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Upload a local file into the active run's artifacts."""
+    get_client().log_artifact(_active_run_id(), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Upload a local directory tree into the active run's artifacts."""
+    get_client().log_artifacts(_active_run_id(), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Store a string as a text artifact of the active run."""
+    get_client().log_text(_active_run_id(), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str) -> None:
+    """Store a dict as JSON or YAML in the active run's artifacts."""
+    get_client().log_dict(_active_run_id(), dictionary, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
+    """Store a matplotlib or plotly figure in the active run's artifacts."""
+    get_client().log_figure(_active_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(image: Any, artifact_file: str) -> None:
+    """Store a numpy array or PIL image in the active run's artifacts."""
+    get_client().log_image(_active_run_id(), image, artifact_file)
+
+
+def list_artifacts(path: str | None = None, *, run_id: str | None = None) -> list[FileInfo]:
+    """The artifacts of the active run (or ``run_id``) under ``path``."""
+    return get_client().list_artifacts(run_id or _active_run_id(), path)
+
+
+def download_artifacts(path: str = "", *, run_id: str | None = None,
+                       dst_path: str | os.PathLike[str] | None = None) -> str:
+    """Copy an artifact of the active run (or ``run_id``) locally; returns the local path."""
+    return get_client().download_artifacts(run_id or _active_run_id(), path, dst_path)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The full URI of the active run's artifact root, or of a path under it."""
+    client = get_client()
+    return client.artifact_resolver.run_repository(_active_run_id()).uri_for(artifact_path)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-
-import pytest
-from typer.testing import CliRunner
+import re
 
 import lockgate
+import pytest
 from lockgate.cli import app
+from typer.testing import CliRunner
 
 runner = CliRunner(env={"COLUMNS": "250"})
 
@@ -79,3 +79,24 @@ def test_experiments_and_db_commands(churn_runs: list[str]) -> None:
 def test_metric_history_command(churn_runs: list[str]) -> None:
     result = runner.invoke(app, ["runs", "history", churn_runs[0], "loss", "-o", "json"])
     assert [p["value"] for p in json.loads(result.stdout)] == [0.02]
+
+
+def test_every_command_prints_times_in_one_format() -> None:
+    from lockgate.client import LockgateClient
+
+    client = LockgateClient()
+    exp = client.create_experiment("timed")
+    run = client.create_run(exp, run_name="timed-run", start_time=1_767_225_600_000)  # 2026-01-01 00:00 UTC
+    client.log_metric(run.info.run_id, "loss", 0.5, step=0, timestamp=1_767_229_200_000)
+    client.create_registered_model("timed-model")
+    client.create_model_version("timed-model", source=f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    result = runner.invoke(app, ["runs", "search", "-e", "timed"])
+    assert result.exit_code == 0 and "2026-01-01T00:00:00Z" in result.output, result.output
+    result = runner.invoke(app, ["runs", "history", run.info.run_id, "loss"])
+    assert result.exit_code == 0 and "2026-01-01T01:00:00Z" in result.output, result.output
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    for args in (["experiments", "list"], ["models", "list"], ["models", "versions", "timed-model"],
+                 ["models", "events"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert stamp.search(result.output), (args, result.output)

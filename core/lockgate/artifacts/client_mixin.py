@@ -1,18 +1,32 @@
-"""Artifact methods for ``LockgateClient``; the client mixes this in and provides ``get_run``."""
+"""Artifact methods for ``LockgateClient``; the client mixes this in and provides ``artifact_resolver``."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.artifacts import run_artifacts as _ra
 from lockgate.artifacts.repository import FileInfo
+
+if TYPE_CHECKING:
+    from lockgate.artifacts.base import Repository
+    from lockgate.artifacts.resolver import ArtifactResolver
 
 __all__ = ["ArtifactsClientMixin"]
 
 
 class ArtifactsClientMixin:
-    """Log, list and download run artifacts by run id (the host class provides ``get_run``)."""
+    """Log, list and download run artifacts, routed through this client's own resolver."""
+
+    @property
+    def artifact_resolver(self) -> ArtifactResolver:
+        """How this client reaches artifacts (its store, registry and server proxy)."""
+        raise NotImplementedError  # the host class builds it
+
+    def artifact_repository(self, uri: str) -> Repository:
+        """The repository at an artifact URI (``runs:/``, ``models:/``, ``mlflow-artifacts:``,
+        ``s3://``, a path ...), reached through this client's store, registry and server."""
+        return self.artifact_resolver.repository(uri)
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str],
                      artifact_path: str | None = None) -> None:

@@ -11,21 +11,24 @@ import os
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lockgate.artifacts.retry import with_retries
 from lockgate.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from lockgate.artifacts.base import Repository
+    from lockgate.artifacts.resolver import HasArtifactResolver
 
 __all__ = [
     "ArtifactRepository",
     "FileInfo",
     "clean_artifact_path",
     "get_artifact_repository",
-    "register_artifact_scheme",
     "storage_options_for",
 ]
 
@@ -331,26 +334,14 @@ def _is_local(fs: Any) -> bool:
     return protocol in ("file", "local")
 
 
-# Scheme -> factory; the server helper registers "mlflow-artifacts", "http" and "https" here
-# to route through the tracking server's artifact proxy instead of a filesystem.
-_SCHEMES: dict[str, Callable[[str], Any]] = {}
+def get_artifact_repository(uri: str, *, client: HasArtifactResolver | None = None) -> Repository:
+    """The repository for an artifact URI, routed by ``client`` (``client.artifact_repository``).
 
-
-def register_artifact_scheme(scheme: str, factory: Callable[[str], Any]) -> None:
-    """Route URIs of ``scheme`` to a custom repository class (e.g. the server proxy)."""
-    _SCHEMES[scheme] = factory
-
-
-def get_artifact_repository(uri: str) -> ArtifactRepository:
-    """The repository for an artifact URI: a registered scheme's handler, else fsspec.
-
-    ``runs:/`` and ``models:/`` URIs are resolved to their storage location first.
+    ``runs:/`` and ``models:/`` URIs are resolved to their storage location first, through
+    ``client``'s store and registry; ``mlflow-artifacts:`` URIs go through ``client``'s server
+    proxy. Without a client only storage URIs (paths, ``file:``, ``s3://`` ...) are accepted.
     """
-    if uri.startswith(("runs:/", "models:/")):
-        from lockgate.artifacts.uri import resolve_artifact_uri
+    from lockgate.artifacts.resolver import ArtifactResolver
 
-        uri = resolve_artifact_uri(uri)
-    scheme = uri.split(":", 1)[0] if "://" in uri or uri.startswith("mlflow-artifacts:") else ""
-    if scheme in _SCHEMES:
-        return _SCHEMES[scheme](uri)  # type: ignore[no-any-return]
-    return ArtifactRepository(uri)
+    resolver = client.artifact_resolver if client is not None else ArtifactResolver()
+    return resolver.repository(uri)

@@ -1,7 +1,7 @@
 """Artifacts of one run: log files, text, dicts and figures under the run's artifact root.
 
-Every function takes a client (anything with ``get_run``) and a run id; the client facade
-and the fluent API are thin wrappers over these.
+Every function takes a client (one that owns an ``artifact_resolver``: ``LockgateClient``)
+and a run id; the client facade and the fluent API are thin wrappers over these.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ import io
 import json
 import os
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lockgate.artifacts.repository import (
-    ArtifactRepository,
-    FileInfo,
-    clean_artifact_path,
-    get_artifact_repository,
-)
+from lockgate.artifacts.repository import FileInfo, clean_artifact_path
 from lockgate.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from lockgate.artifacts.base import Repository
+    from lockgate.artifacts.resolver import HasArtifactResolver
 
 __all__ = [
     "delete_run_artifacts",
@@ -34,30 +33,29 @@ __all__ = [
 ]
 
 
-def run_artifact_repository(client: Any, run_id: str) -> ArtifactRepository:
-    """The repository rooted at the run's artifact URI."""
-    run = client.get_run(run_id)
-    return get_artifact_repository(run.info.artifact_uri)
+def run_artifact_repository(client: HasArtifactResolver, run_id: str) -> Repository:
+    """The repository rooted at the run's artifact URI, reached through ``client``."""
+    return client.artifact_resolver.run_repository(run_id)
 
 
-def log_artifact(client: Any, run_id: str, local_path: str | os.PathLike[str],
+def log_artifact(client: HasArtifactResolver, run_id: str, local_path: str | os.PathLike[str],
                  artifact_path: str | None = None) -> str:
     """Upload a local file into the run's artifacts; returns its artifact path."""
     return run_artifact_repository(client, run_id).log_artifact(local_path, artifact_path)
 
 
-def log_artifacts(client: Any, run_id: str, local_dir: str | os.PathLike[str],
+def log_artifacts(client: HasArtifactResolver, run_id: str, local_dir: str | os.PathLike[str],
                   artifact_path: str | None = None) -> list[str]:
     """Upload a local directory tree into the run's artifacts; returns the file paths."""
     return run_artifact_repository(client, run_id).log_artifacts(local_dir, artifact_path)
 
 
-def log_text(client: Any, run_id: str, text: str, artifact_file: str) -> str:
+def log_text(client: HasArtifactResolver, run_id: str, text: str, artifact_file: str) -> str:
     """Store a string as a text file artifact."""
     return run_artifact_repository(client, run_id).write_bytes(text.encode("utf-8"), artifact_file)
 
 
-def log_dict(client: Any, run_id: str, dictionary: Any, artifact_file: str) -> str:
+def log_dict(client: HasArtifactResolver, run_id: str, dictionary: Any, artifact_file: str) -> str:
     """Store a dict as JSON, or as YAML when the file name ends in .yaml/.yml."""
     ext = posixpath.splitext(artifact_file)[1].lower()
     if ext in (".yaml", ".yml"):
@@ -69,7 +67,7 @@ def log_dict(client: Any, run_id: str, dictionary: Any, artifact_file: str) -> s
     return log_text(client, run_id, text, artifact_file)
 
 
-def log_figure(client: Any, run_id: str, figure: Any, artifact_file: str, *,
+def log_figure(client: HasArtifactResolver, run_id: str, figure: Any, artifact_file: str, *,
                save_kwargs: dict[str, Any] | None = None) -> str:
     """Store a matplotlib figure (any image format it writes) or a plotly figure (.html/.png)."""
     clean_artifact_path(artifact_file)
@@ -90,7 +88,7 @@ def log_figure(client: Any, run_id: str, figure: Any, artifact_file: str, *,
     return run_artifact_repository(client, run_id).write_bytes(buffer.getvalue(), artifact_file)
 
 
-def log_image(client: Any, run_id: str, image: Any, artifact_file: str) -> str:
+def log_image(client: HasArtifactResolver, run_id: str, image: Any, artifact_file: str) -> str:
     """Store a numpy array (HxW, HxWx3, HxWx4; uint8 or floats in [0, 1]) or PIL image."""
     try:
         from PIL import Image
@@ -115,19 +113,19 @@ def log_image(client: Any, run_id: str, image: Any, artifact_file: str) -> str:
     return run_artifact_repository(client, run_id).write_bytes(buffer.getvalue(), artifact_file)
 
 
-def list_artifacts(client: Any, run_id: str, path: str | None = None) -> list[FileInfo]:
+def list_artifacts(client: HasArtifactResolver, run_id: str, path: str | None = None) -> list[FileInfo]:
     """The direct children of ``path`` in the run's artifacts."""
-    return run_artifact_repository(client, run_id).list_artifacts(path)
+    return list(run_artifact_repository(client, run_id).list_artifacts(path))
 
 
-def download_artifacts(client: Any, run_id: str, path: str = "",
+def download_artifacts(client: HasArtifactResolver, run_id: str, path: str = "",
                        dst_path: str | os.PathLike[str] | None = None) -> str:
     """Copy a run artifact (file or directory) locally; returns the local path."""
     return run_artifact_repository(client, run_id).download_artifacts(path, dst_path)
 
 
-def delete_run_artifacts(artifact_uri: str) -> None:
+def delete_run_artifacts(client: HasArtifactResolver, artifact_uri: str) -> None:
     """Delete everything under a run's artifact root (used by ``lockgate gc``)."""
     if not artifact_uri:
         return
-    get_artifact_repository(artifact_uri).delete_artifacts()
+    client.artifact_resolver.repository(artifact_uri).delete_artifacts()

@@ -49,7 +49,7 @@ def log_saved_model(
     client: Any | None = None,
 ) -> ModelInfo:
     """Save with ``save(path)`` into a temp dir, upload under the run's ``name``, maybe register."""
-    from lockgate.artifacts.repository import clean_artifact_path, get_artifact_repository
+    from lockgate.artifacts.repository import clean_artifact_path
 
     name = clean_artifact_path(name or artifact_path or "model")
     if not name:
@@ -63,8 +63,7 @@ def log_saved_model(
         model.artifact_path = name
         model.run_id = run_id
         model.save(local)
-        repo = get_artifact_repository(run.info.artifact_uri)
-        repo.log_artifacts(local, name)
+        client.artifact_repository(run.info.artifact_uri).log_artifacts(local, name)
     model_uri = f"runs:/{run_id}/{name}"
     version_number: int | None = None
     if registered_model_name:

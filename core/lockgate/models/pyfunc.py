@@ -14,13 +14,16 @@ import platform
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument, LockgateError
 from lockgate.models import environment
 from lockgate.models.example import load_input_example, save_input_example
 from lockgate.models.model import PYFUNC_FLAVOR, Model, ModelInfo
 from lockgate.models.signature import ModelSignature, enforce_schema, infer_signature
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
 
 __all__ = [
     "PyFuncModel",
@@ -149,12 +152,17 @@ def load_model(
     suppress_warnings: bool = False,
     dst_path: str | None = None,
     model_config: dict[str, Any] | None = None,
+    client: LockgateClient | None = None,
 ) -> PyFuncModel:
-    """Load the model at ``model_uri`` (path, ``runs:/``, ``models:/`` or artifact URI)."""
-    from lockgate.artifacts.uri import download_artifact_uri
+    """Load the model at ``model_uri`` (path, ``runs:/``, ``models:/`` or artifact URI).
+
+    ``client`` names the tracking server or database the URI refers to (default: the
+    tracking URI in force).
+    """
+    from lockgate.models.fetch import local_model_path
 
     uri = os.fspath(model_uri)
-    local = download_artifact_uri(uri, dst_path=dst_path)
+    local = local_model_path(uri, client=client, dst_path=dst_path)
     model = Model.load(local)
     conf = model.flavors.get(FLAVOR_NAME)
     if conf is None:
@@ -283,8 +291,13 @@ def save_model(
     code_paths: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
+    client: LockgateClient | None = None,
 ) -> Model:
-    """Write a custom PythonModel, with its artifacts bundled, as an MLmodel directory."""
+    """Write a custom PythonModel, with its artifacts bundled, as an MLmodel directory.
+
+    ``artifacts`` URIs (``runs:/`` ...) are fetched through ``client`` (default: the tracking
+    URI in force).
+    """
     import cloudpickle
 
     if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
@@ -293,11 +306,11 @@ def save_model(
     bundled: dict[str, dict[str, str]] = {}
     local_artifacts: dict[str, str] = {}
     if artifacts:
-        from lockgate.artifacts.uri import download_artifact_uri
+        from lockgate.models.fetch import local_model_path
 
         (model_dir / _ARTIFACTS_DIR).mkdir()
         for name, uri in artifacts.items():
-            src = Path(download_artifact_uri(uri))
+            src = Path(local_model_path(uri, client=client))
             dest = model_dir / _ARTIFACTS_DIR / src.name
             if src.is_dir():
                 shutil.copytree(src, dest)
@@ -345,15 +358,19 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    client: LockgateClient | None = None,
 ) -> ModelInfo:
-    """Save a PythonModel into the active run (or ``run_id``) under ``name``; maybe register it."""
+    """Save a PythonModel into the active run (or ``run_id``) under ``name``; maybe register it.
+
+    ``client`` is where the run lives (default: the tracking URI in force).
+    """
     from lockgate.models.logged import log_saved_model
 
     def save(path: Path) -> None:
         save_model(path, python_model=python_model, artifacts=artifacts, signature=signature,
                    input_example=input_example, pip_requirements=pip_requirements,
                    extra_pip_requirements=extra_pip_requirements, code_paths=code_paths,
-                   metadata=metadata)
+                   metadata=metadata, client=client)
 
     return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id)
+                           registered_model_name=registered_model_name, run_id=run_id, client=client)

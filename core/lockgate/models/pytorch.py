@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model_dir
 from lockgate.models.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
 
 __all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
 
@@ -77,6 +80,7 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the module into the active run (or ``run_id``) under ``name``; maybe register it."""
     from lockgate.models.logged import log_saved_model
@@ -87,7 +91,7 @@ def log_model(
                    extra_pip_requirements=extra_pip_requirements, metadata=metadata)
 
     return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id)
+                           registered_model_name=registered_model_name, run_id=run_id, client=client)
 
 
 def _load_module(data_dir: str, *, device: str) -> Any:
@@ -101,11 +105,12 @@ def _load_module(data_dir: str, *, device: str) -> Any:
     return module
 
 
-def load_model(model_uri: str | os.PathLike[str], *, device: str = "cpu", dst_path: str | None = None) -> Any:
+def load_model(model_uri: str | os.PathLike[str], *, device: str = "cpu", dst_path: str | None = None,
+               client: LockgateClient | None = None) -> Any:
     """The ``torch.nn.Module`` of a model (path, runs:/, models:/ or artifact URI), in eval mode."""
-    from lockgate.artifacts.uri import download_artifact_uri
+    from lockgate.models.fetch import local_model_path
 
-    local = download_artifact_uri(os.fspath(model_uri), dst_path=dst_path)
+    local = local_model_path(model_uri, client=client, dst_path=dst_path)
     conf = Model.load(local).flavors.get(FLAVOR_NAME)
     if conf is None:
         raise InvalidArgument(f"The model at {os.fspath(model_uri)!r} has no pytorch flavor.")

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model_dir
 from lockgate.models.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
 
 __all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
 
@@ -93,6 +96,7 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
     artifact_path: str | None = None,
+    client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the estimator into the active run (or ``run_id``) under ``name``; maybe register it."""
     from lockgate.models.logged import log_saved_model
@@ -104,7 +108,7 @@ def log_model(
                    pyfunc_predict_fn=pyfunc_predict_fn, metadata=metadata)
 
     return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id)
+                           registered_model_name=registered_model_name, run_id=run_id, client=client)
 
 
 def _read(model_dir: str, conf: dict[str, Any]) -> Any:
@@ -126,11 +130,12 @@ def _read(model_dir: str, conf: dict[str, Any]) -> Any:
         return pickle.load(handle)
 
 
-def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | None = None) -> Any:
+def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | None = None,
+               client: LockgateClient | None = None) -> Any:
     """The fitted scikit-learn object of a model (path, runs:/, models:/ or artifact URI)."""
-    from lockgate.artifacts.uri import download_artifact_uri
+    from lockgate.models.fetch import local_model_path
 
-    local = download_artifact_uri(os.fspath(model_uri), dst_path=dst_path)
+    local = local_model_path(model_uri, client=client, dst_path=dst_path)
     model = Model.load(local)
     conf = model.flavors.get(FLAVOR_NAME)
     if conf is None:

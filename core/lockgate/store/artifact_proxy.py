@@ -1,9 +1,11 @@
 """``ProxyArtifactRepository``: artifacts behind a Lockgate (or MLflow) server's artifact proxy.
 
 ``mlflow-artifacts:/<experiment>/<run>/artifacts`` URIs (what a server with
-``--serve-artifacts`` hands out) resolve here when the tracking URI is a server: uploads and
-downloads stream through ``/api/2.0/mlflow-artifacts/artifacts/<path>`` in 1 MiB pieces.
-``RestStore`` registers the scheme with the artifact layer when it is created.
+``--serve-artifacts`` hands out) resolve here for a client whose tracking URI is that server:
+uploads and downloads stream through ``/api/2.0/mlflow-artifacts/artifacts/<path>`` in 1 MiB
+pieces. ``RestStore.artifact_repository`` builds them with the store's own credentials and
+HTTP pool; a URI naming another server (``mlflow-artifacts://host:port/...``) is refused
+rather than sent this server's credentials.
 """
 
 from __future__ import annotations
@@ -20,52 +22,34 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from lockgate.artifacts.repository import FileInfo, clean_artifact_path
 from lockgate.errors import InvalidArgument, NotFound, ServiceUnavailable, error_for_code
 
-__all__ = ["ProxyArtifactRepository", "PROXY_PATH"]
+__all__ = ["PROXY_PATH", "ProxyArtifactRepository"]
 
 PROXY_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 _CHUNK = 1024 * 1024
 
 
-def _clean(path: str | os.PathLike[str] | None) -> str:
-    if path is None:
-        return ""
-    text = os.fspath(path).replace("\\", "/")
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or any(p == ".." for p in parts):
-        raise InvalidArgument(f"Artifact path {text!r} is not allowed: it must be relative and may not contain '..'.")
-    return "/".join(parts)
-
-
-class _FileInfo:
-    """Same fields as the artifact layer's FileInfo (path, is_dir, file_size)."""
-
-    __slots__ = ("path", "is_dir", "file_size")
-
-    def __init__(self, path: str, is_dir: bool, file_size: int | None) -> None:
-        self.path, self.is_dir, self.file_size = path, is_dir, file_size
-
-    def __repr__(self) -> str:
-        return f"FileInfo(path={self.path!r}, is_dir={self.is_dir}, file_size={self.file_size})"
-
-
 class ProxyArtifactRepository:
     """Files under one ``mlflow-artifacts:`` root, reached through a tracking server."""
 
-    def __init__(self, root_uri: str, *, server: str, client_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(self, root_uri: str, *, server: str, http: httpx.Client) -> None:
         if not root_uri.startswith("mlflow-artifacts:"):
             raise InvalidArgument(f"Not an artifact proxy URI: {root_uri!r}.")
+        self.server = server.rstrip("/")
         rest = root_uri[len("mlflow-artifacts:"):]
         if rest.startswith("//"):
             parts = urlsplit("http:" + rest)
-            server = f"{urlsplit(server).scheme or 'http'}://{parts.netloc}"
+            if parts.netloc and parts.netloc != urlsplit(self.server).netloc:
+                raise InvalidArgument(
+                    f"{root_uri!r} is served by {parts.netloc}, but this client talks to "
+                    f"{self.server}: use a LockgateClient for that server."
+                )
             rest = parts.path
         self.root_uri = root_uri
-        self._root = _clean(rest.lstrip("/"))
-        self.server = server.rstrip("/")
-        self._http = httpx.Client(base_url=self.server, timeout=httpx.Timeout(600.0, connect=10.0),
-                                  **(client_kwargs or {}))
+        self._root = clean_artifact_path(rest.lstrip("/"))
+        self._http = http
 
     def __repr__(self) -> str:
         return f"ProxyArtifactRepository({self.root_uri!r} via {self.server})"
@@ -75,10 +59,10 @@ class ProxyArtifactRepository:
         return posixpath.join(self._root, rel) if rel else self._root
 
     def _url(self, rel: str) -> str:
-        return f"{PROXY_PATH}/{quote(self._path(rel))}"
+        return f"{self.server}{PROXY_PATH}/{quote(self._path(rel))}"
 
     def uri_for(self, artifact_path: str | None = None) -> str:
-        rel = _clean(artifact_path)
+        rel = clean_artifact_path(artifact_path)
         return f"{self.root_uri.rstrip('/')}/{rel}" if rel else self.root_uri
 
     def _check(self, response: httpx.Response) -> httpx.Response:
@@ -105,7 +89,7 @@ class ProxyArtifactRepository:
         src = Path(local_path)
         if not src.is_file():
             raise NotFound(f"Cannot log artifact: local file {str(src)!r} does not exist.")
-        rel = posixpath.join(_clean(artifact_path), src.name).lstrip("/")
+        rel = posixpath.join(clean_artifact_path(artifact_path), src.name).lstrip("/")
         self._upload(src, rel)
         return rel
 
@@ -113,7 +97,7 @@ class ProxyArtifactRepository:
         src = Path(local_dir)
         if not src.is_dir():
             raise NotFound(f"Cannot log artifacts: local directory {str(src)!r} does not exist.")
-        base, logged = _clean(artifact_path), []
+        base, logged = clean_artifact_path(artifact_path), []
         for dirpath, _dirs, files in os.walk(src):
             for name in sorted(files):
                 file = Path(dirpath) / name
@@ -124,7 +108,7 @@ class ProxyArtifactRepository:
         return logged
 
     def write_bytes(self, data: bytes, artifact_file: str) -> str:
-        rel = _clean(artifact_file)
+        rel = clean_artifact_path(artifact_file)
         if not rel:
             raise InvalidArgument("An artifact file name is required.")
         self._send("PUT", self._url(rel), content=data)
@@ -132,17 +116,18 @@ class ProxyArtifactRepository:
 
     # ---------------------------------------------------------------- reading
     def _listing(self, rel: str) -> list[dict[str, Any]]:
-        files = self._send("GET", PROXY_PATH, params={"path": self._path(rel)}).json().get("files", [])
+        files = self._send("GET", self.server + PROXY_PATH, params={"path": self._path(rel)}).json().get("files", [])
         return list(files)
 
-    def list_artifacts(self, path: str | None = None) -> list[Any]:
-        rel = _clean(path)
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        rel = clean_artifact_path(path)
         files = self._listing(rel)
-        if len(files) == 1 and not files[0]["is_dir"] and rel and posixpath.basename(rel) == files[0]["path"]:
-            if not self._is_dir_listing(rel):
-                return []  # a file has no children
+        only = files[0] if len(files) == 1 else None
+        if (only is not None and not only["is_dir"] and rel and posixpath.basename(rel) == only["path"]
+                and not self._is_dir_listing(rel)):
+            return []  # a file has no children
         return sorted(
-            (_FileInfo(posixpath.join(rel, f["path"]) if rel else f["path"], bool(f["is_dir"]),
+            (FileInfo(posixpath.join(rel, f["path"]) if rel else f["path"], bool(f["is_dir"]),
                        None if f["is_dir"] else int(f.get("file_size") or 0)) for f in files),
             key=lambda i: i.path,
         )
@@ -153,17 +138,17 @@ class ProxyArtifactRepository:
         return any(f["path"] == name and f["is_dir"] for f in self._listing(parent))
 
     def exists(self, artifact_path: str | None = None) -> bool:
-        rel = _clean(artifact_path)
+        rel = clean_artifact_path(artifact_path)
         if not rel:
             return bool(self._listing(""))
         return any(f["path"] == posixpath.basename(rel) for f in self._listing(posixpath.dirname(rel)))
 
     def is_dir(self, artifact_path: str | None = None) -> bool:
-        rel = _clean(artifact_path)
+        rel = clean_artifact_path(artifact_path)
         return True if not rel else self._is_dir_listing(rel)
 
-    def walk_files(self, path: str | None = None) -> list[Any]:
-        found: list[Any] = []
+    def walk_files(self, path: str | None = None) -> list[FileInfo]:
+        found: list[FileInfo] = []
         for info in self.list_artifacts(path):
             found.extend(self.walk_files(info.path) if info.is_dir else [info])
         return sorted(found, key=lambda i: i.path)
@@ -176,14 +161,13 @@ class ProxyArtifactRepository:
                     response.read()
                     self._check(response)
                 with open(dest, "wb") as out:
-                    for chunk in response.iter_bytes(_CHUNK):
-                        out.write(chunk)
+                    out.writelines(response.iter_bytes(_CHUNK))
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"Could not reach the artifact proxy at {self.server}: {exc}") from exc
 
     def download_artifacts(self, artifact_path: str | None = None,
                            dst_path: str | os.PathLike[str] | None = None) -> str:
-        rel = _clean(artifact_path)
+        rel = clean_artifact_path(artifact_path)
         dst = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="lockgate-"))
         dst.mkdir(parents=True, exist_ok=True)
         target = dst / rel if rel else dst
@@ -206,22 +190,22 @@ class ProxyArtifactRepository:
         tmp = Path(tempfile.mkdtemp(prefix="lockgate-"))
         try:
             local = tmp / "artifact"
-            self._download_file(_clean(artifact_path), local)
+            self._download_file(clean_artifact_path(artifact_path), local)
             with open(local, mode) as handle:
                 yield handle
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def read_bytes(self, artifact_path: str) -> bytes:
-        return self._send("GET", self._url(_clean(artifact_path))).content
+        return self._send("GET", self._url(clean_artifact_path(artifact_path))).content
 
     def read_text(self, artifact_path: str, *, encoding: str = "utf-8") -> str:
         return self.read_bytes(artifact_path).decode(encoding)
 
     # --------------------------------------------------------------- deleting
     def delete_artifacts(self, path: str | None = None) -> None:
-        rel = _clean(path)
+        rel = clean_artifact_path(path)
         target = self._path(rel)
         if not target:
             raise InvalidArgument("Refusing to delete the proxy's whole artifact root.")
-        self._send("DELETE", f"{PROXY_PATH}/{quote(target)}")
+        self._send("DELETE", f"{self.server}{PROXY_PATH}/{quote(target)}")

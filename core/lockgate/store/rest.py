@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -28,9 +28,18 @@ from lockgate.entities import (
     RunTag,
     ViewType,
 )
-from lockgate.errors import InvalidArgument, LockgateError, NotFound, ServiceUnavailable, error_for_code
+from lockgate.errors import (
+    InvalidArgument,
+    LockgateError,
+    NotFound,
+    ServiceUnavailable,
+    error_for_code,
+)
 
-__all__ = ["RestStore", "RestRegistry", "credentials_from_env"]
+if TYPE_CHECKING:
+    from lockgate.store.artifact_proxy import ProxyArtifactRepository
+
+__all__ = ["RestRegistry", "RestStore", "credentials_from_env"]
 
 API = "/api/v1"
 _TIMEOUT = httpx.Timeout(120.0, connect=10.0)
@@ -75,22 +84,21 @@ class RestStore:
             self._auth = httpx.BasicAuth(user, secret)
         self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout else _TIMEOUT
         self._local = threading.local()
-        self._register_artifact_proxy()
+        self._artifact_http: httpx.Client | None = None
+        self._artifact_lock = threading.Lock()
 
-    def _register_artifact_proxy(self) -> None:
-        """Route ``mlflow-artifacts:`` URIs through this server's artifact proxy."""
-        try:
-            from lockgate.artifacts import register_artifact_scheme
-        except ImportError:  # artifact support not part of this build
-            return
+    def artifact_repository(self, root_uri: str) -> ProxyArtifactRepository:
+        """The ``mlflow-artifacts:`` root ``root_uri`` behind this server's artifact proxy,
+        reached with this store's credentials (each store its own: nothing process-wide)."""
         from lockgate.store.artifact_proxy import ProxyArtifactRepository
 
-        kwargs: dict[str, Any] = {"auth": self._auth} if self._auth else {}
-        if self._token:
-            kwargs["headers"] = {"Authorization": f"Bearer {self._token}"}
-        register_artifact_scheme(
-            "mlflow-artifacts", lambda uri: ProxyArtifactRepository(uri, server=self.uri, client_kwargs=kwargs)
-        )
+        with self._artifact_lock:
+            if self._artifact_http is None:
+                headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+                self._artifact_http = httpx.Client(
+                    timeout=httpx.Timeout(600.0, connect=10.0), auth=self._auth, headers=headers
+                )
+        return ProxyArtifactRepository(root_uri, server=self.uri, http=self._artifact_http)
 
     # ------------------------------------------------------------------ http
     @property
@@ -307,6 +315,10 @@ class RestStore:
         if client is not None:
             client.close()
             self._local.client = None
+        with self._artifact_lock:
+            if self._artifact_http is not None:
+                self._artifact_http.close()
+                self._artifact_http = None
 
 
 def _model_name(name: object) -> str:

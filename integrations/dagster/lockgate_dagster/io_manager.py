@@ -156,19 +156,17 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
 
     def _log(self, client: LockgateClient, run: Run, obj: Any, flavor: Any) -> str:
         """Write the model into the run's artifacts; the artifact URI of the model directory."""
-        from lockgate.artifacts.repository import get_artifact_repository
-
         if flavor.save is None:  # a ModelInfo: the asset logged the model itself
             model_uri = str(obj.model_uri)
             prefix = f"runs:/{obj.run_id}/"
             if not model_uri.startswith(prefix):
                 raise InvalidArgument(f"Cannot register model {model_uri!r}: expected a runs:/ URI.")
             logged_run = client.get_run(str(obj.run_id))
-            return get_artifact_repository(logged_run.info.artifact_uri).uri_for(model_uri[len(prefix):])
+            return client.artifact_repository(logged_run.info.artifact_uri).uri_for(model_uri[len(prefix):])
         from lockgate.models.logged import log_saved_model
 
         log_saved_model(flavor.save, name=self.artifact_path, run_id=run.info.run_id, client=client)
-        return get_artifact_repository(run.info.artifact_uri).uri_for(self.artifact_path)
+        return client.artifact_repository(run.info.artifact_uri).uri_for(self.artifact_path)
 
     def _register(
         self, client: LockgateClient, name: str, *, run: Run, source: str, context: dg.OutputContext,
@@ -247,7 +245,7 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
             model_version = self._resolve(client, context, key, name, alias=alias, version=version, asker=asker)
             from lockgate.models import pyfunc
 
-            model = pyfunc.load_model(model_version.storage_location or model_version.source)
+            model = pyfunc.load_model(model_version.storage_location or model_version.source, client=client)
         context.add_input_metadata({
             "lockgate/model_uri": f"models:/{name}/{model_version.version}",
             "lockgate/version": dg.MetadataValue.int(int(model_version.version)),

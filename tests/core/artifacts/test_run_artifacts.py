@@ -9,8 +9,8 @@ import lockgate
 import numpy as np
 import pytest
 import yaml
+from lockgate import fluent as af
 from lockgate.artifacts import download_artifact_uri, resolve_artifact_uri
-from lockgate.artifacts import fluent as af
 from lockgate.artifacts.repository import FileInfo
 from lockgate.artifacts.uri import local_path_of
 from lockgate.client import LockgateClient
@@ -87,18 +87,20 @@ def test_runs_uri_resolution(tmp_path: Path) -> None:
     run = client.create_run(client.create_experiment("uris"))
     client.log_text(run.info.run_id, "payload", "dir/file.txt")
     uri = f"runs:/{run.info.run_id}/dir/file.txt"
-    assert resolve_artifact_uri(uri) == f"{run.info.artifact_uri}/dir/file.txt"
-    assert Path(download_artifact_uri(uri)).read_text() == "payload"
-    copied = download_artifact_uri(f"runs:/{run.info.run_id}/dir", dst_path=str(tmp_path / "copy"))
+    assert resolve_artifact_uri(uri, client=client) == f"{run.info.artifact_uri}/dir/file.txt"
+    assert Path(download_artifact_uri(uri, client=client)).read_text() == "payload"
+    copied = download_artifact_uri(f"runs:/{run.info.run_id}/dir", dst_path=str(tmp_path / "copy"), client=client)
     assert (Path(copied) / "file.txt").read_text() == "payload"
     with pytest.raises(NotFound):
-        download_artifact_uri(f"runs:/{run.info.run_id}/nothing-here")
+        download_artifact_uri(f"runs:/{run.info.run_id}/nothing-here", client=client)
     with pytest.raises(NotFound):
-        resolve_artifact_uri("runs:/0123456789abcdef0123456789abcdef/x")
+        resolve_artifact_uri("runs:/0123456789abcdef0123456789abcdef/x", client=client)
     with pytest.raises(InvalidArgument, match="names no run"):
-        resolve_artifact_uri("runs://")
+        resolve_artifact_uri("runs://", client=client)
     with pytest.raises(InvalidArgument, match="not allowed"):
-        resolve_artifact_uri(f"runs:/{run.info.run_id}/../../etc/passwd")
+        resolve_artifact_uri(f"runs:/{run.info.run_id}/../../etc/passwd", client=client)
+    with pytest.raises(InvalidArgument, match="without a tracking client"):
+        resolve_artifact_uri(uri)  # no global client to fall back on
 
 
 def test_gc_deletes_artifacts_of_permanently_deleted_runs() -> None:
@@ -122,10 +124,38 @@ def test_experiment_with_s3_artifact_root(s3_bucket: str, tmp_path: Path) -> Non
     assert run.info.artifact_uri == f"s3://{s3_bucket}/exp/{run.info.run_id}/artifacts"
     client.log_dict(run.info.run_id, {"a": 1}, "conf/a.json")
     assert client.list_artifacts(run.info.run_id, "conf") == [FileInfo("conf/a.json", False, 12)]
-    out = download_artifact_uri(f"runs:/{run.info.run_id}/conf/a.json", dst_path=str(tmp_path))
+    out = download_artifact_uri(f"runs:/{run.info.run_id}/conf/a.json", dst_path=str(tmp_path), client=client)
     assert json.loads(Path(out).read_text()) == {"a": 1}
     client.delete_run(run.info.run_id)
     client.gc()
     from lockgate.artifacts import get_artifact_repository
 
     assert get_artifact_repository(run.info.artifact_uri).walk_files() == []
+
+
+def test_only_plain_paths_and_file_uris_are_local() -> None:
+    from lockgate.artifacts.uri import is_local_uri
+
+    assert is_local_uri("/tmp/model") and is_local_uri("relative/model") and is_local_uri("C:/models/m")
+    assert is_local_uri("file:///tmp/model") and is_local_uri("file:/tmp/model")
+    assert local_path_of("file:/tmp/model") == "/tmp/model"
+    for remote in ("mlflow-artifacts:/1/abc/artifacts/model", "mlflow-artifacts://host:5000/1/abc",
+                   "s3://bucket/model", "gs://bucket/model"):
+        assert not is_local_uri(remote), remote
+
+
+def test_artifacts_package_never_imports_the_fluent_api() -> None:
+    import ast
+
+    import lockgate.artifacts
+
+    package = Path(lockgate.artifacts.__file__).parent
+    offenders = []
+    for module in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            offenders += [f"{module.name}: {n}" for n in names if n.startswith("lockgate.fluent")
+                          or n == "lockgate.fluent" or n.endswith("lockgate.fluent")]
+    assert offenders == []

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from lockgate.cli_models import models_app
+from lockgate.cli.models import models_app
 from registry_support import MakeRun, RegistryClient
 from typer.testing import CliRunner
 

@@ -64,7 +64,7 @@ def thread_server(app: Any) -> Iterator[str]:
 
 
 class ProcessServer:
-    """``python -m lockgate.cli_server`` as a real process group that tests may kill -9."""
+    """``python -m lockgate.cli.server`` as a real process group that tests may kill -9."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, port: int | None = None,
                  open_files: int | None = None) -> None:
@@ -76,7 +76,7 @@ class ProcessServer:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self, *, timeout: float = 90.0) -> ProcessServer:
-        command = [sys.executable, "-m", "lockgate.cli_server", "--port", str(self.port), *self.args]
+        command = [sys.executable, "-m", "lockgate.cli.server", "--port", str(self.port), *self.args]
         if self.open_files:
             # The server as started by a shell with `ulimit -n N` (soft and hard).
             command = ["prlimit", f"--nofile={self.open_files}:{self.open_files}", *command]

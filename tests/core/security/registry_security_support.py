@@ -51,7 +51,7 @@ def live_server() -> Iterator[Callable[..., str]]:
 
 def run_users_cli(uri: str, *args: str) -> str:
     """``lockgate users <args> --backend-store-uri uri``, failing the test if it fails."""
-    from lockgate.cli_users import users_app
+    from lockgate.cli.users import users_app
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(users_app, [*args, "--backend-store-uri", uri])

@@ -95,14 +95,14 @@ def server_url(start_server: Callable[..., str], sqlite_uri: str, artifacts_dir:
 
 @pytest.fixture
 def start_process_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start ``lockgate server`` as real OS processes (``python -m lockgate.cli_server``)."""
+    """Start ``lockgate server`` as real OS processes (``python -m lockgate.cli.server``)."""
     procs: list[subprocess.Popen[Any]] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> str:
         port = free_port()
         full_env = {**os.environ, **(env or {})}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lockgate.cli_server", "--port", str(port), *args],
+            [sys.executable, "-m", "lockgate.cli.server", "--port", str(port), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,5 +1,5 @@
 """Lockgate's own artifact layer through the server's proxy: mlflow-artifacts:/ URIs resolve to
-the proxy once the tracking URI is a server; large files stream both ways."""
+the proxy of the client's server; large files stream both ways."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ import httpx
 
 def test_proxy_repository_round_trip(server_url: str, artifacts_dir: Path, tmp_path: Path) -> None:
     from lockgate import LockgateClient
-    from lockgate.artifacts import get_artifact_repository
 
     client = LockgateClient(server_url)
     run = client.create_run(client.create_experiment("proxy"))
     uri = run.info.artifact_uri
     assert uri.startswith("mlflow-artifacts:/")
-    _ = client.store  # the RestStore registers the proxy scheme
-    repo = get_artifact_repository(uri)
+    repo = client.artifact_repository(uri)
     src = tmp_path / "src"
     (src / "nested").mkdir(parents=True)
     (src / "a.txt").write_text("alpha")

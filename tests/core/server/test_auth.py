@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
-from lockgate.cli_users import users_app
+from lockgate.cli.users import users_app
 from lockgate.errors import PermissionDenied
 
 API = "/api/2.0/mlflow"
@@ -179,7 +179,7 @@ def test_native_api_and_lockgate_client_with_a_token(
 def test_non_loopback_bind_requires_an_admin(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     result = subprocess.run(
-        [sys.executable, "-m", "lockgate.cli_server", "--host", "0.0.0.0", "--port", "0", "--backend-store-uri", db],
+        [sys.executable, "-m", "lockgate.cli.server", "--host", "0.0.0.0", "--port", "0", "--backend-store-uri", db],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from lockgate.cli_models_serving import models_serving_app
+from lockgate.cli.models import models_app
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.serving.batch import predict_batch
 from serving_support import training_frame
@@ -68,13 +68,13 @@ def test_bad_inputs(churn_model_dir: Path, tmp_path: Path) -> None:
 def test_cli_predict(churn_model_dir: Path, tmp_path: Path) -> None:
     X, _ = training_frame(rows=50)
     X.to_parquet(tmp_path / "customers.parquet")
-    result = CliRunner().invoke(models_serving_app, [
+    result = CliRunner().invoke(models_app, [
         "predict", "-m", str(churn_model_dir), "-i", str(tmp_path / "customers.parquet"),
         "-o", str(tmp_path / "scores.parquet"), "--chunk-size", "20"])
     assert result.exit_code == 0, result.output
     assert "Scored 50 rows in 3 chunk(s)" in result.output
     assert len(pd.read_parquet(tmp_path / "scores.parquet")) == 50
-    bad = CliRunner().invoke(models_serving_app, [
+    bad = CliRunner().invoke(models_app, [
         "predict", "-m", str(tmp_path / "nope"), "-i", str(tmp_path / "customers.parquet"),
         "-o", str(tmp_path / "x.parquet")])
     assert bad.exit_code == 1 and "Nothing exists at" in bad.output

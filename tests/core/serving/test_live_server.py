@@ -23,8 +23,8 @@ def _free_port() -> int:
 def test_uvicorn_server_scores_requests(churn_model_dir: Path, tmp_path: Path) -> None:
     port = _free_port()
     log = (tmp_path / "serve.log").open("wb")
-    code = ("from lockgate.cli_models_serving import models_serving_app; "
-            "models_serving_app(['serve', '-m', sys.argv[1], '--port', sys.argv[2]])")
+    code = ("from lockgate.cli.models import models_app; "
+            "models_app(['serve', '-m', sys.argv[1], '--port', sys.argv[2]])")
     proc = subprocess.Popen([sys.executable, "-c", "import sys; " + code, str(churn_model_dir), str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -58,9 +58,9 @@ def test_uvicorn_server_scores_requests(churn_model_dir: Path, tmp_path: Path) -
 
 
 def test_serve_refuses_a_model_uri_that_names_nothing(tmp_path: Path) -> None:
-    from lockgate.cli_models_serving import models_serving_app
+    from lockgate.cli.models import models_app
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(models_serving_app, ["serve", "-m", str(tmp_path / "nothing")])
+    result = CliRunner().invoke(models_app, ["serve", "-m", str(tmp_path / "nothing")])
     assert result.exit_code == 1
     assert "Nothing exists at" in result.output

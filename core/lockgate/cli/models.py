@@ -1,8 +1,10 @@
-"""``lockgate models``: the registry from the command line.
+"""``lockgate models``: the registry, batch scoring and the scoring server from the command line.
 
 Create and list models, register versions, guard an alias or stage with a gate policy file,
 promote (printing every rule's verdict; exit status 1 when the gate refuses), approve, and
-read the promotion history. Errors print as one red line, never a traceback.
+read the promotion history; ``predict`` scores a file and ``serve`` starts the scoring server.
+Errors print as one red line, never a traceback. Every command works through
+``LockgateClient``'s public methods.
 
 Against a local database the CLI user may ``--override`` a failing gate (with ``--reason``):
 whoever holds the database credentials could change it anyway, and the override is recorded.
@@ -12,48 +14,55 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from lockgate.cli_common import (
+from lockgate.cli.common import (
     OutputOption,
     TrackingUriOption,
     check_output,
     console,
     err_console,
+    fmt_time,
+    get_client,
     handle_errors,
     print_json,
 )
+from lockgate.cli.extras import requires_extra
 from lockgate.errors import GateFailed, InvalidArgument
 from lockgate.registry.verdicts import VERDICT_COLUMNS, format_value, verdict_rows
 
 if TYPE_CHECKING:
-    from lockgate.registry.base import ModelRegistry
+    from lockgate.client import LockgateClient
     from lockgate.registry.entities import GateDecision, RuleResult
 
-__all__ = ["models_app"]
+__all__ = ["models_app", "register"]
 
 models_app = typer.Typer(
-    help="Registered models: versions, aliases, stages, promotion gates and history.",
+    help="Registered models: versions, aliases, stages, promotion gates and history; "
+    "batch scoring and the scoring server.",
     no_args_is_help=True,
 )
 Alias = Annotated[str | None, typer.Option("--alias", "-a", help="Target alias, e.g. champion.")]
 Stage = Annotated[str | None, typer.Option("--stage", "-s", help="Target stage: Staging, Production ...")]
+ModelOption = Annotated[str, typer.Option(
+    "--model-uri", "-m", help="Model: a path, runs:/<run_id>/<path> or models:/<name>@<alias>.")]
 
 
-class _Session:
-    """The registry service plus who is acting, resolved from the tracking URI."""
+def register(app: typer.Typer) -> None:
+    """Mount ``lockgate models``."""
+    app.add_typer(models_app, name="models")
 
-    def __init__(self, tracking_uri: str | None) -> None:
-        from lockgate import settings
-        from lockgate.client import LockgateClient
 
-        client = LockgateClient(tracking_uri)
-        self.user: str = client.user
-        self.privileged = not settings.is_http_uri(client.tracking_uri)
-        self.registry: ModelRegistry = client._registry
+def _client(tracking_uri: str | None) -> LockgateClient:
+    """The acting client; against a local database it may override a failing gate."""
+    from lockgate import settings
+
+    uri = tracking_uri or settings.tracking_uri()
+    return get_client(uri, privileged=not settings.is_http_uri(uri))
 
 
 def _tags(pairs: list[str] | None) -> dict[str, str]:
@@ -66,21 +75,14 @@ def _tags(pairs: list[str] | None) -> dict[str, str]:
     return tags
 
 
-def _time(ms: int | None) -> str:
-    if not ms:
-        return ""
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _verdict_table(title: str, results: list[RuleResult]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in VERDICT_COLUMNS:
         table.add_column(column, overflow="fold")
     for row in verdict_rows(results):
         verdict = "[green]pass[/]" if row["verdict"] == "pass" else "[bold red]FAIL[/]"
-        table.add_row(row["rule"], verdict, row["observed"], row["expected"], row["message"])
+        table.add_row(escape(row["rule"]), verdict, escape(row["observed"]), escape(row["expected"]),
+                      escape(row["message"]))
     return table
 
 
@@ -108,8 +110,8 @@ def create(
 ) -> None:
     """Create a registered model."""
     check_output(output)
-    s = _Session(tracking_uri)
-    model = s.registry.create_registered_model(name, description=description, tags=_tags(tag), actor=s.user)
+    client = _client(tracking_uri)
+    model = client.create_registered_model(name, description=description, tags=_tags(tag))
     if output == "json":
         print_json(model.model_dump(mode="json"))
     else:
@@ -129,8 +131,8 @@ def list_models(
 ) -> None:
     """List (search) registered models with MLflow's filter grammar."""
     check_output(output)
-    s = _Session(tracking_uri)
-    page = s.registry.search_registered_models(filter_string=filter_string, max_results=max_results,
+    client = _client(tracking_uri)
+    page = client.search_registered_models(filter_string=filter_string, max_results=max_results,
                                                order_by=order_by, page_token=page_token)
     if output == "json":
         print_json({"registered_models": [m.model_dump(mode="json") for m in page], "next_page_token": page.token})
@@ -140,7 +142,7 @@ def list_models(
         table.add_column(column)
     for m in page:
         latest = ", ".join(f"{v.current_stage}:{v.version}" for v in m.latest_versions)
-        table.add_row(m.name, format_value(m.aliases), latest, format_value(m.tags), _time(m.last_updated_timestamp))
+        table.add_row(m.name, format_value(m.aliases), latest, format_value(m.tags), fmt_time(m.last_updated_timestamp))
     console.print(table)
     if page.token:
         console.print(f"More results: --page-token {page.token}")
@@ -157,11 +159,12 @@ def versions(
 ) -> None:
     """List the versions of a registered model, newest first."""
     check_output(output)
-    s = _Session(tracking_uri)
-    s.registry.get_registered_model(name)
-    quoted = name.replace("\\", "\\\\").replace("'", "\\'")
-    where = f"name = '{quoted}'" + (f" AND {filter_string}" if filter_string else "")
-    page = s.registry.search_model_versions(filter_string=where, max_results=max_results)
+    client = _client(tracking_uri)
+    client.get_registered_model(name)
+    from lockgate.search.grammar import quote_string
+
+    where = f"name = {quote_string(name)}" + (f" AND {filter_string}" if filter_string else "")
+    page = client.search_model_versions(filter_string=where, max_results=max_results)
     if output == "json":
         print_json([v.model_dump(mode="json") for v in page])
         return
@@ -170,13 +173,13 @@ def versions(
         table.add_column(column, overflow="fold")
     for v in page:
         table.add_row(str(v.version), v.current_stage, ", ".join(v.aliases), v.status.value, v.run_id or "",
-                      v.source, _time(v.creation_timestamp), v.user_id)
+                      v.source, fmt_time(v.creation_timestamp), v.user_id)
     console.print(table)
 
 
 @models_app.command("register")
 @handle_errors
-def register(
+def register_version(
     name: str,
     source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
@@ -187,9 +190,9 @@ def register(
 ) -> None:
     """Register a new version of a model (the same run and source again returns the existing one)."""
     check_output(output)
-    s = _Session(tracking_uri)
-    mv = s.registry.create_model_version(name, source=source, run_id=run_id, tags=_tags(tag),
-                                         description=description, actor=s.user)
+    client = _client(tracking_uri)
+    mv = client.create_model_version(name, source=source, run_id=run_id, tags=_tags(tag),
+                                         description=description)
     if output == "json":
         print_json(mv.model_dump(mode="json"))
     else:
@@ -213,8 +216,8 @@ def set_gate(
         document = file.read_text()
     except OSError as exc:
         raise InvalidArgument(f"Cannot read policy file {str(file)!r}: {exc.strerror}") from None
-    s = _Session(tracking_uri)
-    record = s.registry.set_gate_policy(name, alias=alias, stage=stage, policy=document, actor=s.user)
+    client = _client(tracking_uri)
+    record = client.set_gate_policy(name, alias=alias, stage=stage, policy=document)
     if output == "json":
         print_json(record.model_dump(mode="json"))
     else:
@@ -235,8 +238,8 @@ def show_gate(
     """Print the gate policy guarding an alias or stage (a document set-gate accepts)."""
     if output not in ("yaml", "json"):
         raise typer.BadParameter(f"--output must be 'yaml' or 'json', not {output!r}.")
-    s = _Session(tracking_uri)
-    record = s.registry.get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
+    client = _client(tracking_uri)
+    record = client.get_gate_policy(name, alias=alias, stage=stage, policy_version=policy_version)
     if record is None:
         target = f"@{alias}" if alias else f"stage {stage}"
         err_console.print(f"No gate guards {name} {target}.")
@@ -247,7 +250,7 @@ def show_gate(
     import yaml
 
     sys.stdout.write(f"# {name} {record.target}, policy version {record.policy_version}, "
-                     f"set by {record.created_by or '?'} at {_time(record.created_at)} UTC\n")
+                     f"set by {record.created_by or '?'} at {fmt_time(record.created_at)}\n")
     sys.stdout.write(yaml.safe_dump(record.policy, sort_keys=False))
 
 
@@ -266,16 +269,16 @@ def promote(
 ) -> None:
     """Promote a version to an alias or stage; prints each rule's verdict, exits 1 if the gate fails."""
     check_output(output)
-    s = _Session(tracking_uri)
+    client = _client(tracking_uri)
     if dry_run:
-        decision = s.registry.evaluate_gate(name, version=version, alias=alias, stage=stage, actor=s.user)
+        decision = client.evaluate_gate(name, version=version, alias=alias, stage=stage)
         _print_decision(decision, output)
         if output == "table":
             console.print("Gate [green]passes[/]." if decision.passed else "Gate [bold red]fails[/].")
         raise typer.Exit(0 if decision.passed else 1)
     try:
-        decision = s.registry.promote(name, version=version, alias=alias, stage=stage, reason=reason,
-                                      override=override, actor=s.user, privileged=s.privileged)
+        decision = client.promote(name, version=version, alias=alias, stage=stage, reason=reason,
+                                      override=override)
     except GateFailed as exc:
         data = exc.details.get("decision", {})
         if output == "json":
@@ -303,8 +306,8 @@ def approve(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Record your approval of a version (counted by RequireApprovals rules)."""
-    s = _Session(tracking_uri)
-    event = s.registry.approve_model_version(name, version, comment=comment, actor=s.user)
+    client = _client(tracking_uri)
+    event = client.approve_model_version(name, version, comment=comment)
     console.print(f"{event.actor} approved {name} version {event.version}.")
 
 
@@ -320,8 +323,8 @@ def history(
 ) -> None:
     """Who moved which version where, when, why, and the gate's evidence."""
     check_output(output)
-    s = _Session(tracking_uri)
-    events = s.registry.get_promotion_history(name, alias=alias, stage=stage)
+    client = _client(tracking_uri)
+    events = client.get_promotion_history(name, alias=alias, stage=stage)
     if output == "json":
         print_json([e.model_dump(mode="json") for e in events])
         return
@@ -338,7 +341,7 @@ def history(
                 gate += ": " + "; ".join(failed)
         if e.override:
             gate = "[bold yellow]OVERRIDE[/] " + gate
-        table.add_row(str(e.id), _time(e.timestamp), e.type.value, target, format_value(e.from_version),
+        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, target, format_value(e.from_version),
                       format_value(e.to_version), e.actor, gate, e.reason or "")
     console.print(table)
 
@@ -355,8 +358,8 @@ def events(
 ) -> None:
     """The registry's event log after an id, oldest first (what sensors poll)."""
     check_output(output)
-    s = _Session(tracking_uri)
-    found = s.registry.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
+    client = _client(tracking_uri)
+    found = client.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)
     if output == "json":
         print_json([e.model_dump(mode="json") for e in found])
         return
@@ -365,7 +368,7 @@ def events(
         table.add_column(column, overflow="fold")
     for e in found:
         target = f"@{e.alias}" if e.alias else (e.stage or "")
-        table.add_row(str(e.id), _time(e.timestamp), e.type.value, e.model_name, format_value(e.version), target,
+        table.add_row(str(e.id), fmt_time(e.timestamp), e.type.value, e.model_name, format_value(e.version), target,
                       e.actor, format_value(e.details) if e.details else "")
     console.print(table)
 
@@ -375,8 +378,62 @@ def events(
 def resolve(uri: str, output: OutputOption = "table", tracking_uri: TrackingUriOption = None) -> None:
     """Print the version a models:/ URI points at and where its files are."""
     check_output(output)
-    mv = _Session(tracking_uri).registry.resolve_model_uri(uri)
+    mv = _client(tracking_uri).resolve_model_uri(uri)
     if output == "json":
         print_json(mv.model_dump(mode="json"))
     else:
         console.print(f"{mv.name} version {mv.version}: {mv.storage_location}", highlight=False, soft_wrap=True)
+
+
+# ----------------------------------------------------------------- serving
+def _use_tracking_uri(tracking_uri: str | None) -> None:
+    if tracking_uri:
+        from lockgate import settings
+
+        settings.set_tracking_uri(tracking_uri)
+
+
+@models_app.command("predict")
+@handle_errors
+@requires_extra("models")
+def predict(
+    model_uri: ModelOption,
+    input_path: Annotated[str, typer.Option("--input-path", "-i", help="CSV or Parquet file to score.")],
+    output_path: Annotated[str, typer.Option("--output-path", "-o", help="CSV or Parquet file to write.")],
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows scored per chunk.")] = 100_000,
+    output_column: Annotated[str, typer.Option("--output-column", help="Name of the prediction column.")] = "prediction",
+    no_input: Annotated[bool, typer.Option("--no-input", help="Write only the predictions.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    tracking_uri: TrackingUriOption = None,
+) -> None:
+    """Score a CSV or Parquet file in chunks and write the rows with their predictions."""
+    from lockgate.serving.batch import predict_batch
+
+    _use_tracking_uri(tracking_uri)
+    result = predict_batch(model_uri, input_path, output_path, chunk_size=chunk_size,
+                           progress=not quiet, output_column=output_column,
+                           include_input=not no_input)
+    rate = result.rows / result.seconds if result.seconds else float("inf")
+    console.print(f"Scored {result.rows:,} rows in {result.chunks} chunk(s), {result.seconds:.1f}s "
+                  f"({rate:,.0f} rows/s) -> {result.output_path}", highlight=False)
+
+
+@models_app.command("serve")
+@handle_errors
+@requires_extra("models", "server")
+def serve(
+    model_uri: ModelOption,
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 5001,
+    host: Annotated[str, typer.Option("--host", "-h", help="Interface to bind.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
+    tracking_uri: TrackingUriOption = None,
+) -> None:
+    """Serve a model: POST /invocations (MLflow's scoring protocol), GET /ping, /health, /version."""
+    from lockgate.models.pyfunc import load_model
+    from lockgate.serving.app import serve as serve_model
+
+    _use_tracking_uri(tracking_uri)
+    load_model(model_uri)  # fail here, with a clear error, before binding the port
+    console.print(f"Serving {model_uri} on http://{host}:{port}/invocations", highlight=False)
+    serve_model(model_uri, host=host, port=port, workers=workers, log_level=log_level)

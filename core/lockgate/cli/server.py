@@ -1,6 +1,8 @@
-"""``lockgate server``: start the tracking server (the lead mounts ``server_command``).
+"""``lockgate server``: start the tracking server (needs the ``server`` extra).
 
-Importing this module is cheap; FastAPI and uvicorn load only when the command runs.
+Importing this module is cheap; FastAPI and uvicorn load only when the command runs, and
+without them the command says which extra to install. ``python -m lockgate.cli.server``
+runs this command alone.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["is_loopback", "main", "server_command"]
+from lockgate.cli.common import handle_errors
+from lockgate.cli.extras import requires_extra
+
+__all__ = ["is_loopback", "main", "register", "server_command"]
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -40,6 +45,13 @@ def _log_config(access_log: bool, level: str) -> dict[str, Any]:
     return config
 
 
+def register(app: typer.Typer) -> None:
+    """Mount ``lockgate server``."""
+    app.command("server")(server_command)
+
+
+@handle_errors
+@requires_extra("server")
 def server_command(
     backend_store_uri: Annotated[
         str | None,
@@ -177,7 +189,7 @@ def _limits_from_options(max_request_bytes: int | None, max_upload_bytes: int | 
 
 
 def main() -> None:
-    """``python -m lockgate.cli_server``: the command without the rest of the CLI."""
+    """``python -m lockgate.cli.server``: the command without the rest of the CLI."""
     typer.run(server_command)
 
 

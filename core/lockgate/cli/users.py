@@ -6,17 +6,17 @@ the first admin can be created before the server ever starts.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from lockgate.errors import InvalidArgument, LockgateError
+from lockgate.cli.common import handle_errors
+from lockgate.cli.extras import requires_extra
+from lockgate.errors import InvalidArgument
 
-__all__ = ["users_app"]
+__all__ = ["register", "users_app"]
 
 users_app = typer.Typer(
     help="Users, API tokens and permissions of the tracking server (auth).", no_args_is_help=True
@@ -28,16 +28,9 @@ UriOption = Annotated[
 ]
 
 
-def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LockgateError as exc:
-            typer.secho(f"Error ({exc.code}): {exc.message}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
+def register(app: typer.Typer) -> None:
+    """Mount ``lockgate users``."""
+    app.add_typer(users_app, name="users")
 
 
 def _store(uri: str | None) -> Any:
@@ -57,7 +50,8 @@ def _resource(experiment: str | None, model: str | None) -> tuple[str, str]:
 
 
 @users_app.command("create")
-@_errors
+@handle_errors
+@requires_extra("server")
 def create_user(
     username: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
@@ -71,7 +65,7 @@ def create_user(
 
 
 @users_app.command("list")
-@_errors
+@handle_errors
 def list_users(backend_store_uri: UriOption = None) -> None:
     """List users (name and admin flag) as JSON."""
     users = _store(backend_store_uri).list_users()
@@ -79,7 +73,7 @@ def list_users(backend_store_uri: UriOption = None) -> None:
 
 
 @users_app.command("delete")
-@_errors
+@handle_errors
 def delete_user(username: str, backend_store_uri: UriOption = None) -> None:
     """Delete a user with their tokens and permissions."""
     _store(backend_store_uri).delete_user(username)
@@ -87,7 +81,8 @@ def delete_user(username: str, backend_store_uri: UriOption = None) -> None:
 
 
 @users_app.command("set-password")
-@_errors
+@handle_errors
+@requires_extra("server")
 def set_password(
     username: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
@@ -99,7 +94,7 @@ def set_password(
 
 
 @users_app.command("set-admin")
-@_errors
+@handle_errors
 def set_admin(
     username: str,
     admin: Annotated[bool, typer.Option("--admin/--no-admin")] = True,
@@ -111,7 +106,7 @@ def set_admin(
 
 
 @users_app.command("grant")
-@_errors
+@handle_errors
 def grant(
     username: str,
     permission: Annotated[str, typer.Option(help="READ, EDIT or MANAGE.")],
@@ -126,7 +121,7 @@ def grant(
 
 
 @users_app.command("revoke")
-@_errors
+@handle_errors
 def revoke(
     username: str,
     experiment: Annotated[str | None, typer.Option(help="Experiment id.")] = None,
@@ -140,14 +135,14 @@ def revoke(
 
 
 @users_app.command("permissions")
-@_errors
+@handle_errors
 def permissions(username: str, backend_store_uri: UriOption = None) -> None:
     """List a user's grants as JSON."""
     sys.stdout.write(json.dumps(_store(backend_store_uri).list_permissions(username), indent=2) + "\n")
 
 
 @users_app.command("create-token")
-@_errors
+@handle_errors
 def create_token(
     username: str,
     name: Annotated[str, typer.Option(help="A label to recognize the token by.")] = "default",
@@ -160,7 +155,7 @@ def create_token(
 
 
 @users_app.command("tokens")
-@_errors
+@handle_errors
 def tokens(username: Annotated[str | None, typer.Argument()] = None, backend_store_uri: UriOption = None) -> None:
     """List API tokens (ids, owners, names, expiry; never the secrets) as JSON."""
     infos = _store(backend_store_uri).list_tokens(username)
@@ -168,7 +163,7 @@ def tokens(username: Annotated[str | None, typer.Argument()] = None, backend_sto
 
 
 @users_app.command("revoke-token")
-@_errors
+@handle_errors
 def revoke_token(token_id: int, backend_store_uri: UriOption = None) -> None:
     """Revoke an API token by id."""
     _store(backend_store_uri).revoke_token(token_id)
