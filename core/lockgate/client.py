@@ -71,6 +71,15 @@ def _as_metric_value(key: str, value: object) -> float:
     )
 
 
+def _run_status(status: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(status)
+    except ValueError:
+        raise InvalidArgument(
+            f"Invalid run status {status!r}: expected one of {', '.join(s.value for s in RunStatus)}."
+        ) from None
+
+
 def _stringify(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
@@ -277,18 +286,14 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, *, status: RunStatus | str | None = None, name: str | None = None) -> RunInfo:
-        return self.store.update_run_info(run_id, status=status, run_name=name)
+        return self.store.update_run_info(run_id, status=_run_status(status) if status is not None else None,
+                                          run_name=name)
 
     def set_terminated(
         self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, *, end_time: int | None = None
     ) -> RunInfo:
         """Mark a run FINISHED (or FAILED/KILLED) and stamp its end time."""
-        try:
-            status = RunStatus(status)
-        except ValueError:
-            raise InvalidArgument(
-                f"Invalid run status {status!r}: expected one of {', '.join(s.value for s in RunStatus)}."
-            ) from None
+        status = _run_status(status)
         if not status.is_terminal:
             raise InvalidArgument(f"set_terminated needs a terminal status (FINISHED, FAILED, KILLED), not {status.value}.")
         return self.store.update_run_info(run_id, status=status, end_time=end_time or _now_ms())

@@ -56,7 +56,8 @@ class Services:
             if self._artifacts is None:
                 from lockgate.artifacts import get_artifact_repository
 
-                self._artifacts = get_artifact_repository(self.artifacts_destination)
+                # The proxy's destination is a storage URL, so this is always a file-system repository.
+                self._artifacts = cast("ArtifactRepository", get_artifact_repository(self.artifacts_destination))
             return self._artifacts
 
     def run_experiment(self, run_id: str) -> str:

@@ -85,9 +85,10 @@ def build_router() -> APIRouter:
         order_by: Annotated[list[str] | None, Query()] = None,
         view_type: str = "ACTIVE_ONLY",
     ) -> Response:
-        body = s.SearchExperiments(
-            max_results=max_results, page_token=page_token, filter=filter, order_by=order_by or [], view_type=view_type
-        )
+        body = s.SearchExperiments.model_validate({
+            "max_results": max_results, "page_token": page_token, "filter": filter,
+            "order_by": order_by or [], "view_type": view_type,
+        })
         return _search_experiments(store, body, authz)
 
     @router.post("/experiments/update")

@@ -50,6 +50,7 @@ from lockgate.store.sql.tables import (
     RunInputTable,
     RunTable,
     RunTagTable,
+    core_table,
 )
 from lockgate.store.validation import (
     validate_batch,
@@ -69,15 +70,15 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
-E = ExperimentTable.__table__
-ET = ExperimentTagTable.__table__
-R = RunTable.__table__
-P = ParamTable.__table__
-M = MetricTable.__table__
-LM = LatestMetricTable.__table__
-T = RunTagTable.__table__
-D = DatasetTable.__table__
-RI = RunInputTable.__table__
+E = core_table(ExperimentTable)
+ET = core_table(ExperimentTagTable)
+R = core_table(RunTable)
+P = core_table(ParamTable)
+M = core_table(MetricTable)
+LM = core_table(LatestMetricTable)
+T = core_table(RunTagTable)
+D = core_table(DatasetTable)
+RI = core_table(RunInputTable)
 
 
 @contextmanager
@@ -186,7 +187,7 @@ class SqlStore:
         return row
 
     def _experiment_from_row(self, conn: Connection, row: Any) -> Experiment:
-        tags = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
+        tags: dict[str, str] = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
         return Experiment(
             experiment_id=str(row.experiment_id),
             name=row.name,
@@ -294,7 +295,7 @@ class SqlStore:
                         else ""
                     )
                     raise AlreadyExists(f"Experiment {name!r} already exists.{hint}")
-                exp_id = conn.execute(
+                inserted = conn.execute(
                     insert(E).values(
                         name=name,
                         artifact_location=artifact_location or "",
@@ -302,7 +303,9 @@ class SqlStore:
                         creation_time=now,
                         last_update_time=now,
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None
+                exp_id = inserted[0]
                 if not artifact_location:
                     conn.execute(
                         update(E).where(E.c.experiment_id == exp_id).values(
@@ -551,7 +554,7 @@ class SqlStore:
             wanted[p.key] = p.value
         stmt = self._insert(P).on_conflict_do_nothing(index_elements=["run_uuid", "key"])
         conn.execute(stmt, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored = dict(
+        stored: dict[str, str] = dict(
             conn.execute(select(P.c.key, P.c.value).where(P.c.run_uuid == run_id, P.c.key.in_(list(wanted)))).all()
         )
         for key, value in wanted.items():
