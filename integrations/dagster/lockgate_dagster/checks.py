@@ -15,11 +15,13 @@ Running a check again for a version that already holds the alias passes without 
 
 # No `from __future__ import annotations`: Dagster reads the check's context annotation at runtime.
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 from lockgate.errors import GateFailed, LockgateError, ServiceUnavailable
+from lockgate.registry.entities import GateTarget, RuleResult
+from lockgate.registry.verdicts import as_rule_results, verdict_markdown_table
 
 from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
 from lockgate_dagster.connection import unreachable_as_error
@@ -43,27 +45,20 @@ def _keys_of(ref: AssetRef) -> list[tuple[dg.AssetKey, Any]]:
     return [(dg.AssetKey(list(ref)), {})]
 
 
-def verdict_metadata(results: Sequence[Any]) -> dict[str, Any]:
-    """Check metadata holding every rule's verdict: one entry per rule, and a table of them all."""
+def verdict_metadata(results: Sequence[RuleResult | Mapping[str, Any]]) -> dict[str, Any]:
+    """Check metadata holding every rule's verdict: one entry per rule, and a table of them all.
+
+    ``results`` may be ``RuleResult`` entities or their JSON (as a server returns them).
+    """
+    rules = as_rule_results(results)
     meta: dict[str, Any] = {}
-    rows = ["| rule | verdict | observed | expected | message |", "|---|---|---|---|---|"]
-    for result in results:
-        verdict = {
-            "passed": bool(result.passed), "observed": result.observed,
-            "expected": result.expected, "message": result.message,
-        }
-        meta[f"rule: {result.rule}"] = dg.MetadataValue.json(_jsonable(verdict))
-        cells = [result.rule, "pass" if result.passed else "FAIL", _cell(result.observed),
-                 _cell(result.expected), _cell(result.message)]
-        rows.append("| " + " | ".join(cells) + " |")
-    if results:
-        meta["lockgate/verdicts"] = dg.MetadataValue.md("\n".join(rows))
-    meta["lockgate/rules_failed"] = dg.MetadataValue.int(sum(1 for r in results if not r.passed))
+    for rule in rules:
+        verdict = rule.model_dump(include={"passed", "observed", "expected", "message"})
+        meta[f"rule: {rule.rule}"] = dg.MetadataValue.json(_jsonable(verdict))
+    if rules:
+        meta["lockgate/verdicts"] = dg.MetadataValue.md(verdict_markdown_table(rules))
+    meta["lockgate/rules_failed"] = dg.MetadataValue.int(sum(1 for r in rules if not r.passed))
     return meta
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,7 +91,8 @@ def build_promotion_gate_checks(
     """
     if not assets:
         raise ValueError("build_promotion_gate_checks needs at least one asset.")
-    if not isinstance(alias, str) or not re.fullmatch(r"[\w\-]+", alias):
+    target = GateTarget.of(alias=alias)
+    if not re.fullmatch(r"[\w\-]+", target.name):
         raise ValueError(f"Invalid alias {alias!r}: use letters, digits, '_' and '-'.")
     checks: list[dg.AssetChecksDefinition] = []
     for ref in assets:

@@ -180,26 +180,12 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
         if partition is not None:
             tags.setdefault(TAG_PREFIX + "partition_key", sanitize_tag_value(partition))
         tags.pop(TAG_PREFIX + "retry_number", None)
-        def create() -> ModelVersion:
-            # Same run and source again (a retried step) gives back the existing version.
-            return client.create_model_version(
-                name, source=source, run_id=run.info.run_id, tags=tags,
-                run_link=_run_link(self.resolved_tracking_uri(), run),
-            )
-
-        try:
-            return create()
-        except NotFound:  # the first version of this model: create the model, then the version
-            pass
-        try:
-            client.create_registered_model(
-                name, description=f"Model asset {asset} (registered by Dagster)",
-                tags={"lockgate.dagster.asset_key": sanitize_tag_value(asset)},
-            )
-        except LockgateError as exc:
-            if exc.code != "RESOURCE_ALREADY_EXISTS":  # a concurrent step created it first
-                raise
-        return create()
+        # Same run and source again (a retried step) gives back the existing version.
+        return client.register_model(
+            name, source=source, run_id=run.info.run_id, tags=tags,
+            run_link=_run_link(self.resolved_tracking_uri(), run),
+            model_description=f"Model asset {asset} (registered by Dagster)",
+        )
 
     def _metadata(
         self, uri: str, name: str, version: ModelVersion, run: Run, flavor: str, metrics: dict[str, float],
@@ -269,8 +255,10 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
                 produced = latest_materialization_metadata(context.instance, key).get(VERSION_METADATA)
                 if produced is not None:
                     return client.get_model_version(name, int(produced))
+            from lockgate.search import quote_string
+
             latest = client.search_model_versions(
-                filter_string=f"name = '{name}'", order_by=["version_number DESC"], max_results=1
+                filter_string=f"name = {quote_string(name)}", order_by=["version_number DESC"], max_results=1
             )
             if not latest:
                 raise NotFound(f"Registered model {name!r} has no versions.")
