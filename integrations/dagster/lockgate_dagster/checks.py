@@ -23,7 +23,11 @@ from lockgate.errors import GateFailed, LockgateError, ServiceUnavailable
 from lockgate.registry.entities import GateTarget, RuleResult
 from lockgate.registry.verdicts import as_rule_results, verdict_markdown_table
 
-from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
+from lockgate_dagster._compat import (
+    dagster_run_id,
+    latest_materialization_metadata,
+    partition_key_of,
+)
 from lockgate_dagster.connection import unreachable_as_error
 from lockgate_dagster.io_manager import VERSION_METADATA, model_name_for
 
@@ -121,22 +125,28 @@ def _gate_check(
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         lockgate = getattr(context.resources, resource_key)
-        produced = latest_materialization_metadata(context.instance, key)
+        # In a partitioned run the check gates the version this partition's materialization made.
+        partition = partition_key_of(context.op_execution_context)
+        produced = latest_materialization_metadata(context.instance, key, partition=partition)
         name = model_name or str(produced.get("lockgate/model_name") or default_model)
         version = produced.get(VERSION_METADATA)
         base: dict[str, Any] = {"lockgate/model_name": name, "lockgate/alias": alias}
+        if partition is not None:
+            base["lockgate/partition_key"] = partition
         if version is None:
+            where = f" partition {partition!r}" if partition is not None else ""
             return dg.AssetCheckResult(
                 passed=False, metadata=base,
                 description=(
-                    f"Asset {key.to_user_string()!r} has no materialization with a registered model "
-                    "version; store it with LockgateModelIOManager."
+                    f"Asset {key.to_user_string()!r}{where} has no materialization with a registered "
+                    "model version; store it with LockgateModelIOManager."
                 ),
             )
         version = int(version)
         base["lockgate/version"] = dg.MetadataValue.int(version)
         base["lockgate/model_uri"] = f"models:/{name}/{version}"
-        why = reason or f"Dagster run {dagster_run_id(context)}: asset check {check_name}"
+        why = reason or f"Dagster run {dagster_run_id(context)}: asset check {check_name}" + (
+            f" [{partition}]" if partition is not None else "")
         client = lockgate.get_client()
         with unreachable_as_error(lockgate.resolved_tracking_uri()):
             try:

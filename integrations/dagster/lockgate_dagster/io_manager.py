@@ -120,7 +120,10 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
             if owned:
                 client.set_terminated(run.info.run_id, "FINISHED")
         # The asset body has finished, so the run fetched above already holds its metrics.
-        context.add_output_metadata(self._metadata(uri, name, version, run, flavor.name, run.data.metrics))
+        meta = self._metadata(uri, name, version, run, flavor.name, run.data.metrics)
+        if partition is not None:
+            meta["lockgate/partition_key"] = partition
+        context.add_output_metadata(meta)
         context.log.info(f"Registered {asset} as version {version.version} of model {name!r}")
 
     def _run_for(
@@ -252,7 +255,11 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
             if version is not None and str(version).lower() != "latest":
                 return client.get_model_version(name, version)
             if version is None:
-                produced = latest_materialization_metadata(context.instance, key).get(VERSION_METADATA)
+                # A partitioned input loads the version its own partition's materialization made.
+                partition = context.asset_partition_key if context.has_asset_partitions else None
+                produced = latest_materialization_metadata(
+                    context.instance, key, partition=partition
+                ).get(VERSION_METADATA)
                 if produced is not None:
                     return client.get_model_version(name, int(produced))
             from lockgate.search import quote_string
@@ -275,7 +282,7 @@ def _raw(value: Any) -> Any:
 
 
 def _run_link(uri: str, run: Run) -> str | None:
-    """A URL to the run in the Lockgate UI when tracking goes to a server."""
+    """The run's page in the Lockgate web UI (``<server>/runs/<run_id>``) when tracking goes to a server."""
     if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+        return f"{uri.rstrip('/')}/runs/{run.info.run_id}"
     return None
