@@ -66,7 +66,9 @@ def resolve_artifact_uri(uri: str, *, client: Any | None = None, _depth: int = 0
 
 
 def is_local_uri(uri: str) -> bool:
-    """True for plain paths and ``file://`` URIs."""
+    """True for plain paths and ``file://`` URIs (``mlflow-artifacts:/...`` is a server's, not a path)."""
+    if uri.startswith("mlflow-artifacts:"):
+        return False
     return "://" not in uri or uri.startswith("file://")
 
 
