@@ -56,7 +56,7 @@ def test_each_partition_registers_a_version_and_is_gated_on_its_own(
     by_week = {v.tags["lockgate.dagster.partition_key"]: v.version for v in versions.values()}
     assert by_week == {"2026-w01": 1, "2026-w02": 2, "2026-w03": 3}
     for week, number in by_week.items():
-        run = client.get_run(versions[number].run_id)
+        run = client.get_run(str(versions[number].run_id))
         assert run.data.tags["lockgate.dagster.partition_key"] == week
         assert run.data.metrics["val_auc"] == pytest.approx(AUC[week])
         (mat,) = results[week].asset_materializations_for_node("weekly_model")
@@ -82,7 +82,7 @@ def test_each_partition_registers_a_version_and_is_gated_on_its_own(
     assert all("[2026-w0" in (e.reason or "") for e in history)
     # The downstream partition loaded the version its own partition produced.
     assert results["2026-w03"].output_for_node("weekly_scores") == [0, 1]
-    loaded = [e.event_specific_data.metadata["lockgate/version"].value
-              for e in results["2026-w03"].all_events if e.event_type_value == "LOADED_INPUT"
-              and e.step_key == "weekly_scores"]
+    inputs: list[Any] = [e.event_specific_data for e in results["2026-w03"].all_events
+                         if e.event_type_value == "LOADED_INPUT" and e.step_key == "weekly_scores"]
+    loaded = [data.metadata["lockgate/version"].value for data in inputs]
     assert loaded == [3]

@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -81,7 +82,7 @@ def test_model_asset_on_a_server_links_its_run_and_charts_its_metrics(
 
         gate = build_promotion_gate_checks(assets=[linked_model], alias="champion",
                                            policy=GatePolicy(rules=[MetricThreshold(metric="val_auc", min=0.9)]))
-        connection = {"tracking_uri": server.url, "token": token}
+        connection: dict[str, Any] = {"tracking_uri": server.url, "token": token}
         result = dg.materialize(
             [linked_model, *gate], instance=instance,
             resources={"lockgate": LockgateResource(experiment="linked", **connection),
