@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 from lockgate.connection import ConnectionSettings, connect
-from lockgate.errors import LockgateError, ServiceUnavailable
+from lockgate.errors import LockgateError, ServiceUnavailable, Unauthenticated
 from pydantic import Field, SecretStr
 
 if TYPE_CHECKING:
@@ -78,9 +78,17 @@ def _reset_for_tests() -> None:
 
 @contextlib.contextmanager
 def unreachable_as_error(uri: str) -> Iterator[None]:
-    """Turn a failed connection to the tracking store into one clear ServiceUnavailable."""
+    """Turn a failed connection into one clear ServiceUnavailable, and refused credentials into an
+    Unauthenticated error that names the server (the server's own message does not)."""
     try:
         yield
+    except Unauthenticated as exc:
+        if uri in exc.message:
+            raise
+        raise Unauthenticated(
+            f"The Lockgate server at {_redact(uri)} refused the credentials: {exc.message} Give the "
+            "resource a valid API token (token=dg.EnvVar('LOCKGATE_TRACKING_TOKEN'))."
+        ) from exc
     except LockgateError:
         raise
     except OSError as exc:

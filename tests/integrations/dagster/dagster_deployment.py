@@ -132,6 +132,9 @@ class DagsterDeployment:
 
     # -------------------------------------------------------------- processes
     def start_daemon(self) -> None:
+        # Create the instance's SQLite storage first: the daemon and a CLI call migrating a fresh
+        # storage at the same moment leave two alembic heads behind.
+        self.instance.get_runs(limit=1)
         with self.log.open("ab") as log:
             self.daemon = subprocess.Popen(
                 [*_kill_with_parent(), str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)],
