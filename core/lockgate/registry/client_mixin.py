@@ -129,6 +129,7 @@ class RegistryClientMixin:
         source: str,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
         description: str | None = None,
         model_description: str | None = None,
     ) -> ModelVersion:
@@ -141,7 +142,7 @@ class RegistryClientMixin:
             name, description=model_description, exist_ok=True, actor=self.user
         )
         return self.create_model_version(
-            name, source=source, run_id=run_id, tags=tags, description=description
+            name, source=source, run_id=run_id, tags=tags, run_link=run_link, description=description
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
