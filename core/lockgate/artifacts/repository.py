@@ -350,7 +350,9 @@ def get_artifact_repository(uri: str) -> ArtifactRepository:
         from lockgate.artifacts.uri import resolve_artifact_uri
 
         uri = resolve_artifact_uri(uri)
-    scheme = uri.split(":", 1)[0] if "://" in uri or uri.startswith("mlflow-artifacts:") else ""
+    from lockgate.artifacts.uri import uri_scheme
+
+    scheme = uri_scheme(uri)
     if scheme in _SCHEMES:
         return _SCHEMES[scheme](uri)  # type: ignore[no-any-return]
     return ArtifactRepository(uri)

@@ -9,13 +9,29 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from typing import Any
 
 from lockgate.errors import InvalidArgument, NotFound
 
-__all__ = ["download_artifact_uri", "is_local_uri", "local_path_of", "parse_runs_uri", "resolve_artifact_uri"]
+__all__ = [
+    "download_artifact_uri",
+    "is_local_uri",
+    "local_path_of",
+    "parse_runs_uri",
+    "resolve_artifact_uri",
+    "uri_scheme",
+]
 
 _MAX_DEPTH = 8
+# RFC 3986 scheme; two characters at least, so "C:/models" stays a Windows path.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def uri_scheme(uri: str) -> str:
+    """The scheme of a URI (``s3``, ``mlflow-artifacts``, ``file`` ...); "" for a plain path."""
+    match = _SCHEME.match(uri)
+    return match.group(1).lower() if match else ""
 
 
 def parse_runs_uri(uri: str) -> tuple[str, str]:
@@ -66,13 +82,14 @@ def resolve_artifact_uri(uri: str, *, client: Any | None = None, _depth: int = 0
 
 
 def is_local_uri(uri: str) -> bool:
-    """True for plain paths and ``file://`` URIs."""
-    return "://" not in uri or uri.startswith("file://")
+    """True for plain paths and ``file:`` URIs; any other scheme (``mlflow-artifacts:/`` with its
+    single slash included) names remote storage."""
+    return uri_scheme(uri) in ("", "file")
 
 
 def local_path_of(uri: str) -> str:
-    """The filesystem path of a plain path or ``file://`` URI."""
-    if uri.startswith("file://"):
+    """The filesystem path of a plain path or ``file:`` URI."""
+    if uri_scheme(uri) == "file":
         from urllib.parse import unquote, urlparse
 
         return unquote(urlparse(uri).path)

@@ -129,3 +129,14 @@ def test_experiment_with_s3_artifact_root(s3_bucket: str, tmp_path: Path) -> Non
     from lockgate.artifacts import get_artifact_repository
 
     assert get_artifact_repository(run.info.artifact_uri).walk_files() == []
+
+
+def test_only_plain_paths_and_file_uris_are_local() -> None:
+    from lockgate.artifacts.uri import is_local_uri
+
+    assert is_local_uri("/tmp/model") and is_local_uri("relative/model") and is_local_uri("C:/models/m")
+    assert is_local_uri("file:///tmp/model") and is_local_uri("file:/tmp/model")
+    assert local_path_of("file:/tmp/model") == "/tmp/model"
+    for remote in ("mlflow-artifacts:/1/abc/artifacts/model", "mlflow-artifacts://host:5000/1/abc",
+                   "s3://bucket/model", "gs://bucket/model"):
+        assert not is_local_uri(remote), remote
