@@ -8,6 +8,7 @@ default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``
 from __future__ import annotations
 
 import inspect
+import os
 from typing import TYPE_CHECKING, ClassVar
 
 from prefect.blocks.core import Block
@@ -18,7 +19,7 @@ from lockgate.errors import InvalidArgument, NotFound
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["CredentialsLike", "LockgateCredentials", "client_for", "resolve_credentials"]
+__all__ = ["CREDENTIALS_ENV", "CredentialsLike", "LockgateCredentials", "client_for", "resolve_credentials"]
 
 DOCS_URL = "https://github.com/lockgate/lockgate/tree/main/integrations/prefect#readme"
 
@@ -96,13 +97,22 @@ class LockgateCredentials(Block):
 CredentialsLike = LockgateCredentials | str | None
 
 
+CREDENTIALS_ENV = "LOCKGATE_PREFECT_CREDENTIALS"
+
+
 def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | None:
     """The block itself, the saved block of that name, or None for the environment default.
 
-    A name that no saved block has is ``NotFound``; anything that is not a
-    ``LockgateCredentials`` block is ``InvalidArgument``.
+    With no credentials given, the saved block named by ``LOCKGATE_PREFECT_CREDENTIALS``
+    is used when that variable is set (set it on a worker or ``serve`` process to point
+    every task and tracked flow it runs at one server). A name that no saved block has is
+    ``NotFound``; anything that is not a ``LockgateCredentials`` block is ``InvalidArgument``.
     """
-    if credentials is None or isinstance(credentials, LockgateCredentials):
+    if credentials is None:
+        credentials = os.environ.get(CREDENTIALS_ENV) or None
+        if credentials is None:
+            return None
+    if isinstance(credentials, LockgateCredentials):
         return credentials
     if isinstance(credentials, str):
         try:

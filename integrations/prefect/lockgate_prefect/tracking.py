@@ -209,7 +209,7 @@ class _Tracking:
         owner, scope = self.owner, self.scope
         parent = lockgate.active_run()
         self.parent_id = parent.info.run_id if parent else None
-        if parent is None and owner.credentials is not None:
+        if parent is None:
             self._use_credentials()
         resume = _resumable(scope.prefect_run_id) if scope.run_count > 1 else None
         if resume is not None:
