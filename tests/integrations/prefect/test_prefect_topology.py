@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,12 @@ def lockgate_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLock
 
 
 @contextmanager
-def serving(prefect_api: str, tmp_path: Path, *, start_at: dt.datetime, env: dict[str, str]) -> Iterator[Path]:
+def serving(
+    prefect_api: str, tmp_path: Path, *, start_at: dt.datetime, env: dict[str, str]
+) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
     """``python retrain_churn.py --start-at ...`` (the example's ``serve()``) as its own process.
 
-    Yields the process's log; on exit the process is stopped and the deployment deleted, so
+    Yields the process's log and the process; on exit the process is stopped and the deployment deleted, so
     the next scenario serves a fresh one.
     """
     log = tmp_path / "serve.log"
@@ -88,7 +90,7 @@ def serving(prefect_api: str, tmp_path: Path, *, start_at: dt.datetime, env: dic
             cwd=EXAMPLE.parent, env=full_env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
-        yield log
+        yield log, proc
     finally:
         proc.terminate()
         try:
@@ -142,10 +144,10 @@ def _scheduled_run(log: Path, *, timeout: float = 300.0) -> Any:
     raise AssertionError(f"no scheduled run of {DEPLOYMENT} finished in {timeout:g}s:\n{_tail(log)}")
 
 
-def _run_on_demand(log: Path, workdir: Path) -> Any:
+def _run_on_demand(log: Path, parameters: dict[str, Any]) -> Any:
     from prefect.deployments import run_deployment
 
-    flow_run = run_deployment(DEPLOYMENT, parameters={**WORSE, "workdir": str(workdir)}, timeout=300)
+    flow_run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=300)
     assert flow_run.state is not None and flow_run.state.is_final(), _tail(log)
     return flow_run
 
@@ -159,17 +161,23 @@ def _task_names(flow_run_id: Any) -> list[str]:
     return sorted(r.name.rsplit("-", 1)[0] for r in runs)  # task run names are <task>-<suffix>
 
 
-def _run_pipeline_twice(prefect_api: str, tmp_path: Path, env: dict[str, str]) -> tuple[Any, Any, dt.datetime]:
+def _run_pipeline_twice(
+    prefect_api: str, tmp_path: Path, env: dict[str, str],
+    then: Callable[[Path, subprocess.Popen[bytes], Any, Any, dt.datetime], None] | None = None,
+) -> tuple[Any, Any, dt.datetime]:
+    """The scheduled (good) run, then the on-demand (worse) one; ``then`` runs while still serving."""
     since = dt.datetime.now(dt.timezone.utc)
     # The first weekly run is due a minute from now: time for the serve process to start and
     # register the deployment on a busy machine, and the scheduler to create the run.
     start_at = since + dt.timedelta(seconds=60)
-    with serving(prefect_api, tmp_path, start_at=start_at, env=env) as log:
+    with serving(prefect_api, tmp_path, start_at=start_at, env=env) as (log, proc):
         _wait_for_deployment(log, before=start_at)
         good = _scheduled_run(log)
         assert good.state.is_completed(), f"{good.state}\n{_tail(log)}"
-        bad = _run_on_demand(log, tmp_path / "on-demand")
-    assert abs((good.expected_start_time - start_at).total_seconds()) < 1
+        bad = _run_on_demand(log, {**WORSE, "workdir": str(tmp_path / "on-demand")})
+        assert abs((good.expected_start_time - start_at).total_seconds()) < 1
+        if then is not None:
+            then(log, proc, good, bad, since)
     return good, bad, since
 
 
@@ -241,10 +249,33 @@ def test_served_deployment_against_a_lockgate_server(
     LockgateCredentials(tracking_uri=lockgate_live.url, token=lockgate_live.token).save(BLOCK, overwrite=True)
     worker_home = tmp_path / "worker-lockgate-home"
     env = {"LOCKGATE_PREFECT_CREDENTIALS": BLOCK, "LOCKGATE_HOME": str(worker_home)}
-    good, bad, since = _run_pipeline_twice(prefect_here, tmp_path, env=env)
-    _assert_pipeline_outcome(lockgate_live.client(), good, bad, since,
-                             tmp_path / "lockgate-churn", tmp_path / "on-demand")
+    later: dict[str, Any] = {}
+
+    def check_then_take_the_server_down(
+        log: Path, proc: subprocess.Popen[bytes], good: Any, bad: Any, since: dt.datetime
+    ) -> None:
+        _assert_pipeline_outcome(lockgate_live.client(), good, bad, since,
+                                 tmp_path / "lockgate-churn", tmp_path / "on-demand")
+        # Fault: the Lockgate server is down when the next run starts. That run fails naming
+        # the server; the serve process keeps polling and runs the next one once it is back.
+        lockgate_live.process.stop()
+        try:
+            later["down"] = _run_on_demand(log, {"workdir": str(tmp_path / "while-down")})
+        finally:
+            lockgate_live.process.start()
+        assert proc.poll() is None, _tail(log)
+        later["after"] = _run_on_demand(log, {"workdir": str(tmp_path / "after")})
+
+    _run_pipeline_twice(prefect_here, tmp_path, env=env, then=check_then_take_the_server_down)
+    down, after = later["down"], later["after"]
+    assert down.state.is_failed()
+    assert "ServiceUnavailable" in down.state.message
+    assert f"Could not reach the Lockgate server at {lockgate_live.url}" in down.state.message
+    assert after.state.is_completed(), after.state.message
+    # The recovered run trained the good model again: as good as the champion, so promoted.
+    assert lockgate_live.client().get_model_version_by_alias("churn", "champion").version == 3
     assert not list(worker_home.rglob("*.db"))  # nothing was tracked on the worker's disk
     # With auth on, the registry recorded the token's user, not the worker's login name.
     history = lockgate_live.client().get_promotion_history("churn", alias="champion")
+    assert [e.to_version or e.version for e in history] == [1, 2, 3]
     assert {e.actor for e in history} == {"prefect-bot"}
