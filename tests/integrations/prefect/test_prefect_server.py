@@ -126,3 +126,6 @@ def test_a_gate_refused_by_the_server_fails_the_flow_with_gatefailed(server: tup
     assert event.payload["version"] == 1 and event.payload["failed_rules"] == ["val_auc >= 0.9"]
     (report,) = markdown_artifacts(artifact_key(name, "@champion"))
     assert "**refused**" in report and "val_auc >= 0.9" in report
+    # The artifact links to the version's and the run's pages in the Lockgate UI.
+    assert f"[{name} v1]({url}/models/{name}/versions/1)" in report
+    assert f"[run {run.info.run_id}]({url}/runs/{run.info.run_id})" in report
