@@ -115,6 +115,7 @@ class RegistryClientMixin:
         tags: Mapping[str, Any] | None = None,
         description: str | None = None,
         model_description: str | None = None,
+        run_link: str | None = None,
     ) -> ModelVersion:
         """A new version of ``name`` from ``source``, creating the registered model if missing.
 
@@ -125,7 +126,7 @@ class RegistryClientMixin:
             name, description=model_description, exist_ok=True, actor=self.user
         )
         return self.create_model_version(
-            name, source=source, run_id=run_id, tags=tags, description=description
+            name, source=source, run_id=run_id, tags=tags, description=description, run_link=run_link
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:

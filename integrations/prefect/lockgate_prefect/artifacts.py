@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from lockgate.registry.verdicts import verdict_markdown_table
 from lockgate_prefect import _compat
 
 __all__ = ["artifact_key", "lockgate_links", "publish_verdicts", "verdict_markdown"]
@@ -53,7 +54,7 @@ def verdict_markdown(
     note: str | None = None,
     links: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A markdown report: outcome line, links to Lockgate, then one table row per rule."""
+    """A markdown report: outcome line, links to Lockgate, then the core's verdict table."""
     outcome = "promoted" if passed else "refused"
     lines = [f"### Lockgate gate: {_cell(name)} v{version} → {_cell(target)}: **{outcome}**", ""]
     if links:
@@ -62,15 +63,7 @@ def verdict_markdown(
         lines += [f"Current holder: v{holder_version}", ""]
     if note:
         lines += [_cell(note), ""]
-    if results:
-        lines += ["| Verdict | Rule | Observed | Expected | Why |", "|---|---|---|---|---|"]
-        for r in results:
-            verdict = "✅ pass" if r.passed else "❌ fail"
-            lines.append(
-                f"| {verdict} | {_cell(r.rule)} | {_cell(r.observed)} | {_cell(r.expected)} | {_cell(r.message)} |"
-            )
-    else:
-        lines.append("No gate policy guards this target; nothing to check.")
+    lines.append(verdict_markdown_table(results))
     return "\n".join(lines) + "\n"
 
 

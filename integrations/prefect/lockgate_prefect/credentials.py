@@ -7,13 +7,13 @@ default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``
 
 from __future__ import annotations
 
-import inspect
 import os
 from typing import TYPE_CHECKING, ClassVar
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
 
+from lockgate.connection import ConnectionSettings
 from lockgate.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
@@ -83,11 +83,13 @@ class LockgateCredentials(Block):
             )
         return value
 
+    def connection_settings(self) -> ConnectionSettings:
+        """This block's URI, token and user as the core's ``ConnectionSettings``."""
+        return ConnectionSettings(tracking_uri=self.tracking_uri, token=self.token, user=self.user)
+
     def resolved_tracking_uri(self) -> str:
         """The URI this block points at, falling back to the environment's default."""
-        from lockgate import settings
-
-        return self.tracking_uri or settings.tracking_uri()
+        return self.connection_settings().resolved_tracking_uri()
 
     def get_client(self) -> LockgateClient:
         """A ``LockgateClient`` for this block's store, carrying its token and user."""
@@ -134,29 +136,9 @@ def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | N
     )
 
 
-def _client_accepts_token() -> bool:
-    from lockgate.client import LockgateClient
-
-    return "token" in inspect.signature(LockgateClient.__init__).parameters
-
-
 def client_for(credentials: CredentialsLike) -> LockgateClient:
     """The client a task should use: from the block when given, else the environment's."""
-    from lockgate import settings
-    from lockgate.client import LockgateClient
+    from lockgate.connection import connect
 
     block = resolve_credentials(credentials)
-    if block is None:
-        return LockgateClient()
-    uri = block.resolved_tracking_uri()
-    token = block.token.get_secret_value() if block.token is not None else ""
-    if token and settings.is_http_uri(uri):
-        if _client_accepts_token():
-            return LockgateClient(uri, user=block.user, token=token)  # type: ignore[call-arg]
-        # This lockgate's client takes no token; give it a server store that sends one.
-        from lockgate.store.rest import RestStore
-
-        client = LockgateClient(uri, user=block.user)
-        client._store = RestStore(uri, token=token)
-        return client
-    return LockgateClient(uri, user=block.user)
+    return connect(block.connection_settings() if block is not None else ConnectionSettings())

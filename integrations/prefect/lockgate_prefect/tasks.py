@@ -26,6 +26,7 @@ from lockgate.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from lockgate.registry.verdicts import verdict_rows
 from lockgate_prefect import _compat
 from lockgate_prefect.artifacts import lockgate_links, publish_verdicts, verdict_markdown
 from lockgate_prefect.credentials import CredentialsLike, client_for
@@ -63,9 +64,9 @@ _OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_condition_fn": _ret
 
 
 def _target(alias: str | None, stage: str | None) -> str:
-    if (alias is None) == (stage is None):
-        raise InvalidArgument("Give exactly one of alias= or stage= as the promotion target.")
-    return f"@{alias}" if alias else f"stage {stage}"
+    from lockgate.registry.entities import GateTarget
+
+    return str(GateTarget.of(alias=alias, stage=stage))
 
 
 def _active_run_id() -> str | None:
@@ -73,16 +74,6 @@ def _active_run_id() -> str | None:
 
     active = lockgate.active_run()
     return active.info.run_id if active else None
-
-
-def _ensure_registered_model(client: LockgateClient, name: str) -> None:
-    try:
-        client.get_registered_model(name)
-    except NotFound:
-        try:
-            client.create_registered_model(name)
-        except AlreadyExists:  # created concurrently by another task
-            pass
 
 
 def _check_model_logged(client: LockgateClient, run_id: str, artifact_path: str) -> None:
@@ -132,12 +123,11 @@ def register_model_version(
         client.get_run(run_id)  # NotFound names the run
         _check_model_logged(client, run_id, path)
         source = f"runs:/{run_id}/{path}"
-    _ensure_registered_model(client, name)
     flow_run_id, url = _compat.current_flow_run_link()
     all_tags = dict(tags or {})
     if flow_run_id:
         all_tags.setdefault("lockgate.prefect.flow_run_id", flow_run_id)
-    version = client.create_model_version(
+    version = client.register_model(
         name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description
     )
     _compat.run_logger().info("Registered %s version %s from %s", name, version.version, source)
@@ -148,12 +138,12 @@ def gate_failure_message(
     name: str, *, version: int | str, target: str, results: list[Any], holder_version: int | None
 ) -> str:
     """Why a gate refused a version: one line per rule, passed and failed alike."""
-    failed = sum(1 for r in results if not r.passed)
-    head = f"Gate for {name!r} {target} refused version {version} ({failed} of {len(results)} rules failed"
+    rows = verdict_rows(results)
+    failed = sum(1 for row in rows if row["verdict"] == "FAIL")
+    head = f"Gate for {name!r} {target} refused version {version} ({failed} of {len(rows)} rules failed"
     head += f"; current holder v{holder_version})" if holder_version is not None else ")"
     lines = [head + ":"]
-    for r in results:
-        lines.append(f"  {'PASS' if r.passed else 'FAIL'} {r.rule}: {r.message}")
+    lines += [f"  {row['verdict'].upper()} {row['rule']}: {row['message']}" for row in rows]
     return "\n".join(lines)
 
 

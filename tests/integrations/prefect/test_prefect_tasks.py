@@ -24,6 +24,7 @@ from lockgate_prefect import (
     register_model_version,
     wait_for_promotion,
 )
+from lockgate.registry.verdicts import verdict_markdown_table
 from lockgate_prefect.artifacts import artifact_key
 from prefect_helpers import markdown_artifacts, wait_for_prefect_events
 
@@ -145,7 +146,10 @@ def test_promote_passes_the_gate_emits_an_event_and_publishes_verdicts() -> None
     assert roles["lockgate-run"] == f"lockgate.run.{run_id}"
     assert "flow-run" in roles  # Prefect links the event to the flow run that sent it
     (report,) = markdown_artifacts(artifact_key(name, "@champion"))
-    assert "**promoted**" in report and "val_auc >= 0.7" in report and "✅ pass" in report
+    assert report.startswith(f"### Lockgate gate: {name} v1 → @champion: **promoted**\n")
+    decision = client.evaluate_gate(name, version=1, alias="champion")
+    assert verdict_markdown_table(decision.results) in report  # the core's one verdict table
+    assert "| val_auc >= 0.7 | pass | 0.82 |" in report
 
 
 def test_a_refused_gate_fails_the_task_with_every_verdict_and_is_not_retried() -> None:
@@ -188,7 +192,8 @@ def test_a_refused_gate_fails_the_task_with_every_verdict_and_is_not_retried() -
     assert event.payload["version"] == 2 and event.payload["holder_version"] == 1
     assert event.payload["failed_rules"] == ["val_auc beats holder by 0.01 (higher is better)"]
     reports = markdown_artifacts(artifact_key(name, "@champion"))
-    assert len(reports) == 2 and "**refused**" in reports[-1] and "❌ fail" in reports[-1]
+    assert len(reports) == 2 and "**refused**" in reports[-1]
+    assert "| val_auc beats holder by 0.01 (higher is better) | FAIL |" in reports[-1]
     assert "In Lockgate:" not in reports[-1]  # a database store has no UI pages to link to
 
 
