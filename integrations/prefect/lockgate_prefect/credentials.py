@@ -8,6 +8,7 @@ default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from prefect.blocks.core import Block
@@ -117,14 +118,7 @@ def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | N
     if isinstance(credentials, LockgateCredentials):
         return credentials
     if isinstance(credentials, str):
-        try:
-            loaded = LockgateCredentials.load(credentials)
-        except ValueError as exc:
-            raise NotFound(
-                f"No saved LockgateCredentials block named {credentials!r}: create it with "
-                f"LockgateCredentials(tracking_uri=...).save({credentials!r}) ({exc})"
-            ) from None
-        return loaded  # type: ignore[return-value]
+        return _load_saved(credentials)
     if isinstance(credentials, Block):
         raise InvalidArgument(
             f"credentials must be a LockgateCredentials block, got a {type(credentials).__name__} "
@@ -134,6 +128,38 @@ def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | N
         "credentials must be a LockgateCredentials block, the name of a saved one, or None; "
         f"got {type(credentials).__name__}"
     )
+
+
+# (flow run id, block name) -> block: the tasks of one flow run load a saved block once, which
+# saves several Prefect API round trips per task; a new flow run sees the block as saved now.
+_loaded: dict[tuple[str, str], LockgateCredentials] = {}
+_loaded_lock = threading.Lock()
+_MAX_LOADED = 256
+
+
+def _load_saved(name: str) -> LockgateCredentials:
+    from lockgate_prefect import _compat
+
+    flow_run_id, _ = _compat.current_flow_run_link()
+    key = (flow_run_id, name) if flow_run_id is not None else None
+    if key is not None:
+        with _loaded_lock:
+            cached = _loaded.get(key)
+        if cached is not None:
+            return cached
+    try:
+        loaded: LockgateCredentials = LockgateCredentials.load(name)  # type: ignore[assignment]
+    except ValueError as exc:
+        raise NotFound(
+            f"No saved LockgateCredentials block named {name!r}: create it with "
+            f"LockgateCredentials(tracking_uri=...).save({name!r}) ({exc})"
+        ) from None
+    if key is not None:
+        with _loaded_lock:
+            if len(_loaded) >= _MAX_LOADED:
+                _loaded.pop(next(iter(_loaded)))
+            _loaded[key] = loaded
+    return loaded
 
 
 def client_for(credentials: CredentialsLike) -> LockgateClient:
