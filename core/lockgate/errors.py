@@ -94,7 +94,11 @@ class GateFailed(LockgateError):
         self, message: str, *, results: list[Any] | None = None, details: dict[str, Any] | None = None
     ) -> None:
         super().__init__(message, details=details)
-        self.results = list(results or [])
+        # Verdicts that arrived as JSON (a server's refusal) become RuleResults, so callers
+        # read r.passed / r.rule the same whichever store refused the move.
+        from lockgate.registry.verdicts import as_rule_results
+
+        self.results = as_rule_results(list(results or []))
 
 
 class ServiceUnavailable(LockgateError):

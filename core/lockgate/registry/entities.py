@@ -8,9 +8,12 @@ an ``int`` (MLflow's REST API sends a string); every method also accepts ``"3"``
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from lockgate.registry.gates import GateRule
 
 __all__ = [
     "MOVE_EVENT_TYPES",
@@ -180,6 +183,13 @@ class GatePolicyRecord(_Entity):
     policy: dict[str, Any]
     created_by: str = ""
     created_at: int = 0
+
+    @property
+    def rules(self) -> list[GateRule]:
+        """The policy's rules as typed objects (``policy["rules"]`` holds the same as dicts)."""
+        from lockgate.registry.gates import GatePolicy
+
+        return list(GatePolicy.from_document(self.policy).rules)
 
 
 class RegistryEvent(_Entity):

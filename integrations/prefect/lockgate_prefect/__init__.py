@@ -15,6 +15,7 @@ from lockgate_prefect.credentials import LockgateCredentials as LockgateCredenti
 
 _EXPORTS: dict[str, str] = {
     "tracked": "lockgate_prefect.tracking",
+    "BatchPrediction": "lockgate_prefect.tasks",
     "register_model_version": "lockgate_prefect.tasks",
     "promote_model": "lockgate_prefect.tasks",
     "load_model": "lockgate_prefect.tasks",
@@ -27,6 +28,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "EVENT_GATE_FAILED",
     "EVENT_PROMOTED",
+    "BatchPrediction",
     "LockgateCredentials",
     "batch_predict",
     "load_model",
@@ -43,6 +45,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
     from lockgate_prefect.tasks import (
+        BatchPrediction,
         batch_predict, load_model, promote_model, register_model_version, wait_for_promotion,
     )
     from lockgate_prefect.tracking import tracked

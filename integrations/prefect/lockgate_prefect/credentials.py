@@ -7,18 +7,20 @@ default (``LOCKGATE_TRACKING_URI``, else the SQLite file under ``LOCKGATE_HOME``
 
 from __future__ import annotations
 
-import inspect
+import os
+import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, field_validator
 
+from lockgate.connection import ConnectionSettings
 from lockgate.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["CredentialsLike", "LockgateCredentials", "client_for", "resolve_credentials"]
+__all__ = ["CREDENTIALS_ENV", "CredentialsLike", "LockgateCredentials", "client_for", "resolve_credentials"]
 
 DOCS_URL = "https://github.com/lockgate/lockgate/tree/main/integrations/prefect#readme"
 
@@ -82,11 +84,13 @@ class LockgateCredentials(Block):
             )
         return value
 
+    def connection_settings(self) -> ConnectionSettings:
+        """This block's URI, token and user as the core's ``ConnectionSettings``."""
+        return ConnectionSettings(tracking_uri=self.tracking_uri, token=self.token, user=self.user)
+
     def resolved_tracking_uri(self) -> str:
         """The URI this block points at, falling back to the environment's default."""
-        from lockgate import settings
-
-        return self.tracking_uri or settings.tracking_uri()
+        return self.connection_settings().resolved_tracking_uri()
 
     def get_client(self) -> LockgateClient:
         """A ``LockgateClient`` for this block's store, carrying its token and user."""
@@ -96,23 +100,25 @@ class LockgateCredentials(Block):
 CredentialsLike = LockgateCredentials | str | None
 
 
+CREDENTIALS_ENV = "LOCKGATE_PREFECT_CREDENTIALS"
+
+
 def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | None:
     """The block itself, the saved block of that name, or None for the environment default.
 
-    A name that no saved block has is ``NotFound``; anything that is not a
-    ``LockgateCredentials`` block is ``InvalidArgument``.
+    With no credentials given, the saved block named by ``LOCKGATE_PREFECT_CREDENTIALS``
+    is used when that variable is set (set it on a worker or ``serve`` process to point
+    every task and tracked flow it runs at one server). A name that no saved block has is
+    ``NotFound``; anything that is not a ``LockgateCredentials`` block is ``InvalidArgument``.
     """
-    if credentials is None or isinstance(credentials, LockgateCredentials):
+    if credentials is None:
+        credentials = os.environ.get(CREDENTIALS_ENV) or None
+        if credentials is None:
+            return None
+    if isinstance(credentials, LockgateCredentials):
         return credentials
     if isinstance(credentials, str):
-        try:
-            loaded = LockgateCredentials.load(credentials)
-        except ValueError as exc:
-            raise NotFound(
-                f"No saved LockgateCredentials block named {credentials!r}: create it with "
-                f"LockgateCredentials(tracking_uri=...).save({credentials!r}) ({exc})"
-            ) from None
-        return loaded  # type: ignore[return-value]
+        return _load_saved(credentials)
     if isinstance(credentials, Block):
         raise InvalidArgument(
             f"credentials must be a LockgateCredentials block, got a {type(credentials).__name__} "
@@ -124,29 +130,41 @@ def resolve_credentials(credentials: CredentialsLike) -> LockgateCredentials | N
     )
 
 
-def _client_accepts_token() -> bool:
-    from lockgate.client import LockgateClient
+# (flow run id, block name) -> block: the tasks of one flow run load a saved block once, which
+# saves several Prefect API round trips per task; a new flow run sees the block as saved now.
+_loaded: dict[tuple[str, str], LockgateCredentials] = {}
+_loaded_lock = threading.Lock()
+_MAX_LOADED = 256
 
-    return "token" in inspect.signature(LockgateClient.__init__).parameters
+
+def _load_saved(name: str) -> LockgateCredentials:
+    from lockgate_prefect import _compat
+
+    flow_run_id, _ = _compat.current_flow_run_link()
+    key = (flow_run_id, name) if flow_run_id is not None else None
+    if key is not None:
+        with _loaded_lock:
+            cached = _loaded.get(key)
+        if cached is not None:
+            return cached
+    try:
+        loaded: LockgateCredentials = LockgateCredentials.load(name)  # type: ignore[assignment]
+    except ValueError as exc:
+        raise NotFound(
+            f"No saved LockgateCredentials block named {name!r}: create it with "
+            f"LockgateCredentials(tracking_uri=...).save({name!r}) ({exc})"
+        ) from None
+    if key is not None:
+        with _loaded_lock:
+            if len(_loaded) >= _MAX_LOADED:
+                _loaded.pop(next(iter(_loaded)))
+            _loaded[key] = loaded
+    return loaded
 
 
 def client_for(credentials: CredentialsLike) -> LockgateClient:
     """The client a task should use: from the block when given, else the environment's."""
-    from lockgate import settings
-    from lockgate.client import LockgateClient
+    from lockgate.connection import connect
 
     block = resolve_credentials(credentials)
-    if block is None:
-        return LockgateClient()
-    uri = block.resolved_tracking_uri()
-    token = block.token.get_secret_value() if block.token is not None else ""
-    if token and settings.is_http_uri(uri):
-        if _client_accepts_token():
-            return LockgateClient(uri, user=block.user, token=token)  # type: ignore[call-arg]
-        # This lockgate's client takes no token; give it a server store that sends one.
-        from lockgate.store.rest import RestStore
-
-        client = LockgateClient(uri, user=block.user)
-        client._store = RestStore(uri, token=token)
-        return client
-    return LockgateClient(uri, user=block.user)
+    return connect(block.connection_settings() if block is not None else ConnectionSettings())

@@ -26,8 +26,9 @@ from lockgate.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from lockgate.registry.verdicts import verdict_rows
 from lockgate_prefect import _compat
-from lockgate_prefect.artifacts import publish_verdicts, verdict_markdown
+from lockgate_prefect.artifacts import lockgate_links, publish_verdicts, verdict_markdown
 from lockgate_prefect.credentials import CredentialsLike, client_for
 from lockgate_prefect.events import emit_gate_failed, emit_promoted
 
@@ -63,9 +64,9 @@ _OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_condition_fn": _ret
 
 
 def _target(alias: str | None, stage: str | None) -> str:
-    if (alias is None) == (stage is None):
-        raise InvalidArgument("Give exactly one of alias= or stage= as the promotion target.")
-    return f"@{alias}" if alias else f"stage {stage}"
+    from lockgate.registry.entities import GateTarget
+
+    return str(GateTarget.of(alias=alias, stage=stage))
 
 
 def _active_run_id() -> str | None:
@@ -73,16 +74,6 @@ def _active_run_id() -> str | None:
 
     active = lockgate.active_run()
     return active.info.run_id if active else None
-
-
-def _ensure_registered_model(client: LockgateClient, name: str) -> None:
-    try:
-        client.get_registered_model(name)
-    except NotFound:
-        try:
-            client.create_registered_model(name)
-        except AlreadyExists:  # created concurrently by another task
-            pass
 
 
 def _check_model_logged(client: LockgateClient, run_id: str, artifact_path: str) -> None:
@@ -132,12 +123,11 @@ def register_model_version(
         client.get_run(run_id)  # NotFound names the run
         _check_model_logged(client, run_id, path)
         source = f"runs:/{run_id}/{path}"
-    _ensure_registered_model(client, name)
     flow_run_id, url = _compat.current_flow_run_link()
     all_tags = dict(tags or {})
     if flow_run_id:
         all_tags.setdefault("lockgate.prefect.flow_run_id", flow_run_id)
-    version = client.create_model_version(
+    version = client.register_model(
         name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description
     )
     _compat.run_logger().info("Registered %s version %s from %s", name, version.version, source)
@@ -148,12 +138,12 @@ def gate_failure_message(
     name: str, *, version: int | str, target: str, results: list[Any], holder_version: int | None
 ) -> str:
     """Why a gate refused a version: one line per rule, passed and failed alike."""
-    failed = sum(1 for r in results if not r.passed)
-    head = f"Gate for {name!r} {target} refused version {version} ({failed} of {len(results)} rules failed"
+    rows = verdict_rows(results)
+    failed = sum(1 for row in rows if row["verdict"] == "FAIL")
+    head = f"Gate for {name!r} {target} refused version {version} ({failed} of {len(rows)} rules failed"
     head += f"; current holder v{holder_version})" if holder_version is not None else ")"
     lines = [head + ":"]
-    for r in results:
-        lines.append(f"  {'PASS' if r.passed else 'FAIL'} {r.rule}: {r.message}")
+    lines += [f"  {row['verdict'].upper()} {row['rule']}: {row['message']}" for row in rows]
     return "\n".join(lines)
 
 
@@ -189,6 +179,7 @@ def promote_model(
     target = _target(alias, stage)
     client = client_for(credentials)
     mv = client.get_model_version(name, version)  # NotFound names the model or version
+    links = lockgate_links(client.tracking_uri, name=name, version=mv.version, run_id=mv.run_id)
     try:
         decision = client.promote(
             name, version=mv.version, alias=alias, stage=stage, reason=reason, override=override
@@ -201,7 +192,7 @@ def promote_model(
         )
         publish_verdicts(
             verdict_markdown(name, version=mv.version, target=target, passed=False, results=results,
-                             holder_version=holder),
+                             holder_version=holder, links=links),
             name=name, target=target, description=f"Gate verdicts: {name} v{mv.version} → {target}",
         )
         emit_gate_failed(
@@ -214,7 +205,7 @@ def promote_model(
         note = f"Gate overridden by {client.user}: {reason}"
     publish_verdicts(
         verdict_markdown(name, version=mv.version, target=target, passed=True, results=decision.results,
-                         holder_version=decision.previous_version, note=note),
+                         holder_version=decision.previous_version, note=note, links=links),
         name=name, target=target, description=f"Gate verdicts: {name} v{mv.version} → {target}",
     )
     event_id = decision.event_id if decision.changed else _last_move_event_id(
@@ -349,6 +340,14 @@ def _check_output_suffix(path: Path) -> None:
         raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
 
 
+def _is_registered(client: LockgateClient, name: str) -> bool:
+    try:
+        client.get_registered_model(name)
+    except NotFound:
+        return False
+    return True
+
+
 def _latest_event_id(client: LockgateClient, name: str) -> int:
     cursor = 0
     while True:
@@ -387,15 +386,21 @@ def wait_for_promotion(
     """The registry event that next moves ``alias`` (or ``stage``) of ``name``, optionally to ``version``.
 
     Polls the registry's event cursor from ``after_event_id`` (default: the newest event
-    when the task starts, so only a promotion from now on counts). Raises TimeoutError
-    after ``timeout_seconds``.
+    when the task starts, so only a promotion from now on counts). A model that is not
+    registered yet is waited for too, so a watcher can start before the first training.
+    Raises TimeoutError after ``timeout_seconds``.
     """
     target = _target(alias, stage)
     if timeout_seconds < 0 or poll_interval_seconds <= 0:
         raise InvalidArgument("timeout_seconds must be >= 0 and poll_interval_seconds > 0.")
     client = client_for(credentials)
-    client.get_registered_model(name)  # NotFound names the model
-    cursor = _latest_event_id(client, name) if after_event_id is None else int(after_event_id)
+    registered = _is_registered(client, name)
+    if not registered:
+        _compat.run_logger().info("%s is not registered yet; waiting for it to take %s", name, target)
+    if after_event_id is not None:
+        cursor = int(after_event_id)
+    else:  # a model registered later has only events to come: read them all
+        cursor = _latest_event_id(client, name) if registered else 0
     deadline = time.monotonic() + timeout_seconds
     while True:
         for event in client.get_events(after_id=cursor, model_name=name, limit=1000):
@@ -406,8 +411,9 @@ def wait_for_promotion(
                 return event
         if time.monotonic() >= deadline:
             wanted = f" v{version}" if version is not None else ""
+            never = "" if _is_registered(client, name) else f"; {name!r} was never registered"
             raise TimeoutError(
                 f"No promotion of {name!r}{wanted} to {target} within {timeout_seconds:g}s "
-                f"(last event seen: {cursor})."
+                f"(last event seen: {cursor}{never})."
             )
         time.sleep(max(0.0, min(poll_interval_seconds, deadline - time.monotonic())))

@@ -209,7 +209,7 @@ class _Tracking:
         owner, scope = self.owner, self.scope
         parent = lockgate.active_run()
         self.parent_id = parent.info.run_id if parent else None
-        if parent is None and owner.credentials is not None:
+        if parent is None:
             self._use_credentials()
         resume = _resumable(scope.prefect_run_id) if scope.run_count > 1 else None
         if resume is not None:
@@ -247,12 +247,14 @@ class _Tracking:
             return
         from lockgate import settings
 
+        connection = block.connection_settings()
         self.restore_uri = (True, settings._tracking_uri_override)
-        settings.set_tracking_uri(block.tracking_uri)
-        if block.token is not None and block.token.get_secret_value():
+        settings.set_tracking_uri(connection.resolved_tracking_uri())
+        token = connection.token_value()
+        if token:
             # The fluent API's server store reads its token from the environment.
             self.restore_token = (True, os.environ.get(_TOKEN_ENV))
-            os.environ[_TOKEN_ENV] = block.token.get_secret_value()
+            os.environ[_TOKEN_ENV] = token
 
     def close(self, status: RunStatus, error: BaseException | None = None) -> None:
         scope = self.scope
@@ -368,7 +370,16 @@ def _rebind(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[...
 
 
 @overload
-def tracked(fn: F, /) -> F: ...
+def tracked(
+    fn: F,
+    /,
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    log_params: bool = True,
+    credentials: CredentialsLike = None,
+    tags: Mapping[str, Any] | None = None,
+) -> F: ...
 
 
 @overload

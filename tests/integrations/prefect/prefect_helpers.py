@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -97,3 +101,137 @@ class LockgateServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A server started as its own OS process, the way a team runs it; killed on exit.
+
+    ``health`` is the path polled until it answers 200; the process's output goes to
+    ``log`` so a failure can show it.
+    """
+
+    def __init__(self, argv: list[str], *, url: str, health: str, env: dict[str, str], log: Path) -> None:
+        self.argv, self.url, self.health, self.env, self.log = argv, url, health, env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 180.0) -> ServerProcess:
+        import time
+
+        import httpx
+
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.argv[:3]} exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(self.url + self.health, timeout=2.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise AssertionError(f"{self.argv[:3]} was not ready within {timeout:g}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def prefect_server_process(home: Path) -> ServerProcess:
+    """``prefect server start`` on a free port with its own PREFECT_HOME (no UI, no telemetry)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    argv = [_bin("prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
+    return ServerProcess(argv, url=f"http://127.0.0.1:{port}", health="/api/health", env=env,
+                         log=home / "server.log")
+
+
+def lockgate_server_process(
+    backend_store_uri: str, artifacts: Path, *, log: Path, port: int | None = None
+) -> ServerProcess:
+    """``lockgate server --auth`` on ``backend_store_uri``, proxying artifacts into ``artifacts``."""
+    port = port or free_port()
+    argv = [
+        _bin("lockgate"), "server", "--backend-store-uri", backend_store_uri,
+        "--artifacts-destination", str(artifacts), "--port", str(port), "--auth", "--no-access-log",
+        "--log-level", "warning",
+    ]
+    return ServerProcess(argv, url=f"http://127.0.0.1:{port}", health="/health", env=dict(os.environ), log=log)
+
+
+def _bin(name: str) -> str:
+    """A console script of the test environment (the one pytest runs in)."""
+    import sys
+
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise AssertionError(f"{name} is not installed in {path.parent}")
+    return str(path)
+
+
+class LiveLockgate:
+    """A ``lockgate server --auth`` process, its database, and a token for a CI user."""
+
+    def __init__(self, root: Path) -> None:
+        from lockgate.server.auth.store import AuthStore
+
+        self.db = f"sqlite:///{root / 'server.db'}"
+        self.auth = AuthStore(self.db)
+        self.auth.create_user("prefect-bot", "a-long-password", admin=True)
+        self.token = self.auth.create_token("prefect-bot", name="prefect-worker")
+        self.root = root
+        self.process: ServerProcess = lockgate_server_process(
+            self.db, root / "artifacts", log=root / "lockgate-server.log"
+        )
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def client(self) -> Any:
+        """A LockgateClient on the server, with the token."""
+        import lockgate
+
+        return lockgate.LockgateClient(self.url, token=self.token)
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port and database."""
+        self.process.stop()
+        self.process = lockgate_server_process(
+            self.db, self.root / "artifacts", log=self.root / "lockgate-server.log",
+            port=int(self.url.rsplit(":", 1)[1]),
+        ).start()

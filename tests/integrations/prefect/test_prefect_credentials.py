@@ -79,3 +79,24 @@ def test_wrong_credentials_are_clear_lockgate_errors() -> None:
         resolve_credentials(Secret(value="x"))  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="got dict"):
         resolve_credentials({"tracking_uri": "sqlite://"})  # type: ignore[arg-type]
+
+
+def test_one_flow_run_loads_a_saved_block_once_and_the_next_sees_it_as_saved(tmp_path: Path) -> None:
+    from prefect import flow, task
+
+    first, second = f"sqlite:///{tmp_path / 'first.db'}", f"sqlite:///{tmp_path / 'second.db'}"
+    LockgateCredentials(tracking_uri=first).save("lg-per-run", overwrite=True)
+
+    @task
+    def uri_in_task() -> str:
+        return client_for("lg-per-run").tracking_uri
+
+    @flow
+    def two_tasks() -> tuple[str, str]:
+        before = uri_in_task()
+        LockgateCredentials(tracking_uri=second).save("lg-per-run", overwrite=True)
+        return before, uri_in_task()
+
+    assert two_tasks() == (first, first)  # the flow run's tasks share one load of the block
+    assert two_tasks() == (second, second)  # a new flow run reads the block as saved now
+    assert client_for("lg-per-run").tracking_uri == second  # outside a run: always fresh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,43 @@ def test_an_unreachable_server_is_service_unavailable() -> None:
 
     state = nowhere(return_state=True)
     assert state.is_failed() and "ServiceUnavailable" in state.message
+
+
+def test_a_gate_refused_by_the_server_fails_the_flow_with_gatefailed(server: tuple[str, str, str]) -> None:
+    from datetime import datetime, timezone
+
+    from lockgate_prefect import EVENT_GATE_FAILED, promote_model, register_model_version
+    from lockgate_prefect.artifacts import artifact_key
+    from prefect_helpers import markdown_artifacts, wait_for_prefect_events
+
+    url, token, _ = server
+    block = LockgateCredentials(tracking_uri=url, token=token)
+    client = block.get_client()
+    name = f"served-{uuid.uuid4().hex[:8]}"
+    run = client.create_run(client.create_experiment("gated-over-rest"))
+    client.log_metric(run.info.run_id, "val_auc", 0.61)
+    client.set_gate_policy(
+        client.create_registered_model(name).name, alias="champion",
+        policy={"rules": [{"type": "metric_threshold", "metric": "val_auc", "min": 0.9}]},
+    )
+    since = datetime.now(timezone.utc)
+
+    @flow
+    def promote() -> None:
+        version = register_model_version(
+            name, run_id=run.info.run_id, source=f"runs:/{run.info.run_id}/model", credentials=block
+        )
+        promote_model(name, version=version.version, alias="champion", credentials=block)
+
+    state = promote(return_state=True)
+    assert state.is_failed()
+    assert "GateFailed" in state.message and "AttributeError" not in state.message
+    assert "FAIL val_auc >= 0.9: val_auc=0.61 is below 0.9" in state.message
+    assert client.get_model_version(name, 1).aliases == []
+    (event,) = wait_for_prefect_events(EVENT_GATE_FAILED, resource_id=f"lockgate.model.{name}", since=since)
+    assert event.payload["version"] == 1 and event.payload["failed_rules"] == ["val_auc >= 0.9"]
+    (report,) = markdown_artifacts(artifact_key(name, "@champion"))
+    assert "**refused**" in report and "val_auc >= 0.9" in report
+    # The artifact links to the version's and the run's pages in the Lockgate UI.
+    assert f"[{name} v1]({url}/models/{name}/versions/1)" in report
+    assert f"[run {run.info.run_id}]({url}/runs/{run.info.run_id})" in report

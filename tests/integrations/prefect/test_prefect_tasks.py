@@ -15,6 +15,7 @@ import lockgate
 from lockgate.errors import GateFailed, NotFound, ServiceUnavailable
 from lockgate_prefect import (
     EVENT_GATE_FAILED,
+    BatchPrediction,
     EVENT_PROMOTED,
     LockgateCredentials,
     batch_predict,
@@ -23,6 +24,7 @@ from lockgate_prefect import (
     register_model_version,
     wait_for_promotion,
 )
+from lockgate.registry.verdicts import verdict_markdown_table
 from lockgate_prefect.artifacts import artifact_key
 from prefect_helpers import markdown_artifacts, wait_for_prefect_events
 
@@ -144,7 +146,10 @@ def test_promote_passes_the_gate_emits_an_event_and_publishes_verdicts() -> None
     assert roles["lockgate-run"] == f"lockgate.run.{run_id}"
     assert "flow-run" in roles  # Prefect links the event to the flow run that sent it
     (report,) = markdown_artifacts(artifact_key(name, "@champion"))
-    assert "**promoted**" in report and "val_auc >= 0.7" in report and "✅ pass" in report
+    assert report.startswith(f"### Lockgate gate: {name} v1 → @champion: **promoted**\n")
+    decision = client.evaluate_gate(name, version=1, alias="champion")
+    assert verdict_markdown_table(decision.results) in report  # the core's one verdict table
+    assert "| val_auc >= 0.7 | pass | 0.82 |" in report
 
 
 def test_a_refused_gate_fails_the_task_with_every_verdict_and_is_not_retried() -> None:
@@ -187,7 +192,9 @@ def test_a_refused_gate_fails_the_task_with_every_verdict_and_is_not_retried() -
     assert event.payload["version"] == 2 and event.payload["holder_version"] == 1
     assert event.payload["failed_rules"] == ["val_auc beats holder by 0.01 (higher is better)"]
     reports = markdown_artifacts(artifact_key(name, "@champion"))
-    assert len(reports) == 2 and "**refused**" in reports[-1] and "❌ fail" in reports[-1]
+    assert len(reports) == 2 and "**refused**" in reports[-1]
+    assert "| val_auc beats holder by 0.01 (higher is better) | FAIL |" in reports[-1]
+    assert "In Lockgate:" not in reports[-1]  # a database store has no UI pages to link to
 
 
 def test_gate_failure_raises_gatefailed_to_the_calling_flow() -> None:
@@ -268,6 +275,7 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
 
     direct, result = score()
     assert direct == [0, 1]
+    assert isinstance(result, BatchPrediction)  # the result type is importable from lockgate_prefect
     assert result.rows == 3 and result.model_version == 1
     scored = pd.read_csv(tmp_path / "out" / "scored.csv")
     assert list(scored.columns) == ["a", "b", "prediction"]
@@ -329,7 +337,32 @@ def test_wait_for_promotion_times_out_and_refuses_unknown_models() -> None:
     state = wait(name, return_state=True)
     assert state.is_failed() and "TimeoutError" in state.message and "within 0.5s" in state.message
     state = wait("never-registered", return_state=True)
-    assert state.is_failed() and "NotFound" in state.message and "never-registered" in state.message
+    assert state.is_failed() and "TimeoutError" in state.message
+    assert "'never-registered' was never registered" in state.message
+
+
+def test_wait_for_promotion_can_start_before_the_model_is_registered() -> None:
+    name = _model_name()
+    run_id = _logged_model(0.9)
+
+    def register_and_promote_later() -> None:
+        time.sleep(1.5)
+        client = lockgate.LockgateClient()
+        version = client.register_model(name, source=f"runs:/{run_id}/model", run_id=run_id)
+        client.set_registered_model_alias(name, "champion", version.version)
+
+    @flow
+    def watch() -> object:
+        return wait_for_promotion(name, alias="champion", timeout_seconds=60, poll_interval_seconds=0.2)
+
+    trainer = threading.Thread(target=register_and_promote_later)
+    trainer.start()
+    state = watch(return_state=True)
+    trainer.join()
+    assert state.is_completed(), state.message
+    event = state.result()
+    assert event.type.value == "ALIAS_SET" and event.alias == "champion" and event.model_name == name
+    assert (event.to_version or event.version) == 1
 
 
 def test_tasks_use_the_credentials_block_and_fail_clearly_when_it_is_unreachable(tmp_path: Path) -> None:
