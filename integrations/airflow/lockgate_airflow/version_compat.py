@@ -32,6 +32,9 @@ __all__ = [
     "conf_getboolean",
     "get_current_context",
     "hookimpl",
+    "in_server_process",
+    "plain_attribute",
+    "release_thread_session",
     "task_decorator_factory",
     "task_logical_date",
 ]
@@ -107,3 +110,40 @@ def task_logical_date(task_instance: Any, context: Any | None = None) -> Any:
     ti_context = getattr(task_instance, "_ti_context_from_server", None)
     dag_run = getattr(ti_context, "dag_run", None)
     return getattr(dag_run, "logical_date", getattr(task_instance, "logical_date", None))
+
+
+def in_server_process() -> bool:
+    """Whether this is one of Airflow's server processes (scheduler, triggerer, dag-processor, API).
+
+    Airflow marks them with ``_AIRFLOW_PROCESS_CONTEXT=server`` (it picks the secrets backends
+    by it); ``dag.test()`` and task processes are not marked.
+    """
+    import os
+
+    return os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "server"
+
+
+def plain_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` without loading anything: for an ORM object, only a value already loaded.
+
+    Reading an expired attribute of the scheduler's ``DagRun`` would query through the
+    scheduler's session; listeners must not do that.
+    """
+    from sqlalchemy import inspect
+
+    state = inspect(obj, raiseerr=False)
+    if state is not None and hasattr(state, "dict"):
+        return state.dict.get(name)
+    return getattr(obj, name, None)
+
+
+def release_thread_session() -> None:
+    """Give back the database session Airflow may have opened for the calling thread."""
+    try:
+        from airflow import settings
+    except ImportError:  # pragma: no cover - task-SDK-only installs
+        return
+    session = getattr(settings, "Session", None)
+    remove = getattr(session, "remove", None)
+    if remove is not None:
+        remove()
