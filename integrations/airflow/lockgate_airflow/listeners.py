@@ -35,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _DECORATED = "LockgateDecoratedOperator"
-_active: dict[str, tuple[Any, Any, str | None]] = {}
+_active: dict[str, tuple[Any, Any, Any]] = {}
 _lock = threading.Lock()
 
 
