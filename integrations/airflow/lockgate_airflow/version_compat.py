@@ -23,6 +23,7 @@ __all__ = [
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "DecoratedOperator",
@@ -49,7 +50,7 @@ if AIRFLOW_VERSION < Version("3.0.0"):  # pragma: no cover - refused at import
         "Upgrade with: pip install 'lockgate[airflow]'"
     )
 
-from airflow.sdk import BaseOperator, get_current_context
+from airflow.sdk import BaseOperator, BaseOperatorLink, get_current_context
 
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook, BaseSensorOperator

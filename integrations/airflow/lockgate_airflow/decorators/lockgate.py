@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lockgate_airflow.links import LockgateRunLink, record_link, run_url
 from lockgate_airflow.version_compat import (
     AirflowSkipException,
     DecoratedOperator,
@@ -43,6 +44,7 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
     )
     template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     custom_operator_name: str = "@task.lockgate"
+    operator_extra_links = (LockgateRunLink(),)
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
             "Lockgate run %s (experiment %s, parent %s)", task_run.run_id, experiment, task_run.parent_run_id
         )
         context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=task_run.run_id)
+        record_link(self, LockgateRunLink, run_url(client.tracking_uri, task_run.run_id))
         previous_uri = hook.configure_fluent()
         fluent.start_run(task_run.run_id, nested=fluent.active_run() is not None)
         try:

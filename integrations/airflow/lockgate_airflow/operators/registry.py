@@ -11,6 +11,13 @@ from lockgate_airflow.operators.base import (
     rendered_run_id,
     rendered_version,
 )
+from lockgate_airflow.links import (
+    LockgateModelVersionLink,
+    LockgateRunLink,
+    model_version_url,
+    record_link,
+    run_url,
+)
 from lockgate_airflow.version_compat import AirflowFailException, AirflowSkipException, BaseOperator
 
 __all__ = ["PromoteModelOperator", "RegisterModelOperator"]
@@ -32,6 +39,7 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "run_id", "artifact_path", "tags", "description")
     ui_color = "#d9ecf7"
+    operator_extra_links = (LockgateRunLink(), LockgateModelVersionLink())
 
     def __init__(
         self,
@@ -80,6 +88,8 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
             name, source=f"runs:/{run_id}/{path}", run_id=run_id, tags=tags, description=self.description
         )
         self.log.info("Registered %s version %s from run %s (%s)", name, version.version, run_id, path)
+        record_link(self, LockgateRunLink, run_url(client.tracking_uri, run_id))
+        record_link(self, LockgateModelVersionLink, model_version_url(client.tracking_uri, name, version.version))
         context["ti"].xcom_push(key="model_uri", value=version.model_uri)
         return int(version.version)
 
@@ -102,6 +112,7 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "version", "alias", "stage", "reason")
     ui_color = "#fdebd0"
+    operator_extra_links = (LockgateModelVersionLink(),)
 
     def __init__(
         self,
@@ -144,6 +155,7 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
         target = GateTarget.of(alias=alias, stage=stage)
         client = self.hook.get_conn()
         client.get_model_version(name, version)  # NotFound names the model or version
+        record_link(self, LockgateModelVersionLink, model_version_url(client.tracking_uri, name, version))
         reason = self.reason or f"Airflow {context['ti'].dag_id}.{context['ti'].task_id} run {context['ti'].run_id}"
         try:
             decision = client.promote(name, version=version, alias=alias, stage=stage, reason=reason)
