@@ -169,17 +169,24 @@ class LockgateHook(BaseHook):
         return self._client
 
     def _wait_for_server(self, uri: str) -> None:
-        """Reach the server, retrying with backoff; any HTTP answer counts as reachable."""
+        """Reach the server (retrying with backoff), then check its API version and the token.
+
+        Only an unreachable server is retried; a wrong token or another API version fails at
+        once with a message naming the connection.
+        """
         import httpx
-        from lockgate.errors import ServiceUnavailable
+        from lockgate.errors import LockgateError, ServiceUnavailable
+        from lockgate.handshake import check_server
 
         delay = self.retry_delay
         attempts = max(1, self.retries + 1)
         last_error: Exception | None = None
         for attempt in range(1, attempts + 1):
             try:
-                httpx.get(uri.rstrip("/") + "/health", timeout=self.timeout)
+                check_server(uri, token=self.token, timeout=self.timeout)
                 return
+            except LockgateError as exc:
+                raise type(exc)(f"{exc.message} (Airflow connection {self.lockgate_conn_id!r})") from None
             except httpx.HTTPError as exc:
                 last_error = exc
                 self.log.warning(
