@@ -106,7 +106,7 @@ def task_logical_date(task_instance: Any, context: Any | None = None) -> Any:
     if getter is not None:
         try:
             return getter().get("logical_date")
-        except Exception:  # the context needs a live supervisor connection
+        except Exception:  # noqa: BLE001, S110 - the context needs a live supervisor connection
             pass
     ti_context = getattr(task_instance, "_ti_context_from_server", None)
     dag_run = getattr(ti_context, "dag_run", None)

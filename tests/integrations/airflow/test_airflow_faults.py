@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from lockgate.handshake import API_VERSION, IncompatibleServer
@@ -14,7 +15,7 @@ from lockgate.handshake import API_VERSION, IncompatibleServer
 class _StandIn(BaseHTTPRequestHandler):
     """Answers like a server of another API version (``/api/v1/server-info``), 404 elsewhere."""
 
-    info: dict[str, object] = {}
+    info: ClassVar[dict[str, object]] = {}
 
     def do_GET(self) -> None:
         if self.path == "/api/v1/server-info" and self.info:

@@ -45,7 +45,11 @@ def test_ui_links_point_at_the_servers_pages_and_nowhere_for_an_embedded_store()
 
 def test_operators_declare_their_links() -> None:
     from lockgate_airflow.decorators.lockgate import LockgateDecoratedOperator
-    from lockgate_airflow.operators import BatchPredictOperator, PromoteModelOperator, RegisterModelOperator
+    from lockgate_airflow.operators import (
+        BatchPredictOperator,
+        PromoteModelOperator,
+        RegisterModelOperator,
+    )
     from lockgate_airflow.provider import get_provider_info
 
     def names(cls: type) -> list[str]:

@@ -15,7 +15,7 @@ also pushed under the XCom key ``lockgate_run_id``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lockgate_airflow.links import LockgateRunLink, record_link, run_url
 from lockgate_airflow.version_compat import (
@@ -42,7 +42,7 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
     template_fields: Sequence[str] = (
         "templates_dict", "op_args", "op_kwargs", "experiment", "run_name", "lockgate_conn_id",
     )
-    template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     custom_operator_name: str = "@task.lockgate"
     operator_extra_links = (LockgateRunLink(),)
 

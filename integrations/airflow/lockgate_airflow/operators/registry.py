@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lockgate_airflow.operators.base import (
-    LockgateOperatorMixin,
-    rendered_name,
-    rendered_run_id,
-    rendered_version,
-)
 from lockgate_airflow.links import (
     LockgateModelVersionLink,
     LockgateRunLink,
     model_version_url,
     record_link,
     run_url,
+)
+from lockgate_airflow.operators.base import (
+    LockgateOperatorMixin,
+    rendered_name,
+    rendered_run_id,
+    rendered_version,
 )
 from lockgate_airflow.version_compat import AirflowFailException, AirflowSkipException, BaseOperator
 
