@@ -103,6 +103,7 @@ def create_app(
     from fastapi import FastAPI
 
     from lockgate import __version__, settings
+    from lockgate.handshake import API_VERSION
     from lockgate.server.errors import install_error_handlers
     from lockgate.server.limits import ServerLimits
     from lockgate.server.middleware import CatchAllMiddleware, RequestBodyGuard
@@ -159,7 +160,8 @@ def create_app(
     @app.get("/api/v1/server-info", tags=["server"], summary="What this server is configured to do")
     async def server_info() -> Any:
         return json_response(
-            {"version": __version__, "serve_artifacts": serve_artifacts, "auth": state.auth_enabled}
+            {"version": __version__, "api_version": API_VERSION, "serve_artifacts": serve_artifacts,
+             "auth": state.auth_enabled}
         )
 
     # Added innermost first: timing -> catch-all -> auth -> body guard -> routes, so a request

@@ -4,7 +4,8 @@ Enable it with ``[lockgate] auto_track = True`` in airflow.cfg (or
 ``AIRFLOW__LOCKGATE__AUTO_TRACK=True``). Task hooks run in the worker next to the task,
 so ``lockgate.log_metric`` inside any task lands in that task's run; the DAG-run hooks run
 where the DAG run's state changes (scheduler, or the process calling ``dag.test()``) and
-close the parent run. Listener failures are logged, never raised: tracking must not fail
+hand the close of the parent run to a background thread (``handoff``), never touching the
+scheduler's database session. Listener failures are logged, never raised: tracking must not fail
 a pipeline that would otherwise succeed.
 """
 
@@ -14,7 +15,13 @@ import logging
 import threading
 from typing import Any
 
-from lockgate_airflow.version_compat import conf_get, conf_getboolean, hookimpl
+from lockgate_airflow.version_compat import (
+    conf_get,
+    conf_getboolean,
+    hookimpl,
+    in_server_process,
+    plain_attribute,
+)
 
 __all__ = [
     "auto_track_enabled",
@@ -28,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _DECORATED = "LockgateDecoratedOperator"
-_active: dict[str, tuple[Any, Any, str | None]] = {}
+_active: dict[str, tuple[Any, Any, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -42,7 +49,10 @@ def _conn_id() -> str:
 
 
 def _key(ti: Any) -> str:
-    return f"{ti.dag_id}|{ti.run_id}|{ti.task_id}|{getattr(ti, 'map_index', -1)}|{getattr(ti, 'try_number', 0)}"
+    # plain_attribute: these hooks also fire in the scheduler and API server (a task marked
+    # failed there) on ORM task instances, whose sessions a listener must not use.
+    fields = ("dag_id", "run_id", "task_id", "map_index", "try_number")
+    return "|".join(str(plain_attribute(ti, name)) for name in fields)
 
 
 def _is_decorated(ti: Any) -> bool:
@@ -74,8 +84,12 @@ def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
 
 
 def _finish(task_instance: Any, state: str, error: Any = None) -> None:
-    with _lock:
-        entry = _active.pop(_key(task_instance), None)
+    try:
+        with _lock:
+            entry = _active.pop(_key(task_instance), None)
+    except Exception:
+        log.exception("Lockgate could not look up the run of %s", type(task_instance))
+        return
     if entry is None:
         return
     task_run, hook, previous_uri = entry
@@ -98,9 +112,13 @@ def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
 @hookimpl
 def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
     """End the task's run as FAILED (state ``up_for_retry`` when Airflow will try again)."""
-    task = getattr(task_instance, "task", None)
-    retries = int(getattr(task, "retries", 0) or 0)
-    try_number = int(getattr(task_instance, "try_number", 1) or 1)
+    try:
+        task = plain_attribute(task_instance, "task")
+        retries = int(getattr(task, "retries", 0) or 0)
+        try_number = int(plain_attribute(task_instance, "try_number") or 1)
+    except Exception:
+        log.exception("Lockgate could not read the retries of %s; the run is marked failed", type(task_instance))
+        retries, try_number = 0, 1
     _finish(task_instance, "up_for_retry" if try_number <= retries else "failed", error)
 
 
@@ -110,27 +128,40 @@ def on_task_instance_skipped(previous_state: Any, task_instance: Any) -> None:
     _finish(task_instance, "skipped")
 
 
-def _tracking_connections(dag_run: Any) -> set[str]:
+def _tracking_connections(dag: Any) -> tuple[str, ...]:
     """The connections a DAG run's parent runs may live on: auto-tracking's, and each @task.lockgate's."""
     conn_ids = {_conn_id()} if auto_track_enabled() else set()
-    dag = getattr(dag_run, "dag", None)
     for task in getattr(dag, "tasks", None) or []:
         if getattr(task, "task_type", type(task).__name__) == _DECORATED:
             conn_id = getattr(task, "lockgate_conn_id", None) or "lockgate_default"
             if isinstance(conn_id, str) and "{{" not in conn_id:
                 conn_ids.add(conn_id)
-    return conn_ids
+    return tuple(sorted(conn_ids))
 
 
 def _close_dag_run(dag_run: Any, state: str) -> None:
-    from lockgate_airflow.hooks.lockgate import LockgateHook
-    from lockgate_airflow.tracking import finish_dag_run
+    """Queue the close of the DAG run's parent runs; wait for it only outside Airflow's servers.
 
-    for conn_id in sorted(_tracking_connections(dag_run)):
-        try:
-            finish_dag_run(LockgateHook(conn_id).get_conn(), dag_id=dag_run.dag_id, run_id=dag_run.run_id, state=state)
-        except Exception:
-            log.exception("Lockgate could not close the parent run of %s on connection %s", dag_run, conn_id)
+    Only values already loaded on ``dag_run`` are read, and the Lockgate work (connection
+    lookup included) runs on another thread: in the scheduler this runs inside its own
+    database session, which must stay untouched (see ``handoff``).
+    """
+    try:
+        from lockgate_airflow.handoff import CloseDagRun, flush, submit
+
+        dag_id = plain_attribute(dag_run, "dag_id")
+        run_id = plain_attribute(dag_run, "run_id")
+        if not dag_id or not run_id:
+            log.warning("Lockgate cannot close the parent run of %r: its ids are not loaded", type(dag_run))
+            return
+        conn_ids = _tracking_connections(plain_attribute(dag_run, "dag"))
+        if not conn_ids:
+            return
+        submit(CloseDagRun(dag_id=str(dag_id), run_id=str(run_id), state=state, conn_ids=conn_ids))
+        if not in_server_process():  # dag.test(): the parent is closed when it returns
+            flush()
+    except Exception:
+        log.exception("Lockgate could not queue closing the parent run of a DAG run")
 
 
 @hookimpl

@@ -16,4 +16,4 @@ class LockgatePlugin(AirflowPlugin):
     """Adds the Lockgate listener; it tracks tasks only when ``[lockgate] auto_track`` is on."""
 
     name = "lockgate"
-    listeners = [listeners]
+    listeners = [listeners]  # noqa: RUF012 - AirflowPlugin declares it as a plain attribute

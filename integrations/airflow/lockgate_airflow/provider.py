@@ -32,6 +32,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "sensors": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.sensors.model_version"]}],
         "triggers": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.triggers.model_version"]}],
+        "extra-links": [
+            f"{_PKG}.links.LockgateRunLink",
+            f"{_PKG}.links.LockgateModelVersionLink",
+        ],
         "hook-class-names": [f"{_PKG}.hooks.lockgate.LockgateHook"],
         "connection-types": [
             {

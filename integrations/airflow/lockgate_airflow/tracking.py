@@ -112,12 +112,15 @@ class TaskRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _dag_run_tags(dag_id: str, run_id: str) -> dict[str, str]:
+    return {_KEY: dag_run_key(dag_id, run_id), _KIND: "dag_run"}
+
+
 def find_dag_run(client: LockgateClient, experiment_id: str, dag_id: str, run_id: str) -> Run | None:
     """The parent run of a DAG run in an experiment, or None."""
-    key = dag_run_key(dag_id, run_id)
-    page = client.search_runs(
+    page = client.search_runs_by_tags(
         [experiment_id],
-        f"tags.`{_KEY}` = '{key}' and tags.`{_KIND}` = 'dag_run'",
+        _dag_run_tags(dag_id, run_id),
         order_by=["attributes.start_time ASC", "attributes.run_id ASC"],
         max_results=10,
     )
@@ -215,14 +218,11 @@ def finish_dag_run(client: LockgateClient, *, dag_id: str, run_id: str, state: s
     from lockgate.entities import RunStatus
 
     status = RunStatus.FINISHED if state == "success" else RunStatus.FAILED
-    key = dag_run_key(dag_id, run_id)
     experiment_ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
     if not experiment_ids:
         return []
     closed = []
-    for run in client.search_runs(
-        experiment_ids, f"tags.`{_KEY}` = '{key}' and tags.`{_KIND}` = 'dag_run'", max_results=100
-    ):
+    for run in client.search_runs_by_tags(experiment_ids, _dag_run_tags(dag_id, run_id), max_results=100):
         client.set_tag(run.info.run_id, TAG_PREFIX + "state", state)
         if not RunStatus(run.info.status).is_terminal:
             client.set_terminated(run.info.run_id, status)

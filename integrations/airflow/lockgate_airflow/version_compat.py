@@ -23,6 +23,7 @@ __all__ = [
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BaseTrigger",
     "DecoratedOperator",
@@ -32,6 +33,9 @@ __all__ = [
     "conf_getboolean",
     "get_current_context",
     "hookimpl",
+    "in_server_process",
+    "plain_attribute",
+    "release_thread_session",
     "task_decorator_factory",
     "task_logical_date",
 ]
@@ -46,7 +50,7 @@ if AIRFLOW_VERSION < Version("3.0.0"):  # pragma: no cover - refused at import
         "Upgrade with: pip install 'lockgate[airflow]'"
     )
 
-from airflow.sdk import BaseOperator, get_current_context
+from airflow.sdk import BaseOperator, BaseOperatorLink, get_current_context
 
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook, BaseSensorOperator
@@ -102,8 +106,45 @@ def task_logical_date(task_instance: Any, context: Any | None = None) -> Any:
     if getter is not None:
         try:
             return getter().get("logical_date")
-        except Exception:  # the context needs a live supervisor connection
+        except Exception:  # noqa: BLE001, S110 - the context needs a live supervisor connection
             pass
     ti_context = getattr(task_instance, "_ti_context_from_server", None)
     dag_run = getattr(ti_context, "dag_run", None)
     return getattr(dag_run, "logical_date", getattr(task_instance, "logical_date", None))
+
+
+def in_server_process() -> bool:
+    """Whether this is one of Airflow's server processes (scheduler, triggerer, dag-processor, API).
+
+    Airflow marks them with ``_AIRFLOW_PROCESS_CONTEXT=server`` (it picks the secrets backends
+    by it); ``dag.test()`` and task processes are not marked.
+    """
+    import os
+
+    return os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "server"
+
+
+def plain_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` without loading anything: for an ORM object, only a value already loaded.
+
+    Reading an expired attribute of the scheduler's ``DagRun`` would query through the
+    scheduler's session; listeners must not do that.
+    """
+    from sqlalchemy import inspect
+
+    state = inspect(obj, raiseerr=False)
+    if state is not None and hasattr(state, "dict"):
+        return state.dict.get(name)
+    return getattr(obj, name, None)
+
+
+def release_thread_session() -> None:
+    """Give back the database session Airflow may have opened for the calling thread."""
+    try:
+        from airflow import settings
+    except ImportError:  # pragma: no cover - task-SDK-only installs
+        return
+    session = getattr(settings, "Session", None)
+    remove = getattr(session, "remove", None)
+    if remove is not None:
+        remove()

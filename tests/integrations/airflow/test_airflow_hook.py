@@ -146,7 +146,7 @@ def test_operators_take_keyword_arguments_only() -> None:
 
     with pytest.raises(TypeError):
         RegisterModelOperator("register", "churn", "abc")  # type: ignore[misc]
-    with pytest.raises(ValueError, match="needs exactly one of alias or stage"):
+    with pytest.raises(InvalidArgument, match="Name exactly one target"):
         PromoteModelOperator(task_id="p", model_name="churn", version=1)
     assert RegisterModelOperator.template_fields == ("model_name", "run_id", "artifact_path", "tags", "description")
     assert set(PromoteModelOperator.template_fields) == {"model_name", "version", "alias", "stage", "reason"}

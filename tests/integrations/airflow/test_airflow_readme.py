@@ -11,14 +11,22 @@ from lockgate import LockgateClient
 README = Path(__file__).resolve().parents[3] / "integrations" / "airflow" / "README.md"
 
 
+def readme_blocks(language: str = "python") -> list[str]:
+    """The README's fenced blocks in ``language``, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
 def _blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return readme_blocks("python")
 
 
 def test_readme_has_the_documented_examples() -> None:
     blocks = _blocks()
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert "LockgateHook" in blocks[0] and "@task.lockgate" in blocks[1]
+    # the shared-server snippets run in test_airflow_topology.py, against a real deployment
+    assert "get_conn()" in blocks[2]
+    assert any('--conn-host "$LOCKGATE_URL"' in b for b in readme_blocks("bash"))
 
 
 def test_readme_hook_example_runs() -> None:

@@ -84,7 +84,7 @@ def test_bad_input_fails_each_task_clearly(task_states, capfd: pytest.CaptureFix
     }
     # every rule's verdict is in the log of the refused promotion
     assert "Gate refused weak-model version 1 -> @champion" in log
-    assert "[FAIL] val_auc >= 0.9: val_auc=0.61 is below 0.9 (observed=0.61, expected={'min': 0.9})" in log
+    assert "[FAIL] val_auc >= 0.9: val_auc=0.61 is below 0.9 (observed=0.61, expected=min=0.9)" in log
     assert "has no artifacts under 'never_logged'" in log
     assert "run_id rendered to 'None'" in log
     assert "version rendered to 'abc'" in log

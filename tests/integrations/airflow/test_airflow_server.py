@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from lockgate import LockgateClient
 from lockgate.entities import RunStatus
 
@@ -62,7 +61,6 @@ def test_tracked_task_writes_through_the_server(
     url, db_uri = lockgate_server
     monkeypatch.setenv("AIRFLOW_CONN_LG_HTTP", json.dumps({"conn_type": "lockgate", "host": url}))
     from lg_http import dag_object
-
     from lockgate_airflow.hooks import LockgateHook
 
     assert LockgateHook("lg_http").test_connection() == (True, f"Connected to {url}")

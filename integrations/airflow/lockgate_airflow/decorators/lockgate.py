@@ -15,8 +15,9 @@ also pushed under the XCom key ``lockgate_run_id``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from lockgate_airflow.links import LockgateRunLink, record_link, run_url
 from lockgate_airflow.version_compat import (
     AirflowSkipException,
     DecoratedOperator,
@@ -41,8 +42,9 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
     template_fields: Sequence[str] = (
         "templates_dict", "op_args", "op_kwargs", "experiment", "run_name", "lockgate_conn_id",
     )
-    template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     custom_operator_name: str = "@task.lockgate"
+    operator_extra_links = (LockgateRunLink(),)
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
             "Lockgate run %s (experiment %s, parent %s)", task_run.run_id, experiment, task_run.parent_run_id
         )
         context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=task_run.run_id)
+        record_link(self, LockgateRunLink, run_url(client.tracking_uri, task_run.run_id))
         previous_uri = hook.configure_fluent()
         fluent.start_run(task_run.run_id, nested=fluent.active_run() is not None)
         try:

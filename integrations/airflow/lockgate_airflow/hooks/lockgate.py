@@ -9,24 +9,33 @@ file under ``LOCKGATE_HOME``); a connection id named explicitly must exist.
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lockgate_airflow.version_compat import AirflowNotFoundException, BaseHook
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
+    from lockgate.connection import ConnectionSettings
 
-__all__ = ["TOKEN_ENV", "LockgateHook"]
+__all__ = ["TOKEN_ENV", "FluentState", "LockgateHook"]
 
-#: Environment variable the REST store reads its bearer token from.
+#: Environment variable the fluent API's REST store reads its bearer token from.
 TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"
 #: Seconds a resolved connection is reused within one process. Looking a connection up costs a
 #: round trip to Airflow's API server; automatic tracking needs it for every task instance.
 SETTINGS_TTL = 30.0
-_resolved: dict[str, tuple[float, tuple[str, str | None] | None, dict[str, float]]] = {}
+_resolved: dict[str, tuple[float, ConnectionSettings | None, dict[str, float]]] = {}
+
+
+@dataclass(frozen=True)
+class FluentState:
+    """What ``configure_fluent`` replaced, for ``restore_fluent`` to put back."""
+
+    tracking_uri: str | None
+    token: str | None
 
 
 class LockgateHook(BaseHook):
@@ -57,12 +66,16 @@ class LockgateHook(BaseHook):
         self.retries = retries
         self.retry_delay = retry_delay
         self.timeout = timeout
-        self._settings: tuple[str, str | None] | None = None
+        self._settings: ConnectionSettings | None = None
         self._client: LockgateClient | None = None
 
     # ------------------------------------------------------------ connection
-    def _connection_settings(self) -> tuple[str, str | None]:
-        """(tracking URI, token) from the connection, or the embedded default."""
+    def connection_settings(self) -> ConnectionSettings:
+        """Where the connection points and its token, as core ``ConnectionSettings``.
+
+        Without a ``lockgate_default`` connection these are empty: the worker's own
+        configuration (``LOCKGATE_TRACKING_URI``, ``LOCKGATE_TRACKING_TOKEN``) applies.
+        """
         if self._settings is not None:
             return self._settings
         memo = _resolved.get(self.lockgate_conn_id)
@@ -73,20 +86,16 @@ class LockgateHook(BaseHook):
         _, found, overrides = memo
         for key, value in overrides.items():
             setattr(self, key, value)
-        if found is None:  # no lockgate_default: the worker's own configuration, read afresh
-            from lockgate import settings
+        if found is None:  # no lockgate_default: the worker's configuration, read afresh each time
+            from lockgate.connection import ConnectionSettings
 
-            return (settings.tracking_uri(), os.environ.get(TOKEN_ENV) or None)
-        uri, token = found
-        if not uri:
-            from lockgate import settings
+            return ConnectionSettings()
+        self._settings = found
+        return found
 
-            uri = settings.tracking_uri()
-        self._settings = (uri, token or os.environ.get(TOKEN_ENV) or None)
-        return self._settings
-
-    def _lookup_connection(self) -> tuple[tuple[str, str | None] | None, dict[str, float]]:
-        """The connection's (URI, token) and extra overrides; None when the default is undefined."""
+    def _lookup_connection(self) -> tuple[ConnectionSettings | None, dict[str, float]]:
+        """The connection's settings and extra overrides; None when the default is undefined."""
+        from lockgate.connection import ConnectionSettings
         from lockgate.errors import InvalidArgument, NotFound
 
         try:
@@ -125,7 +134,10 @@ class LockgateHook(BaseHook):
                         f"Airflow connection {self.lockgate_conn_id!r}: extra {key!r} must be a number, "
                         f"got {extra[key]!r}."
                     ) from None
-        return (uri, token), overrides
+        settings = ConnectionSettings.model_validate(
+            {"tracking_uri": uri or None, "token": token}
+        )
+        return settings, overrides
 
     @staticmethod
     def forget_connections() -> None:
@@ -135,43 +147,46 @@ class LockgateHook(BaseHook):
     @property
     def tracking_uri(self) -> str:
         """The tracking URI this hook's client talks to."""
-        return self._connection_settings()[0]
+        return self.connection_settings().resolved_tracking_uri()
 
     @property
     def token(self) -> str | None:
         """The API token for a Lockgate server, if the connection has one."""
-        return self._connection_settings()[1]
+        return self.connection_settings().token_value()
 
     # ---------------------------------------------------------------- client
     def get_conn(self) -> LockgateClient:
         """A ready ``LockgateClient``; a server that stays unreachable raises ServiceUnavailable."""
         if self._client is None:
-            from lockgate.client import LockgateClient
+            from lockgate.connection import connect
             from lockgate.settings import is_http_uri
 
-            uri, token = self._connection_settings()
+            settings = self.connection_settings()
+            uri = settings.resolved_tracking_uri()
             if is_http_uri(uri):
                 self._wait_for_server(uri)
-            if token and "token" in inspect.signature(LockgateClient).parameters:
-                self._client = LockgateClient(uri, token=token)  # type: ignore[call-arg]
-            else:
-                if token:
-                    os.environ[TOKEN_ENV] = token
-                self._client = LockgateClient(uri)
+            self._client = connect(settings)
         return self._client
 
     def _wait_for_server(self, uri: str) -> None:
-        """Reach the server, retrying with backoff; any HTTP answer counts as reachable."""
+        """Reach the server (retrying with backoff), then check its API version and the token.
+
+        Only an unreachable server is retried; a wrong token or another API version fails at
+        once with a message naming the connection.
+        """
         import httpx
-        from lockgate.errors import ServiceUnavailable
+        from lockgate.errors import LockgateError, ServiceUnavailable
+        from lockgate.handshake import check_server
 
         delay = self.retry_delay
         attempts = max(1, self.retries + 1)
         last_error: Exception | None = None
         for attempt in range(1, attempts + 1):
             try:
-                httpx.get(uri.rstrip("/") + "/health", timeout=self.timeout)
+                check_server(uri, token=self.token, timeout=self.timeout)
                 return
+            except LockgateError as exc:
+                raise type(exc)(f"{exc.message} (Airflow connection {self.lockgate_conn_id!r})") from None
             except httpx.HTTPError as exc:
                 last_error = exc
                 self.log.warning(
@@ -191,25 +206,36 @@ class LockgateHook(BaseHook):
         try:
             client = self.get_conn()
             client.search_experiments(max_results=1)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the UI's Test button shows whatever went wrong
             return False, str(exc)
         return True, f"Connected to {self.tracking_uri}"
 
-    def configure_fluent(self) -> str | None:
-        """Point ``lockgate.log_metric`` & co. at this hook's store; returns the previous override."""
+    def configure_fluent(self) -> FluentState:
+        """Point ``lockgate.log_metric`` & co. at this hook's store; returns what it replaced.
+
+        The fluent API builds its own client from the process's tracking URI and reads a
+        server token from ``LOCKGATE_TRACKING_TOKEN``, so both are set until ``restore_fluent``.
+        """
         from lockgate import settings
 
-        previous = settings._tracking_uri_override
+        previous = FluentState(settings._tracking_uri_override, os.environ.get(TOKEN_ENV))
         self.get_conn()
         settings.set_tracking_uri(self.tracking_uri)
+        token = self.token
+        if token:
+            os.environ[TOKEN_ENV] = token
         return previous
 
     @staticmethod
-    def restore_fluent(previous: str | None) -> None:
+    def restore_fluent(previous: FluentState) -> None:
         """Undo ``configure_fluent``."""
         from lockgate import settings
 
-        settings.set_tracking_uri(previous)
+        settings.set_tracking_uri(previous.tracking_uri)
+        if previous.token is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = previous.token
 
     def __repr__(self) -> str:
         return f"LockgateHook(lockgate_conn_id={self.lockgate_conn_id!r})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lockgate_airflow.links import LockgateModelVersionLink, model_version_url, record_link
 from lockgate_airflow.operators.base import LockgateOperatorMixin, rendered_name
 from lockgate_airflow.version_compat import BaseOperator
 
@@ -29,6 +30,7 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("model_uri", "input_path", "output_path")
     ui_color = "#e5e8f8"
+    operator_extra_links = (LockgateModelVersionLink(),)
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
             resolved = client.resolve_model_uri(model_uri)  # NotFound names the model/alias/version
             version = int(resolved.version)
             pinned = resolved.model_uri  # score with exactly the version resolved above
+            record_link(self, LockgateModelVersionLink, model_version_url(client.tracking_uri, resolved.name, version))
         else:
             pinned = model_uri
         previous = self.hook.configure_fluent()

@@ -5,6 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lockgate_airflow.links import (
+    LockgateModelVersionLink,
+    LockgateRunLink,
+    model_version_url,
+    record_link,
+    run_url,
+)
 from lockgate_airflow.operators.base import (
     LockgateOperatorMixin,
     rendered_name,
@@ -32,6 +39,7 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "run_id", "artifact_path", "tags", "description")
     ui_color = "#d9ecf7"
+    operator_extra_links = (LockgateRunLink(), LockgateModelVersionLink())
 
     def __init__(
         self,
@@ -54,7 +62,7 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
 
     def execute(self, context: Any) -> int:
         from lockgate.artifacts.run_artifacts import list_artifacts
-        from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
+        from lockgate.errors import InvalidArgument, NotFound
 
         name = rendered_name("model_name", self.model_name)
         run_id = rendered_run_id("run_id", self.run_id)
@@ -73,20 +81,15 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
                 f"Run {run_id} has artifacts under {path!r} but no MLmodel file there: it is not a "
                 "model logged with lockgate.<flavor>.log_model."
             )
-        try:
-            client.get_registered_model(name)
-        except NotFound:
-            try:
-                client.create_registered_model(name)
-            except AlreadyExists:  # created concurrently
-                pass
         tags = {str(k): str(v) for k, v in (self.tags or {}).items()}
         tags.setdefault("lockgate.airflow.dag_id", str(context["ti"].dag_id))
         tags.setdefault("lockgate.airflow.run_id", str(context["ti"].run_id))
-        version = client.create_model_version(
+        version = client.register_model(
             name, source=f"runs:/{run_id}/{path}", run_id=run_id, tags=tags, description=self.description
         )
         self.log.info("Registered %s version %s from run %s (%s)", name, version.version, run_id, path)
+        record_link(self, LockgateRunLink, run_url(client.tracking_uri, run_id))
+        record_link(self, LockgateModelVersionLink, model_version_url(client.tracking_uri, name, version.version))
         context["ti"].xcom_push(key="model_uri", value=version.model_uri)
         return int(version.version)
 
@@ -109,6 +112,7 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("model_name", "version", "alias", "stage", "reason")
     ui_color = "#fdebd0"
+    operator_extra_links = (LockgateModelVersionLink(),)
 
     def __init__(
         self,
@@ -123,8 +127,14 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (alias is None) == (stage is None):
-            raise ValueError(f"PromoteModelOperator {kwargs.get('task_id')!r} needs exactly one of alias or stage.")
+        if (alias is None) == (stage is None):  # the values may be templates: render-time check in execute
+            from lockgate.errors import InvalidArgument
+            from lockgate.registry.entities import GateTarget
+
+            try:
+                GateTarget.of(alias=alias, stage=stage)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"PromoteModelOperator {self.task_id!r}: {exc.message}") from None
         self.model_name = model_name
         self.version = version
         self.alias = alias
@@ -135,25 +145,28 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from lockgate.errors import GateFailed
+        from lockgate.registry.entities import GateTarget
+        from lockgate.registry.verdicts import verdict_lines
 
         name = rendered_name("model_name", self.model_name)
         version = rendered_version("version", self.version)
         alias = rendered_name("alias", self.alias) if self.alias is not None else None
         stage = rendered_name("stage", self.stage) if self.stage is not None else None
-        target = f"@{alias}" if alias else f"stage {stage}"
+        target = GateTarget.of(alias=alias, stage=stage)
         client = self.hook.get_conn()
         client.get_model_version(name, version)  # NotFound names the model or version
+        record_link(self, LockgateModelVersionLink, model_version_url(client.tracking_uri, name, version))
         reason = self.reason or f"Airflow {context['ti'].dag_id}.{context['ti'].task_id} run {context['ti'].run_id}"
         try:
             decision = client.promote(name, version=version, alias=alias, stage=stage, reason=reason)
         except GateFailed as exc:
-            verdicts = _verdict_lines(exc.results)
+            verdicts = verdict_lines(exc.results)
             self.log.error("Gate refused %s version %s -> %s:\n%s", name, version, target, "\n".join(verdicts))
             message = f"Gate refused {name} version {version} -> {target}: " + "; ".join(verdicts)
             if self.soft_fail:
                 raise AirflowSkipException(message) from None
             raise AirflowFailException(message) from None
-        for line in _verdict_lines(decision.results):
+        for line in verdict_lines(decision.results):
             self.log.info("%s", line)
         if decision.changed:
             self.log.info("Promoted %s version %s -> %s (was %s)", name, version, target, decision.previous_version)
@@ -161,14 +174,3 @@ class PromoteModelOperator(LockgateOperatorMixin, BaseOperator):
             self.log.info("%s version %s already holds %s; nothing changed", name, version, target)
         return decision.model_dump(mode="json")
 
-
-def _verdict_lines(results: Sequence[Any]) -> list[str]:
-    lines = []
-    for result in results:
-        data = result if isinstance(result, Mapping) else result.model_dump(mode="json")
-        mark = "PASS" if data.get("passed") else "FAIL"
-        lines.append(
-            f"[{mark}] {data.get('rule')}: {data.get('message') or ''} "
-            f"(observed={data.get('observed')!r}, expected={data.get('expected')!r})".rstrip()
-        )
-    return lines or ["(no gate rules for this target)"]

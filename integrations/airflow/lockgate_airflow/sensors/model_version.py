@@ -12,13 +12,22 @@ from lockgate_airflow.version_compat import AirflowFailException, BaseSensorOper
 
 __all__ = ["ModelVersionSensor"]
 
+#: What a template renders to when the value it reads is missing, e.g. an XCom never pushed.
+_MISSING = {"", "none", "null"}
+
+
+def _absent(value: object) -> bool:
+    """No cursor given: None, or a template that rendered a missing value as text ("None")."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in _MISSING)
+
 
 class ModelVersionSensor(LockgateOperatorMixin, BaseSensorOperator):
     """Wait until a model gets a new version (or ``alias`` is set); XCom: that version number.
 
     It reads the registry's append-only event log after a cursor: ``after_event_id`` if
     given (templated, e.g. the ``event_id`` XCom of an earlier sensor), otherwise the newest
-    event when the sensor starts, so only changes from then on count. Works in ``poke``
+    event when the sensor starts, so only changes from then on count. A template that renders
+    to ``"None"`` (the XCom it reads was never pushed) counts as not given. Works in ``poke``
     mode and deferrable (``deferrable=True``: the wait runs in the triggerer). In
     ``reschedule`` mode pass ``after_event_id``, since each reschedule starts afresh.
     The matching event's id is pushed under the XCom key ``event_id``.
@@ -57,7 +66,7 @@ class ModelVersionSensor(LockgateOperatorMixin, BaseSensorOperator):
         name = rendered_name("model_name", self.model_name)
         client = self.hook.get_conn()
         client.get_registered_model(name)  # NotFound for an unknown model, at once
-        if self.after_event_id not in (None, ""):
+        if not _absent(self.after_event_id):
             value = self.after_event_id
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value.strip())

@@ -90,5 +90,5 @@ class ModelVersionTrigger(BaseTrigger):
                     yield TriggerEvent({"status": "success", **found})
                     return
                 await asyncio.sleep(self.poll_interval)
-        except Exception as exc:  # the sensor turns this into a task failure with the message
+        except Exception as exc:  # noqa: BLE001 - the sensor turns this into a task failure with the message
             yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}", "cursor": cursor})
