@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from lockgate.errors import InvalidArgument
+from lockgate.registry.alias_rules import alias_script_problem
 from lockgate.registry.entities import GateTarget, ModelVersionStage
 
 __all__ = [
@@ -73,7 +74,8 @@ def validate_model_name(name: object) -> str:
 
 
 def validate_alias(alias: object) -> str:
-    """The alias, if MLflow's rules allow it: word characters and dashes, not latest or v<N>."""
+    """The alias, if MLflow's rules allow it (word characters and dashes, not latest or v<N>)
+    and it cannot pass for another (one script, NFKC form; see ``alias_rules``)."""
     if not isinstance(alias, str) or not alias:
         raise InvalidArgument(f"Invalid alias {alias!r}: it must be a non-empty string")
     if len(alias) > MAX_ALIAS_LENGTH:
@@ -86,6 +88,9 @@ def validate_alias(alias: object) -> str:
         raise InvalidArgument(
             f"Invalid alias {alias!r}: 'latest' and 'v<number>' are reserved for model URIs"
         )
+    problem = alias_script_problem(alias)
+    if problem:
+        raise InvalidArgument(f"Invalid alias {alias!r}: {problem}; use one script per alias")
     return alias
 
 
