@@ -46,6 +46,7 @@ from lockgate.registry.validation import (
     check_page_size,
     gate_target,
     validate_alias,
+    validate_idempotency_key,
     validate_model_name,
     validate_tag,
     version_number,
@@ -211,12 +212,15 @@ class RegistryService:
     def create_model_version(
         self, name: str, *, source: str, run_id: str | None = None, tags: Mapping[str, Any] | None = None,
         run_link: str | None = None, description: str | None = None, actor: str = "",
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """A new version of ``name`` from ``source`` (``runs:/<id>/path`` or any artifact URI).
 
-        Registering the same run and source again returns the existing version, so a
-        retried pipeline task never makes a duplicate.
+        Every call makes a new version, as in MLflow. ``idempotency_key`` (unique per model,
+        stored with the version) makes a retry safe: the same key again returns the version
+        it made (InvalidArgument if the retry names another source or run).
         """
+        idempotency_key = validate_idempotency_key(idempotency_key)
         if not isinstance(source, str) or not source.strip():
             raise InvalidArgument(f"Invalid model source {source!r}: give the artifact URI of the model")
         if len(source) > MAX_SOURCE_LENGTH:
@@ -245,6 +249,7 @@ class RegistryService:
             name, source=source, run_id=run_id, run_path=run_path, run_info=run_info, read_run=same_db,
             tags=tag_items,
             run_link=run_link, description=description, actor=actor, now=_now_ms(),
+            idempotency_key=idempotency_key,
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
