@@ -115,11 +115,13 @@ class RegistryClientMixin:
         tags: Mapping[str, Any] | None = None,
         run_link: str | None = None,
         description: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
-        """A new version from ``source``; the same run and source again returns the existing one."""
+        """A new version from ``source``, every call (as in MLflow); a retry that gives the same
+        ``idempotency_key`` gets the version that key already made."""
         return self._registry.create_model_version(
             name, source=source, run_id=run_id, tags=tags, run_link=run_link, description=description,
-            actor=self.user,
+            actor=self.user, idempotency_key=idempotency_key,
         )
 
     def register_model(

@@ -116,6 +116,8 @@ class ModelVersion(_Entity):
     last_updated_timestamp: int = 0
     aliases: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+    #: The key a retried registration gave (``create_model_version(idempotency_key=...)``).
+    idempotency_key: str | None = None
 
     @property
     def model_uri(self) -> str:

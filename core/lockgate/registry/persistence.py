@@ -118,7 +118,7 @@ class RegistryStore(Protocol):
     def create_version(
         self, name: str, *, source: str, run_id: str | None, run_path: str | None,
         run_info: tuple[str, str] | None, read_run: bool, tags: Sequence[tuple[str, str]],
-        run_link: str | None, description: str | None, actor: str, now: int,
+        run_link: str | None, description: str | None, actor: str, now: int, idempotency_key: str | None,
     ) -> ModelVersion: ...
     def get_version(self, name: str, version: int) -> ModelVersion: ...
     def update_version(self, name: str, version: int, *, description: str | None, now: int,

@@ -15,6 +15,7 @@ from typing import Any
 
 from lockgate.entities import PagedList, Run
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
+from lockgate.registry.alias_rules import look_alike
 from lockgate.registry.entities import (
     EventType,
     GateDecision,
@@ -45,6 +46,7 @@ from lockgate.registry.validation import (
     check_page_size,
     gate_target,
     validate_alias,
+    validate_idempotency_key,
     validate_model_name,
     validate_tag,
     version_number,
@@ -210,12 +212,15 @@ class RegistryService:
     def create_model_version(
         self, name: str, *, source: str, run_id: str | None = None, tags: Mapping[str, Any] | None = None,
         run_link: str | None = None, description: str | None = None, actor: str = "",
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """A new version of ``name`` from ``source`` (``runs:/<id>/path`` or any artifact URI).
 
-        Registering the same run and source again returns the existing version, so a
-        retried pipeline task never makes a duplicate.
+        Every call makes a new version, as in MLflow. ``idempotency_key`` (unique per model,
+        stored with the version) makes a retry safe: the same key again returns the version
+        it made (InvalidArgument if the retry names another source or run).
         """
+        idempotency_key = validate_idempotency_key(idempotency_key)
         if not isinstance(source, str) or not source.strip():
             raise InvalidArgument(f"Invalid model source {source!r}: give the artifact URI of the model")
         if len(source) > MAX_SOURCE_LENGTH:
@@ -244,6 +249,7 @@ class RegistryService:
             name, source=source, run_id=run_id, run_path=run_path, run_info=run_info, read_run=same_db,
             tags=tag_items,
             run_link=run_link, description=description, actor=actor, now=_now_ms(),
+            idempotency_key=idempotency_key,
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
@@ -353,11 +359,30 @@ class RegistryService:
             "type": EventType.VERSION_TAG_DELETED, "version": number, "actor": actor, "details": {"key": key}})
 
     # ================================================================= aliases
+    def _refuse_look_alike(self, name: str, alias: str) -> None:
+        """InvalidArgument if ``alias`` is new and looks like a different guarded alias."""
+        holders = self._rows.model_holders(name)
+        if alias in holders.aliases or holders.is_guarded(GateTarget(kind="alias", name=alias)):
+            return
+        guarded = [t.name for t in holders.guarded_targets() if t.kind == "alias"]
+        twin = look_alike(alias, guarded)
+        if twin is not None:
+            raise InvalidArgument(
+                f"Alias {alias!r} of {name!r} looks like the guarded alias {twin!r} (aliases are "
+                f"case-sensitive; models:/{name}@{alias} would not be gated); use {twin!r} or another name"
+            )
+
     def set_registered_model_alias(
         self, name: str, alias: str, version: int | str, *, actor: str = "", privileged: bool = False
     ) -> None:
-        """Point ``alias`` at ``version``; a guarded alias raises GateFailed if its gate fails."""
-        self._moves.move(validate_model_name(name), version=version, target=gate_target(alias, None),
+        """Point ``alias`` at ``version``; a guarded alias raises GateFailed if its gate fails.
+
+        A new alias that looks like a different guarded one (``Champion`` beside a guarded
+        ``champion``) is refused with InvalidArgument.
+        """
+        target = gate_target(alias, None)
+        self._refuse_look_alike(validate_model_name(name), target.name)
+        self._moves.move(validate_model_name(name), version=version, target=target,
                          reason=None, override=False, privileged=privileged, archive_existing_versions=False,
                          actor=actor)
 
@@ -385,8 +410,18 @@ class RegistryService:
             change=lambda decide: self._rows.delete_alias(name, alias, now=_now_ms(), decide=decide))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version ``alias`` points at; NotFound if the alias is not set."""
-        return self._rows.get_alias(validate_model_name(name), validate_alias(alias))
+        """The version ``alias`` points at; NotFound if the alias is not set (naming a
+        look-alike alias that is, since aliases are case-sensitive)."""
+        try:
+            return self._rows.get_alias(validate_model_name(name), validate_alias(alias))
+        except NotFound as exc:
+            try:
+                twin = look_alike(alias, self._rows.model_holders(name).aliases)
+            except NotFound:
+                raise exc from None
+            if twin is None:
+                raise
+            raise NotFound(f"{exc.message}; did you mean {twin!r}? (aliases are case-sensitive)") from None
 
     # ================================================================== stages
     def transition_model_version_stage(
@@ -459,6 +494,12 @@ class RegistryService:
         check_override(name, override=override, reason=reason, privileged=privileged, what=what)
 
         def decide(current: GatePolicyRecord | None, h: ModelHolders) -> list[EventRecord] | None:
+            twin = look_alike(target.name, h.aliases) if target.kind == "alias" else None
+            if twin is not None:
+                raise InvalidArgument(
+                    f"Alias {twin!r} of {name!r} looks like {target.name!r}; guarding {target.name!r} "
+                    f"would leave models:/{name}@{twin} ungated. Delete or rename {twin!r} first"
+                )
             if current is not None and json.dumps(current.policy, sort_keys=True) == body:
                 return None
             replacing = current is not None and bool(current.policy.get("rules"))

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 
 from lockgate.errors import InvalidArgument
+from lockgate.registry.alias_rules import alias_script_problem
 from lockgate.registry.entities import GateTarget, ModelVersionStage
 
 __all__ = [
     "MAX_ALIAS_LENGTH",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_MODELS_PAGE",
     "MAX_NAME_LENGTH",
     "MAX_SOURCE_LENGTH",
@@ -22,6 +24,7 @@ __all__ = [
     "check_page_size",
     "gate_target",
     "validate_alias",
+    "validate_idempotency_key",
     "validate_model_name",
     "validate_tag",
     "version_number",
@@ -29,6 +32,7 @@ __all__ = [
 
 MAX_NAME_LENGTH = 256
 MAX_SOURCE_LENGTH = 1000
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_ALIAS_LENGTH = 255
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 5000
@@ -73,7 +77,8 @@ def validate_model_name(name: object) -> str:
 
 
 def validate_alias(alias: object) -> str:
-    """The alias, if MLflow's rules allow it: word characters and dashes, not latest or v<N>."""
+    """The alias, if MLflow's rules allow it (word characters and dashes, not latest or v<N>)
+    and it cannot pass for another (one script, NFKC form; see ``alias_rules``)."""
     if not isinstance(alias, str) or not alias:
         raise InvalidArgument(f"Invalid alias {alias!r}: it must be a non-empty string")
     if len(alias) > MAX_ALIAS_LENGTH:
@@ -86,6 +91,9 @@ def validate_alias(alias: object) -> str:
         raise InvalidArgument(
             f"Invalid alias {alias!r}: 'latest' and 'v<number>' are reserved for model URIs"
         )
+    problem = alias_script_problem(alias)
+    if problem:
+        raise InvalidArgument(f"Invalid alias {alias!r}: {problem}; use one script per alias")
     return alias
 
 
@@ -110,6 +118,19 @@ def gate_target(alias: str | None, stage: str | ModelVersionStage | None) -> Gat
     if alias is not None:
         return GateTarget(kind="alias", name=validate_alias(alias))
     return GateTarget(kind="stage", name=ModelVersionStage.parse(stage).value)  # type: ignore[arg-type]
+
+
+def validate_idempotency_key(key: object) -> str | None:
+    """``key`` if it can name a retried registration: None, or 1..255 printable characters."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH \
+            or not key.isprintable():
+        raise InvalidArgument(
+            f"Invalid idempotency_key {str(key)[:60]!r}: expected 1..{MAX_IDEMPOTENCY_KEY_LENGTH} "
+            "printable characters"
+        )
+    return key
 
 
 def check_page_size(max_results: object, limit: int) -> None:

@@ -421,9 +421,12 @@ class RestRegistry:
 
     # -------------------------------------------------------- model versions
     def create_model_version(self, name: str, *, source: str, run_id: str | None = None, tags: Any = None,
-                             run_link: str | None = None, description: str | None = None, actor: str = "") -> Any:
+                             run_link: str | None = None, description: str | None = None, actor: str = "",
+                             idempotency_key: str | None = None) -> Any:
         body = {"source": source, "run_id": run_id, "description": description, "run_link": run_link,
                 "tags": {k: str(v) for k, v in (tags or {}).items()}}
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
         return self._version(self._call("POST", f"{self._m(name)}/versions", json=body, actor=actor))
 
     def get_model_version(self, name: str, version: int | str) -> Any:

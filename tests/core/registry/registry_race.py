@@ -44,15 +44,16 @@ def promote_worker(uri: str, name: str, version: int, target: dict[str, str], ba
             results.put((version, "crash", repr(exc)))
 
 
-def register_worker(uri: str, run_id: str, start: Any, results: Any) -> None:
-    """Register the same run and source as the other workers, at the same moment."""
+def register_worker(uri: str, run_id: str, start: Any, results: Any, key: str | None = None) -> None:
+    """Register the same run and source (and idempotency ``key``) as the other workers, at once."""
     from lockgate.registry.sql import SqlRegistry
 
     registry = SqlRegistry(uri)
     registry.get_registered_model("churn")
     start.wait(timeout=60)
     try:
-        mv = registry.create_model_version("churn", source=f"runs:/{run_id}/model", actor="retry")
+        mv = registry.create_model_version("churn", source=f"runs:/{run_id}/model", actor="retry",
+                                           idempotency_key=key)
         results.put(("ok", mv.version))
     except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
         results.put(("crash", repr(exc)))

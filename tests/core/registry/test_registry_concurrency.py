@@ -93,7 +93,8 @@ def test_free_race_keeps_one_holder_and_a_consistent_chain(store_uri: str, targe
     assert _holders(client, target) == [previous]
 
 
-def test_concurrent_retries_register_one_version(store_uri: str) -> None:
+@pytest.mark.parametrize("key", ["dag-1/register/0", None], ids=["same-key", "no-key"])
+def test_concurrent_registrations_one_per_key_else_one_each(store_uri: str, key: str | None) -> None:
     client = RegistryClient(store_uri, user="setup")
     client.create_registered_model("churn")
     exp = client.create_experiment("race")
@@ -103,12 +104,18 @@ def test_concurrent_retries_register_one_version(store_uri: str) -> None:
     start = ctx.Barrier(3)
     from registry_race import register_worker
 
-    procs = [ctx.Process(target=register_worker, args=(store_uri, run_id, start, results)) for _ in range(3)]
+    procs = [ctx.Process(target=register_worker, args=(store_uri, run_id, start, results, key))
+             for _ in range(3)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=120) for _ in procs]
     for p in procs:
         p.join(timeout=60)
-    assert outcomes == [("ok", 1)] * 3
-    assert [v.version for v in client.search_model_versions("name = 'churn'")] == [1]
-    assert len(client.get_events(model_name="churn", types=["VERSION_CREATED"])) == 1
+    if key is not None:  # retries of one step: one version, every retry gets it
+        assert outcomes == [("ok", 1)] * 3
+        assert [v.version for v in client.search_model_versions("name = 'churn'")] == [1]
+        assert len(client.get_events(model_name="churn", types=["VERSION_CREATED"])) == 1
+    else:  # as in MLflow: three registrations, three versions, no number lost or repeated
+        assert sorted(outcomes) == [("ok", 1), ("ok", 2), ("ok", 3)]
+        assert [v.version for v in client.search_model_versions("name = 'churn'")] == [3, 2, 1]
+        assert len(client.get_events(model_name="churn", types=["VERSION_CREATED"])) == 3

@@ -188,18 +188,41 @@ def test_create_version_from_run_and_uri(client: RegistryClient, make_run: MakeR
     assert [(v.version, v.current_stage) for v in model.latest_versions] == [(2, "None")]
 
 
-def test_create_version_is_idempotent_per_run_and_source(client: RegistryClient, make_run: MakeRun) -> None:
+def test_create_version_always_makes_a_new_version_as_mlflow_does(client: RegistryClient, make_run: MakeRun) -> None:
     run_id = make_run({"val_auc": 0.9})
     client.create_registered_model("churn")
     first = client.create_model_version("churn", source=f"runs:/{run_id}/model", run_id=run_id)
     again = client.create_model_version("churn", source=f"runs:/{run_id}/model", run_id=run_id)
-    assert again.version == first.version == 1
-    other_path = client.create_model_version("churn", source=f"runs:/{run_id}/other", run_id=run_id)
-    assert other_path.version == 2
+    assert (first.version, again.version) == (1, 2)
+    assert again.source == first.source and again.idempotency_key is None
     plain = client.create_model_version("churn", source="s3://b/m")
-    assert client.create_model_version("churn", source="s3://b/m").version == plain.version == 3
+    assert client.create_model_version("churn", source="s3://b/m").version == plain.version + 1 == 4
     created = [e for e in client.get_events(model_name="churn", types=["VERSION_CREATED"])]
-    assert [e.version for e in created] == [1, 2, 3]
+    assert [e.version for e in created] == [1, 2, 3, 4]
+
+
+def test_idempotency_key_makes_a_retry_return_its_version(client: RegistryClient, make_run: MakeRun) -> None:
+    run_id = make_run({"val_auc": 0.9})
+    client.create_registered_model("churn")
+    source = f"runs:/{run_id}/model"
+    first = client.create_model_version("churn", source=source, idempotency_key="dag-7/train/0")
+    retry = client.create_model_version("churn", source=source, idempotency_key="dag-7/train/0")
+    assert (first.version, retry.version) == (1, 1)
+    assert client.get_model_version("churn", 1).idempotency_key == "dag-7/train/0"
+    next_run = client.create_model_version("churn", source=source, idempotency_key="dag-8/train/0")
+    assert next_run.version == 2
+    with pytest.raises(InvalidArgument, match="already made version 1 of 'churn' from"):
+        client.create_model_version("churn", source="s3://b/else", idempotency_key="dag-7/train/0")
+    client.create_registered_model("other")  # keys are unique per model, not globally
+    assert client.create_model_version("other", source="s3://b/o", idempotency_key="dag-7/train/0").version == 1
+    client.delete_model_version("churn", 1)
+    with pytest.raises(InvalidArgument, match="made version 1 of 'churn', which was deleted"):
+        client.create_model_version("churn", source=source, idempotency_key="dag-7/train/0")
+    for bad in ("", " ", "x" * 256, "tab\there"):
+        with pytest.raises(InvalidArgument, match="idempotency_key"):
+            client.create_model_version("churn", source=source, idempotency_key=bad)
+    created = [e.version for e in client.get_events(model_name="churn", types=["VERSION_CREATED"])]
+    assert created == [1, 2]
 
 
 def test_version_bad_input(client: RegistryClient, make_run: MakeRun) -> None:

@@ -89,3 +89,15 @@ def test_stages_tags_and_gated_transition(server_url: str, sqlite_uri: str) -> N
     client.delete_model_version("fraud-v2", "2")
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
         client.get_model_version("fraud-v2", "2")
+
+
+def test_create_model_version_twice_makes_versions_1_and_2(server_url: str) -> None:
+    """The stock mlflow client: the same source and run registered twice are two versions."""
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("twice"))
+    client.create_registered_model("twice")
+    source = f"{run.info.artifact_uri}/model"
+    first = client.create_model_version("twice", source, run_id=run.info.run_id)
+    second = client.create_model_version("twice", source, run_id=run.info.run_id)
+    assert (first.version, second.version) == ("1", "2")
+    assert [v.version for v in client.search_model_versions("name='twice'")] == ["2", "1"]

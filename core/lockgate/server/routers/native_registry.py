@@ -39,6 +39,8 @@ class ModelVersionCreate(_In):
     run_link: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     description: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=255,
+                                        description="A retry with the same key returns the version it made")
 
 
 class Promotion(_In):
@@ -219,7 +221,7 @@ def build_router() -> APIRouter:
             authz.require(Op.GET_RUN, body.run_id)
         version = reg.create_model_version(
             name, source=body.source, run_id=body.run_id, tags=body.tags, description=body.description,
-            run_link=body.run_link, actor=user,
+            run_link=body.run_link, actor=user, idempotency_key=body.idempotency_key,
         )
         return json_response(_dump(version))
 

@@ -69,21 +69,16 @@ def stmts() -> dict[str, Any]:
     ver: Any = bindparam("ver")
     model = select(RM).where(RM.c.name == name)
     version = select(MV).where(MV.c.model_id == mid, MV.c.version == ver)
-    live = and_(MV.c.model_id == mid, MV.c.source == bindparam("source"), MV.c.deleted_time.is_(None))
     return {
         "model": model,
         "model_for_update": model.with_for_update(),
         "version": version,
+        "next_version": select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid),
         # One round trip for "is this a retry?" and "what number comes next?".
-        "next_or_existing_run": select(
+        "next_or_keyed": select(
             select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
-            select(MV.c.version).where(live, MV.c.run_id == bindparam("run_id"))
-            .order_by(MV.c.version).limit(1).scalar_subquery(),
-        ),
-        "next_or_existing_none": select(
-            select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
-            select(MV.c.version).where(live, MV.c.run_id.is_(None))
-            .order_by(MV.c.version).limit(1).scalar_subquery(),
+            select(MV.c.version).where(MV.c.model_id == mid, MV.c.idempotency_key == bindparam("key"))
+            .scalar_subquery(),
         ),
         "insert_version": insert(MV),
         "insert_version_tags": insert(MVT),
@@ -155,6 +150,7 @@ def _version_entity(row: Any, name: str, tags: dict[str, str], aliases: list[str
         last_updated_timestamp=row.last_updated_time,
         aliases=aliases,
         tags=tags,
+        idempotency_key=row.idempotency_key,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lockgate.errors import AlreadyExists, Conflict, NotFound
+from lockgate.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from lockgate.registry.entities import (
     MOVE_EVENT_TYPES,
     EventType,
@@ -249,9 +249,10 @@ class SqlRegistryStore:
     def create_version(
         self, name: str, *, source: str, run_id: str | None, run_path: str | None,
         run_info: tuple[str, str] | None, read_run: bool, tags: Sequence[tuple[str, str]],
-        run_link: str | None, description: str | None, actor: str, now: int,
+        run_link: str | None, description: str | None, actor: str, now: int, idempotency_key: str | None,
     ) -> ModelVersion:
-        """A new version (or the live one with the same source and run, for retries).
+        """A new version, always, as in MLflow; with ``idempotency_key``, the version that key
+        already made (a retry), if any.
 
         ``run_info`` is (experiment id, artifact URI) of ``run_id``; ``read_run`` reads it from
         this database's runs table instead, inside the transaction (NotFound if missing).
@@ -269,15 +270,13 @@ class SqlRegistryStore:
             if run_info is not None and run_path is not None:
                 root = run_info[1].rstrip("/")
                 storage_location = f"{root}/{run_path}" if run_path else root
-            if run_id is None:
-                latest, existing = conn.execute(q["next_or_existing_none"],
-                                                {"mid": model.id, "source": source}).one()
+            if idempotency_key is None:
+                latest, existing = conn.execute(q["next_version"], {"mid": model.id}).scalar_one(), None
             else:
-                latest, existing = conn.execute(q["next_or_existing_run"], {
-                    "mid": model.id, "source": source, "run_id": run_id}).one()
+                latest, existing = conn.execute(q["next_or_keyed"], {"mid": model.id,
+                                                                     "key": idempotency_key}).one()
             if existing is not None:
-                row = self._version_row(conn, model.id, name, existing)
-                return version_entities(conn, [row], {model.id: name})[0]
+                return self._keyed_version(conn, model.id, name, existing, idempotency_key, source, run_id)
             version = latest + 1
             conn.execute(q["insert_version"], {
                 "model_id": model.id, "version": version, "source": source,
@@ -285,7 +284,7 @@ class SqlRegistryStore:
                 "run_link": run_link, "status": ModelVersionStatus.READY.value,
                 "status_message": None, "current_stage": ModelVersionStage.NONE.value,
                 "description": description, "user_id": actor, "creation_time": now,
-                "last_updated_time": now, "deleted_time": None,
+                "last_updated_time": now, "deleted_time": None, "idempotency_key": idempotency_key,
             })
             if tags:
                 conn.execute(q["insert_version_tags"], [
@@ -299,7 +298,22 @@ class SqlRegistryStore:
             name=name, version=version, source=source, storage_location=storage_location, run_id=run_id,
             run_link=run_link, experiment_id=experiment_id, description=description, user_id=actor,
             creation_timestamp=now, last_updated_timestamp=now, tags=dict(tags),
+            idempotency_key=idempotency_key,
         )
+
+    def _keyed_version(self, conn: Connection, model_id: int, name: str, version: int, key: str | None,
+                       source: str, run_id: str | None) -> ModelVersion:
+        """The version an idempotency key already made, if the retry asks for the same thing."""
+        row = conn.execute(stmts()["version"], {"mid": model_id, "ver": version}).one()
+        if row.deleted_time is not None:
+            raise InvalidArgument(
+                f"idempotency_key {key!r} made version {version} of {name!r}, which was deleted; "
+                "use a new key to register again")
+        if row.source != source or row.run_id != run_id:
+            raise InvalidArgument(
+                f"idempotency_key {key!r} already made version {version} of {name!r} from "
+                f"{row.source!r}; a retry must register the same source and run")
+        return version_entities(conn, [row], {model_id: name})[0]
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         """The version with its tags and aliases; NotFound if unknown or deleted."""

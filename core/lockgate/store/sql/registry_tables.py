@@ -21,7 +21,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from lockgate.registry.validation import MAX_SOURCE_LENGTH  # the one limit, shared with validation
+from lockgate.registry.validation import (  # the limits, shared with validation
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_SOURCE_LENGTH,
+)
 
 __all__ = [
     "GatePolicyTable",
@@ -75,6 +78,8 @@ class ModelVersionTable(SQLModel, table=True):
         # Finds "this source is already registered" without scanning every version.
         Index("ix_model_versions_model_source", "model_id", "source"),
         Index("ix_model_versions_model_stage", "model_id", "current_stage"),
+        # A retried registration names the version it already made; NULLs never collide.
+        Index("ux_model_versions_idempotency", "model_id", "idempotency_key", unique=True),
     )
 
     model_id: int = Field(sa_column=_model_fk(primary_key=True))
@@ -92,6 +97,7 @@ class ModelVersionTable(SQLModel, table=True):
     creation_time: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_updated_time: int = Field(sa_column=Column(BigInteger, nullable=False))
     deleted_time: int | None = Field(default=None, sa_column=Column(BigInteger))
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(MAX_IDEMPOTENCY_KEY_LENGTH)))
 
 
 class ModelVersionTagTable(SQLModel, table=True):
