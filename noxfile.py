@@ -104,6 +104,8 @@ def _service_homes(session: nox.Session) -> dict[str, str]:
         path.mkdir(parents=True, exist_ok=True)
     env = {key: str(path) for key, path in homes.items()}
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    # lockgate server caches compiled modules here instead of ~/.cache (shared by every test).
+    env["LOCKGATE_SERVER_BYTECODE_CACHE"] = str(tmp / "bytecode")
     return env
 
 

@@ -132,6 +132,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped.append(report.nodeid)
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # A module-level skip (pytest.importorskip, pytest.skip(allow_module_level=True)) skips
+    # the whole file at collection time, before any test report exists.
+    if report.skipped:
+        _skipped.append(f"{report.nodeid} (at collection)")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: it would be counted as passing while testing nothing."""
     if os.environ.get("CI") and _skipped:

@@ -42,6 +42,7 @@ from lockgate.store.base import (
 if TYPE_CHECKING:
     from lockgate.artifacts.base import Repository
     from lockgate.artifacts.resolver import ArtifactResolver
+    from lockgate.registry.base import ModelRegistry
 
 __all__ = ["LockgateClient"]
 
@@ -68,6 +69,15 @@ def _as_metric_value(key: str, value: object) -> float:
     raise InvalidArgument(
         f"Invalid value {value!r} (a {type(value).__name__}) for metric {key!r}: a metric value must be a number."
     )
+
+
+def _run_status(status: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(status)
+    except ValueError:
+        raise InvalidArgument(
+            f"Invalid run status {status!r}: expected one of {', '.join(s.value for s in RunStatus)}."
+        ) from None
 
 
 def _stringify(value: object) -> str:
@@ -102,7 +112,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         self.privileged = privileged
         self._token = token
         self._store: TrackingStore | None = None
-        self._registry_service: Any = None
+        self._registry_service: ModelRegistry | None = None
         self._artifact_resolver: ArtifactResolver | None = None
 
     @property
@@ -118,7 +128,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         return self._store
 
     @property
-    def _registry(self) -> Any:
+    def _registry(self) -> ModelRegistry:
         """The registry service behind the registry methods (created on first use)."""
         if self._registry_service is None:
             self._registry_service = get_model_registry(self.tracking_uri, self.store, token=self._token)
@@ -276,18 +286,14 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, *, status: RunStatus | str | None = None, name: str | None = None) -> RunInfo:
-        return self.store.update_run_info(run_id, status=status, run_name=name)
+        return self.store.update_run_info(run_id, status=_run_status(status) if status is not None else None,
+                                          run_name=name)
 
     def set_terminated(
         self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, *, end_time: int | None = None
     ) -> RunInfo:
         """Mark a run FINISHED (or FAILED/KILLED) and stamp its end time."""
-        try:
-            status = RunStatus(status)
-        except ValueError:
-            raise InvalidArgument(
-                f"Invalid run status {status!r}: expected one of {', '.join(s.value for s in RunStatus)}."
-            ) from None
+        status = _run_status(status)
         if not status.is_terminal:
             raise InvalidArgument(f"set_terminated needs a terminal status (FINISHED, FAILED, KILLED), not {status.value}.")
         return self.store.update_run_info(run_id, status=status, end_time=end_time or _now_ms())

@@ -78,8 +78,31 @@ def server_command(
     ] = None,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request with its time.")] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    max_request_bytes: Annotated[
+        int | None,
+        typer.Option(min=1024, help="Largest request body (JSON APIs) in bytes; larger ones get 413. "
+                     "Default 32 MiB (env LOCKGATE_SERVER_MAX_REQUEST_BYTES)."),
+    ] = None,
+    max_upload_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Largest artifact upload in bytes. Default: unlimited, streamed "
+                     "(env LOCKGATE_SERVER_MAX_UPLOAD_BYTES)."),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(min=2, help="Open connections per worker; past it the oldest idle ones are closed. "
+                     "Default 1000, lowered to fit the open-file limit (env LOCKGATE_SERVER_MAX_CONNECTIONS)."),
+    ] = None,
+    keep_alive: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Seconds a connection may sit idle before or between requests. "
+                     "Default 5 (env LOCKGATE_SERVER_KEEP_ALIVE)."),
+    ] = None,
 ) -> None:
     """Start the tracking server: Lockgate's API and MLflow's REST API on one port."""
+    from lockgate.server.startup import enable_bytecode_cache
+
+    enable_bytecode_cache()
     from lockgate import settings
     from lockgate.server import app as server_app
 
@@ -103,6 +126,8 @@ def server_command(
     os.environ[server_app.ENV_ARTIFACTS] = artifacts_destination or settings.default_artifact_root()
     os.environ[server_app.ENV_SERVE_ARTIFACTS] = "1" if serve_artifacts else "0"
     os.environ[server_app.ENV_AUTH] = "1" if use_auth else "0"
+    limits = _limits_from_options(max_request_bytes, max_upload_bytes, max_connections, keep_alive)
+    os.environ.update(limits.to_env())
     if use_auth:
         # Fail before binding when the auth tables cannot be reached or there is no way to log in.
         from lockgate.server.auth.store import check_auth_ready
@@ -111,8 +136,22 @@ def server_command(
 
     import uvicorn
 
+    from lockgate.server.connections import (
+        effective_max_connections,
+        protocol_path,
+        raise_open_file_limit,
+    )
+
+    # Workers inherit the raised limit; connections are capped below it so a flood of idle
+    # sockets can never take the handles the database and artifact files need.
+    cap = effective_max_connections(limits.max_connections, open_files=raise_open_file_limit())
+    factory = "lockgate.server.app:app_from_env"
+    if workers > 1:
+        from lockgate.server.startup import preload_workers
+
+        factory = preload_workers() or factory
     uvicorn.run(
-        "lockgate.server.app:app_from_env",
+        factory,
         factory=True,
         host=host,
         port=port,
@@ -121,7 +160,32 @@ def server_command(
         log_config=_log_config(access_log, log_level),
         log_level=log_level.lower(),
         server_header=False,
+        http=protocol_path(),
+        timeout_keep_alive=max(1, round(limits.keep_alive)),
+        # uvicorn's own 503 shedding counts connections too; the protocol keeps those under
+        # ``cap``, so this only bounds requests in flight.
+        limit_concurrency=cap + 1,
+        backlog=limits.backlog,
     )
+
+
+def _limits_from_options(max_request_bytes: int | None, max_upload_bytes: int | None,
+                         max_connections: int | None, keep_alive: float | None) -> Any:
+    from dataclasses import replace
+
+    from lockgate.server.limits import ServerLimits
+
+    limits = ServerLimits.from_env()
+    changes: dict[str, Any] = {}
+    if max_request_bytes is not None:
+        changes["max_request_bytes"] = max_request_bytes
+    if max_upload_bytes is not None:
+        changes["max_upload_bytes"] = max_upload_bytes
+    if max_connections is not None:
+        changes["max_connections"] = max_connections
+    if keep_alive is not None:
+        changes["keep_alive"] = keep_alive
+    return replace(limits, **changes)
 
 
 def main() -> None:

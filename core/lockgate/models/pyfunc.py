@@ -78,9 +78,10 @@ class _PythonModelWrapper:
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         args: list[Any] = [self.context, data] if self._wants_context else [data]
+        predict: Any = self.python_model.predict  # user code: its signature was inspected above
         if self._takes_params:
-            return self.python_model.predict(*args, params=params)
-        return self.python_model.predict(*args)
+            return predict(*args, params=params)
+        return predict(*args)
 
 
 class PyFuncModel:

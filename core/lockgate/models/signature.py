@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lockgate.errors import InvalidArgument
 
@@ -380,11 +380,13 @@ def _to_frame(data: Any, schema: Schema) -> Any:
 
 def _enforce_columns(data: Any, schema: Schema) -> Any:
     frame = _to_frame(data, schema)
+    # Only column-based schemas reach here; tensor schemas are enforced elsewhere.
+    specs = cast("list[ColSpec]", schema.inputs)
     if len(frame.columns) == 0 or (len(frame) == 0 and not len(frame.columns)):
         raise InvalidArgument("The model input is empty: it has no columns.")
     if schema.has_names:
         present = {str(c): c for c in frame.columns}
-        missing = [spec for spec in schema.inputs if spec.name not in present and spec.required]
+        missing = [spec for spec in specs if spec.name not in present and spec.required]
         if missing:
             described = ", ".join(f"{s.name!r} ({_type_name(s)})" for s in missing)
             raise InvalidArgument(
@@ -393,8 +395,8 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
                 details={"missing_columns": [s.name for s in missing]},
             )
         out = {}
-        unchanged = list(frame.columns) == [s.name for s in schema.inputs]
-        for spec in schema.inputs:
+        unchanged = list(frame.columns) == [s.name for s in specs]
+        for spec in specs:
             if spec.name in present:
                 column = frame[present[spec.name]]
                 converted = _convert_column(column, spec, repr(spec.name))
@@ -405,12 +407,12 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
         import pandas as pd
 
         return pd.DataFrame(out, index=frame.index)
-    if len(frame.columns) != len(schema.inputs):
+    if len(frame.columns) != len(specs):
         raise InvalidArgument(
-            f"Model input has {len(frame.columns)} columns but the signature expects {len(schema.inputs)}."
+            f"Model input has {len(frame.columns)} columns but the signature expects {len(specs)}."
         )
     frame = frame.copy()
-    for position, (column, spec) in enumerate(zip(frame.columns, schema.inputs)):
+    for position, (column, spec) in enumerate(zip(frame.columns, specs)):
         frame[column] = _convert_column(frame[column], spec, f"at position {position}")
     return frame
 

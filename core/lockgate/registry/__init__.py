@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "ModelRegistry": "lockgate.registry.base",
     "SqlRegistry": "lockgate.registry.sql",
     "parse_model_uri": "lockgate.registry.uris",
+    "register_gate_rule": "lockgate.registry.rule_catalog",
+    "installed_gate_rules": "lockgate.registry.rule_catalog",
 }
 
 __all__ = [
@@ -58,7 +60,9 @@ __all__ = [
     "RequireTags",
     "RuleResult",
     "SqlRegistry",
+    "installed_gate_rules",
     "parse_model_uri",
+    "register_gate_rule",
 ]
 
 
@@ -90,5 +94,6 @@ if TYPE_CHECKING:  # pragma: no cover
         RequireLineage,
         RequireTags,
     )
+    from lockgate.registry.rule_catalog import installed_gate_rules, register_gate_rule
     from lockgate.registry.sql import SqlRegistry
     from lockgate.registry.uris import parse_model_uri

@@ -2,7 +2,9 @@
 
 Method names and keyword-only arguments match ``LockgateClient``'s registry methods, so the
 client (and later the REST server) only forwards. ``actor`` is the user the audit trail
-records; ``privileged`` says whether that user may override a failing gate.
+records; ``privileged`` says whether that user may override a failing gate or a guarded
+change (removing a guarded holder, replacing a policy): being privileged is never enough by
+itself, an override also needs ``override=True`` and a ``reason``, and is recorded.
 """
 
 from __future__ import annotations
@@ -35,11 +37,17 @@ class ModelRegistry(Protocol):
         exist_ok: bool = False, actor: str = "",
     ) -> RegisteredModel: ...
     def get_registered_model(self, name: str) -> RegisteredModel: ...
-    def rename_registered_model(self, name: str, new_name: str, *, actor: str = "") -> RegisteredModel: ...
+    def rename_registered_model(
+        self, name: str, new_name: str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> RegisteredModel: ...
     def update_registered_model(
         self, name: str, *, description: str | None, actor: str = ""
     ) -> RegisteredModel: ...
-    def delete_registered_model(self, name: str, *, actor: str = "") -> None: ...
+    def delete_registered_model(
+        self, name: str, *, actor: str = "", reason: str | None = None, override: bool = False,
+        privileged: bool = False,
+    ) -> None: ...
     def search_registered_models(
         self, *, filter_string: str | None = None, max_results: int = 100,
         order_by: Sequence[str] | None = None, page_token: str | None = None,
@@ -59,7 +67,10 @@ class ModelRegistry(Protocol):
     def update_model_version(
         self, name: str, version: int | str, *, description: str | None, actor: str = ""
     ) -> ModelVersion: ...
-    def delete_model_version(self, name: str, version: int | str, *, actor: str = "") -> None: ...
+    def delete_model_version(
+        self, name: str, version: int | str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> None: ...
     def search_model_versions(
         self, *, filter_string: str | None = None, max_results: int = 1000,
         order_by: Sequence[str] | None = None, page_token: str | None = None,
@@ -74,7 +85,10 @@ class ModelRegistry(Protocol):
     def set_registered_model_alias(
         self, name: str, alias: str, version: int | str, *, actor: str = "", privileged: bool = False
     ) -> None: ...
-    def delete_registered_model_alias(self, name: str, alias: str, *, actor: str = "") -> None: ...
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
+    ) -> None: ...
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
     def transition_model_version_stage(
         self, name: str, version: int | str, stage: str, *, archive_existing_versions: bool = False,
@@ -85,7 +99,8 @@ class ModelRegistry(Protocol):
     # gates
     def set_gate_policy(
         self, name: str, *, alias: str | None = None, stage: str | None = None,
-        policy: GatePolicy | Mapping[str, Any] | str, actor: str = "",
+        policy: GatePolicy | Mapping[str, Any] | str, actor: str = "", reason: str | None = None,
+        override: bool = False, privileged: bool = False,
     ) -> GatePolicyRecord: ...
     def get_gate_policy(
         self, name: str, *, alias: str | None = None, stage: str | None = None,

@@ -32,8 +32,12 @@ __all__ = ["RegistryClientMixin"]
 class RegistryClientMixin:
     """Registered models, versions, aliases, stages, gates and history on the client."""
 
-    _registry: ModelRegistry
     user: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def _registry(self) -> ModelRegistry: ...
 
     def _is_privileged(self) -> bool:
         return bool(getattr(self, "privileged", False))
@@ -56,17 +60,29 @@ class RegistryClientMixin:
         """The model with its tags, aliases and latest version per stage."""
         return self._registry.get_registered_model(name)
 
-    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """The model under its new name; versions, aliases, policies and history follow."""
-        return self._registry.rename_registered_model(name, new_name, actor=self.user)
+    def rename_registered_model(
+        self, name: str, new_name: str, *, reason: str | None = None, override: bool = False
+    ) -> RegisteredModel:
+        """The model under its new name; versions, aliases, policies and history follow.
+
+        A model with gate policies needs ``override=True`` and a ``reason`` (privileged client).
+        """
+        return self._registry.rename_registered_model(
+            name, new_name, actor=self.user, reason=reason, override=override, privileged=self._is_privileged()
+        )
 
     def update_registered_model(self, name: str, *, description: str | None) -> RegisteredModel:
         """The model with its new description."""
         return self._registry.update_registered_model(name, description=description, actor=self.user)
 
-    def delete_registered_model(self, name: str) -> None:
-        """Delete the model and all its versions (the audit trail keeps its events)."""
-        self._registry.delete_registered_model(name, actor=self.user)
+    def delete_registered_model(self, name: str, *, reason: str | None = None, override: bool = False) -> None:
+        """Delete the model and all its versions (the audit trail keeps its events).
+
+        A model with gate policies needs ``override=True`` and a ``reason`` (privileged client).
+        """
+        self._registry.delete_registered_model(
+            name, actor=self.user, reason=reason, override=override, privileged=self._is_privileged()
+        )
 
     def search_registered_models(
         self,
@@ -113,6 +129,7 @@ class RegistryClientMixin:
         source: str,
         run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
         description: str | None = None,
         model_description: str | None = None,
     ) -> ModelVersion:
@@ -125,7 +142,7 @@ class RegistryClientMixin:
             name, description=model_description, exist_ok=True, actor=self.user
         )
         return self.create_model_version(
-            name, source=source, run_id=run_id, tags=tags, description=description
+            name, source=source, run_id=run_id, tags=tags, run_link=run_link, description=description
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
@@ -144,9 +161,16 @@ class RegistryClientMixin:
         """The version with its new description."""
         return self._registry.update_model_version(name, version, description=description, actor=self.user)
 
-    def delete_model_version(self, name: str, version: int | str) -> None:
-        """Delete a version; its aliases go with it."""
-        self._registry.delete_model_version(name, version, actor=self.user)
+    def delete_model_version(
+        self, name: str, version: int | str, *, reason: str | None = None, override: bool = False
+    ) -> None:
+        """Delete a version; its aliases go with it.
+
+        The holder of a guarded alias or stage needs ``override=True`` and a ``reason``.
+        """
+        self._registry.delete_model_version(
+            name, version, actor=self.user, reason=reason, override=override, privileged=self._is_privileged()
+        )
 
     def search_model_versions(
         self,
@@ -180,9 +204,13 @@ class RegistryClientMixin:
             name, alias, version, actor=self.user, privileged=self._is_privileged()
         )
 
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove ``alias``."""
-        self._registry.delete_registered_model_alias(name, alias, actor=self.user)
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, reason: str | None = None, override: bool = False
+    ) -> None:
+        """Remove ``alias``; a guarded alias needs ``override=True`` and a ``reason``."""
+        self._registry.delete_registered_model_alias(
+            name, alias, actor=self.user, reason=reason, override=override, privileged=self._is_privileged()
+        )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points at."""
@@ -196,11 +224,16 @@ class RegistryClientMixin:
         archive_existing_versions: bool = False,
         *,
         reason: str | None = None,
+        override: bool = False,
     ) -> ModelVersion:
-        """Move a version to a stage (gated if the stage is guarded)."""
+        """Move a version to a stage (gated if the stage is guarded).
+
+        Taking a version out of a guarded stage other than by promotion (Staging to Production)
+        needs ``override=True`` and a ``reason``, as does forcing a failing gate.
+        """
         return self._registry.transition_model_version_stage(
             name, version, stage, archive_existing_versions=archive_existing_versions, actor=self.user,
-            reason=reason, privileged=self._is_privileged(),
+            reason=reason, override=override, privileged=self._is_privileged(),
         )
 
     def resolve_model_uri(self, uri: str) -> ModelVersion:
@@ -215,9 +248,17 @@ class RegistryClientMixin:
         alias: str | None = None,
         stage: str | None = None,
         policy: GatePolicy | Mapping[str, Any] | str,
+        reason: str | None = None,
+        override: bool = False,
     ) -> GatePolicyRecord:
-        """Guard an alias or stage with a policy; returns the stored, versioned record."""
-        return self._registry.set_gate_policy(name, alias=alias, stage=stage, policy=policy, actor=self.user)
+        """Guard an alias or stage with a policy; returns the stored, versioned record.
+
+        Replacing a policy that has rules needs ``override=True`` and a ``reason``.
+        """
+        return self._registry.set_gate_policy(
+            name, alias=alias, stage=stage, policy=policy, actor=self.user, reason=reason, override=override,
+            privileged=self._is_privileged(),
+        )
 
     def get_gate_policy(
         self, name: str, *, alias: str | None = None, stage: str | None = None,

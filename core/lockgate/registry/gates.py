@@ -9,15 +9,14 @@ metric, a broken custom rule or an unreachable run is a failed verdict with a cl
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lockgate.entities import Run
 from lockgate.errors import InvalidArgument
@@ -41,12 +40,14 @@ __all__ = [
     "RequireLineage",
     "RequireTags",
     "RuleResult",
+    "check_rules_installed",
     "evaluate_policy",
+    "uninstalled_rules",
 ]
 
 # Differences smaller than this are float noise (0.81 - 0.805 is not exactly 0.005).
 _EPS = 1e-12
-_IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class GateContext:
     candidate_run: Run | None = None
     champion: ModelVersion | None = None
     champion_run: Run | None = None
+    #: True when nobody holds the target now and ``champion`` is the version that held it last.
+    champion_is_last_holder: bool = False
     approvals: tuple[RegistryEvent, ...] = ()
     actor: str = ""
     run_problem: str | None = None
@@ -137,8 +140,10 @@ class MetricThreshold(_Rule):
 class BeatsChampion(_Rule):
     """The candidate must be at least ``margin`` better on ``metric`` than the current holder.
 
-    With no current holder, or a holder that never logged the metric, there is nothing to
-    beat and the rule passes (saying so). ``margin=0`` means "no worse than the holder".
+    When nobody holds the target now, the version that held it last (from the audit trail)
+    is the one to beat, so removing the holder first does not lower the bar. With no holder
+    ever, or one that never logged the metric, there is nothing to beat and the rule passes
+    (saying so). ``margin=0`` means "no worse than the holder".
     """
 
     type: Literal["beats_champion"] = "beats_champion"
@@ -157,10 +162,12 @@ class BeatsChampion(_Rule):
         champ_value = None
         if ctx.champion_run is not None:
             champ_value = ctx.champion_run.data.metrics.get(self.metric)
+        holder = "last holder" if ctx.champion_is_last_holder else "holder"
         if champ_value is None or math.isnan(champ_value):
             return self._result(
                 True, value, None,
-                f"current holder v{ctx.champion.version} has no {self.metric!r}; nothing to compare",
+                f"{'last' if ctx.champion_is_last_holder else 'current'} holder v{ctx.champion.version} "
+                f"has no {self.metric!r}; nothing to compare",
             )
         sign = 1.0 if self.higher_is_better else -1.0
         needed = champ_value + sign * self.margin
@@ -172,7 +179,7 @@ class BeatsChampion(_Rule):
         verdict = "beats" if passed else "does not beat"
         return self._result(
             passed, value, needed,
-            f"{self.metric}={value:g} {verdict} holder v{ctx.champion.version} "
+            f"{self.metric}={value:g} {verdict} {holder} v{ctx.champion.version} "
             f"({champ_value:g}); needs {cmp} {needed:g}",
         )
 
@@ -283,54 +290,83 @@ class RequireLineage(_Rule):
 
 
 class CustomRule(_Rule):
-    """A check of your own, given by import path ``"package.module:function"``.
+    """A check of your own, by the name the operator installed it under.
 
-    The function is called as ``function(context, **params)`` and returns a ``RuleResult``,
-    a bool, or ``(bool, message)``. Exceptions become a failed verdict, never a crash.
+    ``rule`` names a function installed through the ``lockgate.gate_rules`` entry-point
+    group, ``LOCKGATE_GATE_RULES`` or ``register_gate_rule`` (see
+    ``lockgate.registry.rule_catalog``), never an import path. It is called as
+    ``function(context, **params)`` and returns a ``RuleResult``, a bool, or
+    ``(bool, message)``. A rule that is not installed, raises or returns anything else is
+    a failed verdict that names the rule and what went wrong, never its internals.
     """
 
     type: Literal["custom"] = "custom"
-    path: str
+    rule: str = Field(min_length=1, max_length=500)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
 
-    @field_validator("path")
+    @model_validator(mode="before")
     @classmethod
-    def _path_shape(cls, value: str) -> str:
-        if not _IMPORT_PATH.match(value):
-            raise ValueError(f"custom rule path {value!r} must look like 'package.module:function'")
-        return value
+    def _legacy_path(cls, data: Any) -> Any:
+        # Policies stored before rules were installed by name carried ``path``; they still
+        # load (so the gate can fail closed on them) but name no installed rule.
+        if isinstance(data, Mapping) and "path" in data and "rule" not in data:
+            data = {("rule" if k == "path" else k): v for k, v in data.items()}
+        return data
 
     def describe(self) -> str:
-        return self.name or f"custom {self.path}"
-
-    def _load(self) -> Callable[..., Any]:
-        module_name, attr = self.path.split(":", 1)
-        target: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            target = getattr(target, part)
-        if not callable(target):
-            raise TypeError(f"{self.path} is not callable")
-        return target  # type: ignore[no-any-return]
+        return self.name or f"custom {self.rule}"
 
     def evaluate(self, ctx: GateContext) -> RuleResult:
+        from lockgate.registry.rule_catalog import installed_gate_rules, load_gate_rule
+
         try:
-            func = self._load()
-        except Exception as exc:  # noqa: BLE001 - an unimportable rule is a failed gate, not a crash
-            return self._result(False, None, None, f"cannot load {self.path}: {type(exc).__name__}: {exc}")
+            func = load_gate_rule(self.rule)
+        except Exception:  # noqa: BLE001 - an installed rule that cannot load fails closed
+            _log.exception("Installed gate rule %r could not be loaded", self.rule)
+            return self._result(False, None, None,
+                                f"installed rule {self.rule!r} could not be loaded (see the server log)")
+        if func is None:
+            allowed = ", ".join(installed_gate_rules()) or "none"
+            return self._result(False, None, None,
+                                f"{self.rule!r} is not an installed gate rule (installed: {allowed})")
         try:
             out = func(ctx, **self.params)
-        except Exception as exc:  # noqa: BLE001 - user code failing is a failed verdict
-            return self._result(False, None, None, f"{self.path} raised {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the rule failing is a failed verdict
+            _log.exception("Gate rule %r raised", self.rule)
+            return self._result(False, None, None, f"rule {self.rule!r} raised {type(exc).__name__}")
         if isinstance(out, RuleResult):
             return out.model_copy(update={"rule": out.rule or self.describe()})
         if isinstance(out, bool):
             return self._result(out, out, True, "passed" if out else "failed")
         if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], bool):
-            return self._result(out[0], out[0], True, str(out[1]))
+            return self._result(out[0], out[0], True, str(out[1])[:1000])
         return self._result(
-            False, repr(out)[:200], None,
-            f"{self.path} returned {type(out).__name__}; expected RuleResult, bool or (bool, message)",
+            False, None, None,
+            f"rule {self.rule!r} returned {type(out).__name__}; expected RuleResult, bool or (bool, message)",
+        )
+
+
+def uninstalled_rules(policy: GatePolicy) -> list[str]:
+    """The custom rule names in ``policy`` that this process has not installed."""
+    from lockgate.registry.rule_catalog import installed_gate_rules
+
+    installed = set(installed_gate_rules())
+    return [r.rule for r in policy.rules if isinstance(r, CustomRule) and r.rule not in installed]
+
+
+def check_rules_installed(policy: GatePolicy) -> None:
+    """InvalidArgument naming the installed rules if ``policy`` names any other custom rule."""
+    from lockgate.registry.rule_catalog import ENTRY_POINT_GROUP, ENV_VAR, installed_gate_rules
+
+    missing = uninstalled_rules(policy)
+    if missing:
+        allowed = ", ".join(installed_gate_rules()) or "none"
+        raise InvalidArgument(
+            f"Gate policy names custom rule(s) {', '.join(repr(m[:100]) for m in missing)} that are not "
+            f"installed; installed rules: {allowed}. An operator installs rules through the "
+            f"{ENTRY_POINT_GROUP!r} entry-point group or {ENV_VAR}, never by import path.",
+            details={"not_installed": [m[:100] for m in missing], "installed": installed_gate_rules()},
         )
 
 
@@ -410,9 +446,9 @@ def evaluate_policy(
         try:
             results.append(rule.evaluate(ctx))
         except Exception as exc:  # noqa: BLE001 - a bug in a built-in rule must still not crash a promotion
-            results.append(
-                RuleResult(rule=rule.describe(), passed=False, message=f"rule crashed: {exc!r}")
-            )
+            _log.exception("Gate rule %s crashed", rule.describe())
+            results.append(RuleResult(rule=rule.describe(), passed=False,
+                                      message=f"rule crashed ({type(exc).__name__}; see the server log)"))
     return GateDecision(
         passed=all(r.passed for r in results),
         results=results,
@@ -420,7 +456,7 @@ def evaluate_policy(
         version=ctx.candidate.version,
         target=ctx.target,
         policy_version=policy_version,
-        previous_version=ctx.champion.version if ctx.champion else None,
+        previous_version=ctx.champion.version if ctx.champion and not ctx.champion_is_last_holder else None,
         changed=False,
         overridden=False,
     )

@@ -28,7 +28,7 @@ from lockgate.search.grammar import (
     parse_order_by_list,
 )
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
-from lockgate.store.sql.tables import ExperimentTable, ExperimentTagTable
+from lockgate.store.sql.tables import ExperimentTable, ExperimentTagTable, core_table
 
 __all__ = [
     "EXPERIMENT_GRAMMAR",
@@ -38,8 +38,8 @@ __all__ = [
     "apply_experiment_search",
 ]
 
-E = ExperimentTable.__table__
-ET = ExperimentTagTable.__table__
+E = core_table(ExperimentTable)
+ET = core_table(ExperimentTagTable)
 
 _NAME = FieldSpec("string", frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}))
 _TIME = FieldSpec("number", NUMBER_OPS - {"IS NULL", "IS NOT NULL"})

@@ -36,6 +36,10 @@ __all__ = [
     "ATTRIBUTE_PREFIXES",
     "TAG_PREFIXES",
     "RUN_GRAMMAR",
+    "MAX_FILTER_LENGTH",
+    "MAX_FILTER_CLAUSES",
+    "MAX_IN_LIST",
+    "MAX_ORDER_BY",
     "parse_filter",
     "parse_order_by",
     "parse_order_by_list",
@@ -44,6 +48,14 @@ __all__ = [
     "quote_string",
     "tags_filter",
 ]
+
+# Bounds that keep compilation and the database's expression depth small: SQLite refuses
+# expression trees deeper than 1,000 and PostgreSQL's driver more than 65,535 parameters, so
+# bad input must stop here, as a clear INVALID_PARAMETER_VALUE, never reach them as an outage.
+MAX_FILTER_LENGTH = 32_768
+MAX_FILTER_CLAUSES = 200
+MAX_IN_LIST = 10_000
+MAX_ORDER_BY = 20
 
 Value = str | int | float | tuple[str, ...] | None
 ValueType = Literal["string", "number"]
@@ -385,6 +397,8 @@ class _Parser:
         self.pos += 1
         items: list[str] = []
         while True:
+            if len(items) >= MAX_IN_LIST:
+                raise self.fail(self.pos, f"an IN list may hold at most {MAX_IN_LIST} values")
             items.append(self.string(label))
             self.skip_ws()
             if self.peek() == ",":
@@ -425,6 +439,8 @@ class _Parser:
             if self.keyword("AND"):
                 if self.at_end():
                     raise self.fail(self.pos, "expected a clause after AND")
+                if len(clauses) >= MAX_FILTER_CLAUSES:
+                    raise self.fail(pos, f"a filter may join at most {MAX_FILTER_CLAUSES} clauses with AND")
                 clauses.append(self.comparison())
                 continue
             if self.keyword("OR"):
@@ -454,6 +470,12 @@ def parse_filter(filter_string: str | None, *, grammar: Grammar = RUN_GRAMMAR) -
         return []
     if not isinstance(filter_string, str):
         raise InvalidArgument(f"Invalid filter {filter_string!r}: it must be a string.")
+    if len(filter_string) > MAX_FILTER_LENGTH:
+        raise InvalidArgument(
+            f"Invalid filter: {len(filter_string)} characters, the limit is {MAX_FILTER_LENGTH} "
+            f"(and at most {MAX_FILTER_CLAUSES} clauses).",
+            details={"filter_length": len(filter_string)},
+        )
     return _Parser(filter_string, grammar, "filter").filter()
 
 
@@ -466,6 +488,8 @@ def parse_order_by(clause: str, *, grammar: Grammar = RUN_GRAMMAR) -> OrderBy:
     """The sort key of one order_by clause such as ``metrics.loss ASC`` (ascending by default)."""
     if not isinstance(clause, str):
         raise InvalidArgument(f"Invalid order_by clause {clause!r}: it must be a string.")
+    if len(clause) > 1000:
+        raise InvalidArgument(f"Invalid order_by clause {clause[:40]!r}...: {len(clause)} characters, the limit is 1000.")
     return _Parser(clause, grammar, "order_by clause").order_by()
 
 
@@ -473,6 +497,8 @@ def parse_order_by_list(clauses: list[str] | tuple[str, ...] | None, *, grammar:
     """Every clause of an order_by list, parsed; a repeated field is InvalidArgument."""
     if isinstance(clauses, str):
         clauses = [clauses]
+    if clauses is not None and len(clauses) > MAX_ORDER_BY:
+        raise InvalidArgument(f"Invalid order_by: {len(clauses)} clauses, the limit is {MAX_ORDER_BY}.")
     parsed: list[OrderBy] = []
     seen: set[tuple[str, str]] = set()
     for clause in clauses or ():

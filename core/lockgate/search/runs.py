@@ -50,16 +50,17 @@ from lockgate.store.sql.tables import (
     RunInputTable,
     RunTable,
     RunTagTable,
+    core_table,
 )
 
 __all__ = ["apply_run_search", "run_filter_clauses", "run_order_by", "RUN_ATTRIBUTE_COLUMNS", "DATASET_CONTEXT_TAG"]
 
-R = RunTable.__table__
-LM = LatestMetricTable.__table__
-P = ParamTable.__table__
-T = RunTagTable.__table__
-D = DatasetTable.__table__
-RI = RunInputTable.__table__
+R = core_table(RunTable)
+LM = core_table(LatestMetricTable)
+P = core_table(ParamTable)
+T = core_table(RunTagTable)
+D = core_table(DatasetTable)
+RI = core_table(RunInputTable)
 
 # filter attribute -> runs column
 RUN_ATTRIBUTE_COLUMNS: dict[str, str] = {
@@ -181,7 +182,7 @@ def run_order_by(
                 expressions.append(
                     case((joined.c.run_uuid.is_(None), 2), (joined.c.is_nan == true(), 1), else_=0)
                 )
-            value = joined.c.value
+            value: ColumnElement[Any] = joined.c.value
         else:
             table = P if order.kind == "param" else T
             joined = table.alias(f"order_{i}")

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from lockgate.server.limits import ServerLimits
     from lockgate.store.base import TrackingStore
+
+from lockgate.server.services import Services
 
 __all__ = ["create_app", "app_from_env", "ServerState", "ENV_BACKEND", "ENV_ARTIFACTS", "ENV_SERVE_ARTIFACTS",
            "ENV_AUTH"]
@@ -43,6 +46,11 @@ class ServerState:
     store: TrackingStore
     auth_enabled: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = Services(backend_store_uri=self.backend_store_uri,
+                                 artifacts_destination=self.artifacts_destination, store=self.store)
 
 
 class _TimingMiddleware:
@@ -83,19 +91,24 @@ def create_app(
     artifacts_destination: str | None = None,
     serve_artifacts: bool = True,
     auth: bool = False,
+    limits: ServerLimits | None = None,
 ) -> FastAPI:
     """A ready-to-serve app on ``backend_store_uri`` (default: the tracking URI in force).
 
     With ``serve_artifacts`` (the default) experiments get ``mlflow-artifacts:/<id>`` locations
     and clients upload through this server's proxy into ``artifacts_destination``; without it,
     experiments point at the destination directly and clients write there themselves.
+    ``limits`` (default: from ``LOCKGATE_SERVER_*`` variables) bounds request bodies.
     """
     from fastapi import FastAPI
 
     from lockgate import __version__, settings
     from lockgate.server.errors import install_error_handlers
+    from lockgate.server.limits import ServerLimits
+    from lockgate.server.middleware import CatchAllMiddleware, RequestBodyGuard
+    from lockgate.server.openapi import install_openapi
     from lockgate.server.responses import json_response
-    from lockgate.server.routers import mlflow_tracking, native
+    from lockgate.server.routers import mlflow_tracking, native, native_auth
     from lockgate.store.sql.store import SqlStore
 
     uri = backend_store_uri or settings.tracking_uri()
@@ -127,7 +140,9 @@ def create_app(
     for prefix in MLFLOW_PREFIXES:
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
+    app.include_router(native_auth.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
+    install_openapi(app)
 
     @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
     async def health() -> Any:
@@ -147,15 +162,20 @@ def create_app(
             {"version": __version__, "serve_artifacts": serve_artifacts, "auth": state.auth_enabled}
         )
 
+    # Added innermost first: timing -> catch-all -> auth -> body guard -> routes, so a request
+    # without credentials is refused before its body is read.
+    app.add_middleware(RequestBodyGuard, limits=limits or ServerLimits.from_env())
     if auth:
         from lockgate.server.auth.middleware import AuthMiddleware
         from lockgate.server.auth.store import AuthStore
+        from lockgate.server.auth.throttle import LoginThrottle
 
-        auth_store = AuthStore(uri)
+        auth_store = AuthStore(uri, throttle=LoginThrottle())
         auth_store.bootstrap_admin_from_env()
-        state.extras["auth_store"] = auth_store
+        state.services.auth = auth_store
 
         app.add_middleware(AuthMiddleware, state=state)
+    app.add_middleware(CatchAllMiddleware)
     app.add_middleware(_TimingMiddleware)
     return app
 

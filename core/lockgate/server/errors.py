@@ -14,11 +14,9 @@ from lockgate.errors import LockgateError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from starlette.exceptions import HTTPException
     from starlette.responses import Response
 
-__all__ = ["install_error_handlers", "error_response", "MLFLOW_CODE_FOR"]
+__all__ = ["MLFLOW_CODE_FOR", "error_response", "install_error_handlers", "unexpected_error_response"]
 
 logger = logging.getLogger("lockgate.server")
 
@@ -71,6 +69,13 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "INVALID_PARAMETER_VALUE", message)
 
 
+def _model_validation_error(request: Request, exc: Exception) -> Response:
+    """A pydantic model built inside a route (query parameters folded into a body model)."""
+    problems = [f"{_field_name(tuple(err.get('loc', ())))}: {err.get('msg', 'invalid')}"
+                for err in exc.errors()[:5]]  # type: ignore[attr-defined]
+    return error_response(400, "INVALID_PARAMETER_VALUE", "Invalid request: " + "; ".join(problems))
+
+
 def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     detail = getattr(exc, "detail", None)
@@ -105,6 +110,11 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+def unexpected_error_response(request: Request, exc: Exception) -> Response:
+    """The answer for an exception no handler claimed (logged with its traceback)."""
+    return _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the JSON error shape."""
     from fastapi.exceptions import RequestValidationError
@@ -112,6 +122,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(LockgateError, _lockgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    from pydantic import ValidationError
+
+    app.add_exception_handler(ValidationError, _model_validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OverflowError, _unexpected)
     try:

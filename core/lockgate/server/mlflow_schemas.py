@@ -12,6 +12,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lockgate.entities import RunStatus, ViewType
+from lockgate.search.grammar import MAX_ORDER_BY
+from lockgate.store.validation import (
+    MAX_DATASETS_PER_REQUEST,
+    MAX_IDS_PER_REQUEST,
+    MAX_LIST_PER_REQUEST,
+)
+from lockgate.store.validation import MAX_TAGS_PER_REQUEST as MAX_TAGS
 
 __all__ = [
     "Id",
@@ -74,7 +81,7 @@ class KeyValue(_Body):
 class CreateExperiment(_Body):
     name: str
     artifact_location: str | None = None
-    tags: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS)
 
 
 class ExperimentRef(_Body):
@@ -101,7 +108,7 @@ class SearchExperiments(_Body):
     max_results: int = 1000
     page_token: str | None = None
     filter: str | None = None
-    order_by: list[str] = Field(default_factory=list)
+    order_by: list[str] = Field(default_factory=list, max_length=MAX_ORDER_BY)
     view_type: View = ViewType.ACTIVE_ONLY
 
 
@@ -110,7 +117,7 @@ class CreateRun(_Body):
     user_id: str = ""
     start_time: int | None = None
     run_name: str | None = None
-    tags: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS)
 
 
 class _RunBody(_Body):
@@ -189,7 +196,7 @@ class DatasetIn(_Body):
 
 
 class DatasetInputIn(_Body):
-    tags: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS)
     dataset: DatasetIn
 
 
@@ -199,18 +206,18 @@ class ModelIO(_Body):
 
 
 class LogInputs(_RunBody):
-    datasets: list[DatasetInputIn] = Field(default_factory=list)
-    models: list[ModelIO] = Field(default_factory=list)
+    datasets: list[DatasetInputIn] = Field(default_factory=list, max_length=MAX_DATASETS_PER_REQUEST)
+    models: list[ModelIO] = Field(default_factory=list, max_length=MAX_LIST_PER_REQUEST)
 
 
 class LogOutputs(_RunBody):
-    models: list[ModelIO] = Field(default_factory=list)
+    models: list[ModelIO] = Field(default_factory=list, max_length=MAX_LIST_PER_REQUEST)
 
 
 class SearchRuns(_Body):
-    experiment_ids: list[Id] = Field(default_factory=list)
+    experiment_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS_PER_REQUEST)
     filter: str = ""
     run_view_type: View = ViewType.ACTIVE_ONLY
     max_results: int = 1000
-    order_by: list[str] = Field(default_factory=list)
+    order_by: list[str] = Field(default_factory=list, max_length=MAX_ORDER_BY)
     page_token: str | None = None

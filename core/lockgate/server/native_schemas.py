@@ -7,40 +7,84 @@ Floats travel as JSON numbers, except NaN and infinities which are the strings "
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from lockgate.entities import DatasetInput, LifecycleStage, RunStatus, ViewType
+from lockgate.search.grammar import MAX_ORDER_BY
+from lockgate.store.validation import MAX_DATASETS_PER_REQUEST, MAX_IDS_PER_REQUEST
+from lockgate.store.validation import MAX_TAGS_PER_REQUEST as MAX_TAGS
 
 __all__ = [
-    "Int64",
-    "WireFloat",
-    "KeyValue",
+    "BatchLog",
+    "Cursor",
+    "Empty",
     "ExperimentCreate",
     "ExperimentCreated",
-    "ExperimentUpdate",
-    "ExperimentSearch",
     "ExperimentPublic",
+    "ExperimentSearch",
+    "ExperimentUpdate",
     "ExperimentsPage",
-    "RunCreate",
-    "RunUpdate",
-    "RunInfoPublic",
-    "RunDataPublic",
-    "RunPublic",
-    "RunsPage",
-    "RunSearch",
+    "GcRequest",
+    "GcResult",
+    "InputsLog",
+    "Int64",
+    "JsonObject",
+    "KeyValue",
     "MetricIn",
     "MetricPublic",
     "MetricsPage",
-    "BatchLog",
-    "InputsLog",
-    "GcRequest",
-    "GcResult",
-    "Empty",
+    "RunCreate",
+    "RunDataPublic",
+    "RunInfoPublic",
+    "RunPublic",
+    "RunSearch",
+    "RunUpdate",
+    "RunsPage",
+    "WireFloat",
 ]
 
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; a version or a count is never a boolean.
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, not a boolean")  # noqa: TRY004 (pydantic wants ValueError)
+    return value
+
+
+def _plain_digits(value: Any) -> Any:
+    # Query strings: "-0", " 1 " and "+1" are typos, not cursors.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("expected a non-negative integer written with digits only")
+    return value
+
+
+def _int64_everywhere(value: Any, path: str = "") -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"{path or 'value'}: {value} is outside the 64-bit integer range")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _int64_everywhere(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _int64_everywhere(item, f"{path}[{index}]")
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    _int64_everywhere(value)
+    return value
+
+
+Int64 = Annotated[int, BeforeValidator(_not_bool), Field(ge=_INT64_MIN, le=_INT64_MAX)]
+Cursor = Annotated[int, BeforeValidator(_plain_digits), Field(ge=0, le=2**62)]
+"""An event id in a query string: plain digits, nothing else."""
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
+"""A free-form JSON object whose integers all fit 64 bits (what every store and encoder keeps)."""
 WireFloat = float | str
 
 
@@ -60,7 +104,7 @@ class KeyValue(_In):
 class ExperimentCreate(_In):
     name: str
     artifact_location: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
 
 
 class ExperimentCreated(BaseModel):
@@ -75,7 +119,7 @@ class ExperimentSearch(_In):
     view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Int64 = 1000
     filter_string: str | None = None
-    order_by: list[str] | None = None
+    order_by: list[str] | None = Field(default=None, max_length=MAX_ORDER_BY)
     page_token: str | None = None
 
 
@@ -99,7 +143,7 @@ class RunCreate(_In):
     user_id: str = ""
     start_time: Int64 | None = None
     run_name: str | None = None
-    tags: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_TAGS)
     parent_run_id: str | None = None
 
 
@@ -144,11 +188,11 @@ class RunsPage(BaseModel):
 
 
 class RunSearch(_In):
-    experiment_ids: list[str]
+    experiment_ids: list[str] = Field(max_length=MAX_IDS_PER_REQUEST)
     filter_string: str = ""
     view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Int64 = 1000
-    order_by: list[str] | None = None
+    order_by: list[str] | None = Field(default=None, max_length=MAX_ORDER_BY)
     page_token: str | None = None
 
 
@@ -178,13 +222,13 @@ class BatchLog(_In):
 
 
 class InputsLog(_In):
-    datasets: list[DatasetInput]
+    datasets: list[DatasetInput] = Field(max_length=MAX_DATASETS_PER_REQUEST)
 
 
 class GcRequest(_In):
     older_than_ms: Int64 | None = Field(default=None, ge=0)
-    run_ids: list[str] | None = None
-    experiment_ids: list[str] | None = None
+    run_ids: list[str] | None = Field(default=None, max_length=MAX_IDS_PER_REQUEST)
+    experiment_ids: list[str] | None = Field(default=None, max_length=MAX_IDS_PER_REQUEST)
 
 
 class GcResult(BaseModel):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from lockgate import settings
 
 if TYPE_CHECKING:
+    from lockgate.registry.base import ModelRegistry
     from lockgate.store.base import TrackingStore
 
 __all__ = ["get_tracking_store", "get_model_registry", "clear_store_cache"]
@@ -49,13 +50,13 @@ def _build(uri: str) -> TrackingStore:
     return SqlStore(uri)
 
 
-def get_model_registry(  # type: ignore[no-untyped-def]
+def get_model_registry(
     uri: str | None = None, tracking_store: TrackingStore | None = None, *, token: str | None = None
-):
+) -> ModelRegistry:
     """The registry service for ``uri``: SQL in-process, or the server's over HTTP."""
     uri = uri or settings.tracking_uri()
     if settings.is_http_uri(uri):
-        from lockgate.store.rest import RestRegistry  # type: ignore[attr-defined]
+        from lockgate.store.rest import RestRegistry
 
         return RestRegistry(uri, token=token) if token else RestRegistry(uri)
     tracking_store = tracking_store or get_tracking_store(uri)

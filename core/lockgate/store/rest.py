@@ -335,6 +335,11 @@ def _segment(value: object, what: str) -> str:
     return text
 
 
+def _guarded(reason: str | None, override: bool) -> dict[str, Any]:
+    """The override fields of a guarded change, only when given (the server decides privilege)."""
+    return {k: v for k, v in (("reason", reason), ("override", override)) if v}
+
+
 class RestRegistry:
     """The model registry on a Lockgate server (``/api/v1/registered-models`` and friends).
 
@@ -389,14 +394,17 @@ class RestRegistry:
     def get_registered_model(self, name: str) -> Any:
         return self._model(self._call("GET", self._m(name)))
 
-    def rename_registered_model(self, name: str, new_name: str, *, actor: str = "") -> Any:
-        return self._model(self._call("PATCH", self._m(name), json={"new_name": new_name}, actor=actor))
+    def rename_registered_model(self, name: str, new_name: str, *, actor: str = "", reason: str | None = None,
+                                override: bool = False, privileged: bool = False) -> Any:
+        body = {"new_name": new_name, **_guarded(reason, override)}
+        return self._model(self._call("PATCH", self._m(name), json=body, actor=actor))
 
     def update_registered_model(self, name: str, *, description: str | None, actor: str = "") -> Any:
         return self._model(self._call("PATCH", self._m(name), json={"description": description}, actor=actor))
 
-    def delete_registered_model(self, name: str, *, actor: str = "") -> None:
-        self._call("DELETE", self._m(name), actor=actor)
+    def delete_registered_model(self, name: str, *, actor: str = "", reason: str | None = None,
+                                override: bool = False, privileged: bool = False) -> None:
+        self._call("DELETE", self._m(name), actor=actor, params=_guarded(reason, override) or None)
 
     def search_registered_models(self, *, filter_string: str | None = None, max_results: int = 100,
                                  order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
@@ -432,8 +440,9 @@ class RestRegistry:
         return self._version(self._call("PATCH", self._v(name, version), json={"description": description},
                                         actor=actor))
 
-    def delete_model_version(self, name: str, version: int | str, *, actor: str = "") -> None:
-        self._call("DELETE", self._v(name, version), actor=actor)
+    def delete_model_version(self, name: str, version: int | str, *, actor: str = "", reason: str | None = None,
+                             override: bool = False, privileged: bool = False) -> None:
+        self._call("DELETE", self._v(name, version), actor=actor, params=_guarded(reason, override) or None)
 
     def search_model_versions(self, *, filter_string: str | None = None, max_results: int = 1000,
                               order_by: Sequence[str] | None = None, page_token: str | None = None) -> Any:
@@ -458,8 +467,10 @@ class RestRegistry:
         self._call("PUT", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}", json={"version": int(version)},
                    actor=actor)
 
-    def delete_registered_model_alias(self, name: str, alias: str, *, actor: str = "") -> None:
-        self._call("DELETE", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}", actor=actor)
+    def delete_registered_model_alias(self, name: str, alias: str, *, actor: str = "", reason: str | None = None,
+                                      override: bool = False, privileged: bool = False) -> None:
+        self._call("DELETE", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}", actor=actor,
+                   params=_guarded(reason, override) or None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> Any:
         return self._version(self._call("GET", f"{self._m(name)}/aliases/{_segment(alias, 'alias')}"))
@@ -477,14 +488,15 @@ class RestRegistry:
 
     # ----------------------------------------------------------------- gates
     def set_gate_policy(self, name: str, *, alias: str | None = None, stage: str | None = None,
-                        policy: Any, actor: str = "") -> Any:
+                        policy: Any, actor: str = "", reason: str | None = None, override: bool = False,
+                        privileged: bool = False) -> Any:
         if hasattr(policy, "model_dump"):
             policy = policy.model_dump(mode="json")
         elif isinstance(policy, (str, bytes)):
             from lockgate.registry.gates import GatePolicy
 
             policy = GatePolicy.from_document(policy).model_dump(mode="json")
-        body = {"alias": alias, "stage": stage, "policy": dict(policy)}
+        body = {"alias": alias, "stage": stage, "policy": dict(policy), **_guarded(reason, override)}
         return self._entities().GatePolicyRecord.model_validate(
             self._call("PUT", f"{self._m(name)}/gates", json=body, actor=actor))
 

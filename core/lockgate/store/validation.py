@@ -10,7 +10,7 @@ import numbers
 import re
 from collections.abc import Sequence
 
-from lockgate.entities import Metric, Param, RunTag
+from lockgate.entities import DatasetInput, Metric, Param, RunTag
 from lockgate.errors import InvalidArgument
 from lockgate.store.base import (
     MAX_ENTITIES_PER_BATCH,
@@ -31,7 +31,28 @@ __all__ = [
     "validate_experiment_name",
     "validate_run_id",
     "validate_max_results",
+    "validate_id_list",
+    "validate_dataset_inputs",
+    "MAX_IDS_PER_REQUEST",
+    "MAX_DATASETS_PER_REQUEST",
+    "MAX_TAGS_PER_REQUEST",
+    "MAX_LIST_PER_REQUEST",
 ]
+
+# MLflow's per-request limits (mlflow/utils/validation.py) for what it documents, and bounds
+# of the same order for lists it leaves open, so one request cannot hold the write lock for
+# long or blow a database's parameter limit.
+MAX_DATASETS_PER_REQUEST = 1000
+MAX_DATASET_NAME_LENGTH = 500
+MAX_DATASET_DIGEST_LENGTH = 36
+MAX_DATASET_SOURCE_LENGTH = 65535
+MAX_DATASET_SCHEMA_LENGTH = 1048575
+MAX_DATASET_PROFILE_LENGTH = 16777215
+MAX_INPUT_TAG_KEY_LENGTH = 255
+MAX_INPUT_TAG_VALUE_LENGTH = 500
+MAX_TAGS_PER_REQUEST = 100
+MAX_IDS_PER_REQUEST = 10_000
+MAX_LIST_PER_REQUEST = 1000
 
 # Keys may hold letters, digits, and _ - . / space (MLflow's rule), which keeps them safe as
 # file names on every platform and readable in filters.
@@ -147,6 +168,40 @@ def validate_max_results(max_results: int, *, limit: int) -> int:
     if max_results > limit:
         raise InvalidArgument(f"Invalid max_results {max_results}: the limit is {limit}.")
     return max_results
+
+
+def validate_id_list(kind: str, ids: Sequence[object], *, limit: int = MAX_IDS_PER_REQUEST) -> None:
+    """At most ``limit`` ids in one request (PostgreSQL's driver stops at 65,535 parameters)."""
+    if len(ids) > limit:
+        raise InvalidArgument(f"Invalid {kind}: {len(ids)} ids in one request, the limit is {limit}.")
+
+
+def _check_length(what: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidArgument(f"{what} is {len(value)} characters; the limit is {limit}.")
+
+
+def validate_dataset_inputs(datasets: Sequence[DatasetInput]) -> None:
+    """MLflow's limits for log-inputs: 1000 datasets per request, and each field's length."""
+    if len(datasets) > MAX_DATASETS_PER_REQUEST:
+        raise InvalidArgument(
+            f"A request may log at most {MAX_DATASETS_PER_REQUEST} dataset inputs; got {len(datasets)}."
+        )
+    for index, item in enumerate(datasets):
+        ds = item.dataset
+        if not ds.name or not ds.digest:
+            raise InvalidArgument(f"datasets[{index}]: a dataset input needs a name and a digest.")
+        label = f"datasets[{index}] ({ds.name[:40]!r})"
+        _check_length(f"{label} name", ds.name, MAX_DATASET_NAME_LENGTH)
+        _check_length(f"{label} digest", ds.digest, MAX_DATASET_DIGEST_LENGTH)
+        _check_length(f"{label} source", ds.source, MAX_DATASET_SOURCE_LENGTH)
+        _check_length(f"{label} schema", ds.schema_, MAX_DATASET_SCHEMA_LENGTH)
+        _check_length(f"{label} profile", ds.profile, MAX_DATASET_PROFILE_LENGTH)
+        if len(item.tags) > MAX_TAGS_PER_REQUEST:
+            raise InvalidArgument(f"{label}: at most {MAX_TAGS_PER_REQUEST} input tags; got {len(item.tags)}.")
+        for key, value in item.tags.items():
+            _check_length(f"{label} input tag key {key[:40]!r}", key, MAX_INPUT_TAG_KEY_LENGTH)
+            _check_length(f"{label} input tag {key[:40]!r} value", value, MAX_INPUT_TAG_VALUE_LENGTH)
 
 
 def is_nan(value: float) -> bool:

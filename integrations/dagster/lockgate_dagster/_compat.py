@@ -99,10 +99,18 @@ def upstream_data_versions(context: Any, keys: list[dg.AssetKey]) -> dict[str, s
     return versions
 
 
-def latest_materialization_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> Mapping[str, Any]:
-    """The metadata (raw values) of an asset's latest materialization; empty if there is none."""
-    entry = instance.get_latest_materialization_event(key)
-    materialization = entry.asset_materialization if entry is not None else None
+def latest_materialization_metadata(
+    instance: dg.DagsterInstance, key: dg.AssetKey, *, partition: str | None = None
+) -> Mapping[str, Any]:
+    """The metadata (raw values) of an asset's (partition's) latest materialization; empty if none."""
+    if partition is None:
+        entry = instance.get_latest_materialization_event(key)
+        materialization = entry.asset_materialization if entry is not None else None
+    else:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+        ).records
+        materialization = records[0].asset_materialization if records else None
     if materialization is None:
         return {}
     return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}

@@ -15,13 +15,19 @@ Running a check again for a version that already holds the alias passes without 
 
 # No `from __future__ import annotations`: Dagster reads the check's context annotation at runtime.
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 from lockgate.errors import GateFailed, LockgateError, ServiceUnavailable
+from lockgate.registry.entities import GateTarget, RuleResult
+from lockgate.registry.verdicts import as_rule_results, verdict_markdown_table
 
-from lockgate_dagster._compat import dagster_run_id, latest_materialization_metadata
+from lockgate_dagster._compat import (
+    dagster_run_id,
+    latest_materialization_metadata,
+    partition_key_of,
+)
 from lockgate_dagster.connection import unreachable_as_error
 from lockgate_dagster.io_manager import VERSION_METADATA, model_name_for
 
@@ -43,27 +49,20 @@ def _keys_of(ref: AssetRef) -> list[tuple[dg.AssetKey, Any]]:
     return [(dg.AssetKey(list(ref)), {})]
 
 
-def verdict_metadata(results: Sequence[Any]) -> dict[str, Any]:
-    """Check metadata holding every rule's verdict: one entry per rule, and a table of them all."""
+def verdict_metadata(results: Sequence[RuleResult | Mapping[str, Any]]) -> dict[str, Any]:
+    """Check metadata holding every rule's verdict: one entry per rule, and a table of them all.
+
+    ``results`` may be ``RuleResult`` entities or their JSON (as a server returns them).
+    """
+    rules = as_rule_results(results)
     meta: dict[str, Any] = {}
-    rows = ["| rule | verdict | observed | expected | message |", "|---|---|---|---|---|"]
-    for result in results:
-        verdict = {
-            "passed": bool(result.passed), "observed": result.observed,
-            "expected": result.expected, "message": result.message,
-        }
-        meta[f"rule: {result.rule}"] = dg.MetadataValue.json(_jsonable(verdict))
-        cells = [result.rule, "pass" if result.passed else "FAIL", _cell(result.observed),
-                 _cell(result.expected), _cell(result.message)]
-        rows.append("| " + " | ".join(cells) + " |")
-    if results:
-        meta["lockgate/verdicts"] = dg.MetadataValue.md("\n".join(rows))
-    meta["lockgate/rules_failed"] = dg.MetadataValue.int(sum(1 for r in results if not r.passed))
+    for rule in rules:
+        verdict = rule.model_dump(include={"passed", "observed", "expected", "message"})
+        meta[f"rule: {rule.rule}"] = dg.MetadataValue.json(_jsonable(verdict))
+    if rules:
+        meta["lockgate/verdicts"] = dg.MetadataValue.md(verdict_markdown_table(rules))
+    meta["lockgate/rules_failed"] = dg.MetadataValue.int(sum(1 for r in rules if not r.passed))
     return meta
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _jsonable(value: Any) -> Any:
@@ -96,7 +95,8 @@ def build_promotion_gate_checks(
     """
     if not assets:
         raise ValueError("build_promotion_gate_checks needs at least one asset.")
-    if not isinstance(alias, str) or not re.fullmatch(r"[\w\-]+", alias):
+    target = GateTarget.of(alias=alias)
+    if not re.fullmatch(r"[\w\-]+", target.name):
         raise ValueError(f"Invalid alias {alias!r}: use letters, digits, '_' and '-'.")
     checks: list[dg.AssetChecksDefinition] = []
     for ref in assets:
@@ -125,22 +125,28 @@ def _gate_check(
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         lockgate = getattr(context.resources, resource_key)
-        produced = latest_materialization_metadata(context.instance, key)
+        # In a partitioned run the check gates the version this partition's materialization made.
+        partition = partition_key_of(context.op_execution_context)
+        produced = latest_materialization_metadata(context.instance, key, partition=partition)
         name = model_name or str(produced.get("lockgate/model_name") or default_model)
         version = produced.get(VERSION_METADATA)
         base: dict[str, Any] = {"lockgate/model_name": name, "lockgate/alias": alias}
+        if partition is not None:
+            base["lockgate/partition_key"] = partition
         if version is None:
+            where = f" partition {partition!r}" if partition is not None else ""
             return dg.AssetCheckResult(
                 passed=False, metadata=base,
                 description=(
-                    f"Asset {key.to_user_string()!r} has no materialization with a registered model "
-                    "version; store it with LockgateModelIOManager."
+                    f"Asset {key.to_user_string()!r}{where} has no materialization with a registered "
+                    "model version; store it with LockgateModelIOManager."
                 ),
             )
         version = int(version)
         base["lockgate/version"] = dg.MetadataValue.int(version)
         base["lockgate/model_uri"] = f"models:/{name}/{version}"
-        why = reason or f"Dagster run {dagster_run_id(context)}: asset check {check_name}"
+        why = reason or f"Dagster run {dagster_run_id(context)}: asset check {check_name}" + (
+            f" [{partition}]" if partition is not None else "")
         client = lockgate.get_client()
         with unreachable_as_error(lockgate.resolved_tracking_uri()):
             try:

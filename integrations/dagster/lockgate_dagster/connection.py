@@ -8,15 +8,14 @@ leaving every field unset points both at the same store: the embedded SQLite dat
 from __future__ import annotations
 
 import contextlib
-import inspect
-import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from lockgate.errors import InvalidArgument, LockgateError, ServiceUnavailable
-from pydantic import Field
+from lockgate.connection import ConnectionSettings, connect
+from lockgate.errors import LockgateError, ServiceUnavailable, Unauthenticated
+from pydantic import Field, SecretStr
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
@@ -46,36 +45,29 @@ class LockgateConnection(dg.Config):
         ),
     )
 
+    def connection_settings(self) -> ConnectionSettings:
+        """These fields as the core's ``ConnectionSettings`` (defaults applied when connecting)."""
+        return ConnectionSettings(
+            tracking_uri=self.tracking_uri or None,
+            token=SecretStr(self.token) if self.token else None,
+        )
+
     def resolved_tracking_uri(self) -> str:
         """The tracking URI these settings point at, defaults applied."""
-        from lockgate import settings
-
-        return self.tracking_uri or settings.tracking_uri()
+        return self.connection_settings().resolved_tracking_uri()
 
     def get_client(self) -> LockgateClient:
         """A LockgateClient for this store, shared by every step in the process."""
-        return client_for(self.resolved_tracking_uri(), token=self.token)
+        return client_for(self.connection_settings())
 
 
-def client_for(uri: str, *, token: str | None = None) -> LockgateClient:
-    """The process-wide client for ``uri`` (and ``token``)."""
-    key = (uri, token)
+def client_for(settings: ConnectionSettings) -> LockgateClient:
+    """The process-wide client for ``settings`` (one per store and token)."""
+    key = (settings.resolved_tracking_uri(), settings.token_value())
     with _lock:
         client = _clients.get(key)
         if client is None:
-            from lockgate.client import LockgateClient
-
-            kwargs = {}
-            if token:
-                if "token" in inspect.signature(LockgateClient.__init__).parameters:
-                    kwargs["token"] = token
-                elif token != os.environ.get("LOCKGATE_TRACKING_TOKEN"):
-                    # This core reads server credentials only from the environment.
-                    raise InvalidArgument(
-                        "This Lockgate version takes the server token from LOCKGATE_TRACKING_TOKEN "
-                        "only; set token=dg.EnvVar('LOCKGATE_TRACKING_TOKEN')."
-                    )
-            client = _clients[key] = LockgateClient(uri, **kwargs)
+            client = _clients[key] = connect(settings)
         return client
 
 
@@ -86,9 +78,17 @@ def _reset_for_tests() -> None:
 
 @contextlib.contextmanager
 def unreachable_as_error(uri: str) -> Iterator[None]:
-    """Turn a failed connection to the tracking store into one clear ServiceUnavailable."""
+    """Turn a failed connection into one clear ServiceUnavailable, and refused credentials into an
+    Unauthenticated error that names the server (the server's own message does not)."""
     try:
         yield
+    except Unauthenticated as exc:
+        if uri in exc.message:
+            raise
+        raise Unauthenticated(
+            f"The Lockgate server at {_redact(uri)} refused the credentials: {exc.message} Give the "
+            "resource a valid API token (token=dg.EnvVar('LOCKGATE_TRACKING_TOKEN'))."
+        ) from exc
     except LockgateError:
         raise
     except OSError as exc:

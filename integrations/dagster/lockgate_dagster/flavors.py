@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from lockgate.errors import InvalidArgument
 
@@ -20,7 +21,7 @@ class ModelFlavor:
     """A flavor name and the function that writes the model as an MLmodel directory."""
 
     name: str
-    save: Callable[[Path], None] | None  # None: the output already is a logged model (ModelInfo)
+    save: Callable[[Path], object] | None  # None: the output already is a logged model (ModelInfo)
 
 
 def describe_type(obj: object) -> str:
@@ -40,7 +41,9 @@ def detect_flavor(obj: object, *, asset: str) -> ModelFlavor:
     if any(b.startswith("lockgate.models.pyfunc.PythonModel") for b in bases):
         from lockgate.models import pyfunc
 
-        return ModelFlavor(name="python_function", save=lambda path: pyfunc.save_model(path, python_model=obj))
+        python_model = cast(pyfunc.PythonModel, obj)
+        return ModelFlavor(name="python_function",
+                           save=lambda path: pyfunc.save_model(path, python_model=python_model))
     if "torch.nn.modules.module.Module" in bases:
         from lockgate.models import pytorch
 

@@ -120,7 +120,10 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
             if owned:
                 client.set_terminated(run.info.run_id, "FINISHED")
         # The asset body has finished, so the run fetched above already holds its metrics.
-        context.add_output_metadata(self._metadata(uri, name, version, run, flavor.name, run.data.metrics))
+        meta = self._metadata(uri, name, version, run, flavor.name, run.data.metrics)
+        if partition is not None:
+            meta["lockgate/partition_key"] = partition
+        context.add_output_metadata(meta)
         context.log.info(f"Registered {asset} as version {version.version} of model {name!r}")
 
     def _run_for(
@@ -178,26 +181,12 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
         if partition is not None:
             tags.setdefault(TAG_PREFIX + "partition_key", sanitize_tag_value(partition))
         tags.pop(TAG_PREFIX + "retry_number", None)
-        def create() -> ModelVersion:
-            # Same run and source again (a retried step) gives back the existing version.
-            return client.create_model_version(
-                name, source=source, run_id=run.info.run_id, tags=tags,
-                run_link=_run_link(self.resolved_tracking_uri(), run),
-            )
-
-        try:
-            return create()
-        except NotFound:  # the first version of this model: create the model, then the version
-            pass
-        try:
-            client.create_registered_model(
-                name, description=f"Model asset {asset} (registered by Dagster)",
-                tags={"lockgate.dagster.asset_key": sanitize_tag_value(asset)},
-            )
-        except LockgateError as exc:
-            if exc.code != "RESOURCE_ALREADY_EXISTS":  # a concurrent step created it first
-                raise
-        return create()
+        # Same run and source again (a retried step) gives back the existing version.
+        return client.register_model(
+            name, source=source, run_id=run.info.run_id, tags=tags,
+            run_link=_run_link(self.resolved_tracking_uri(), run),
+            model_description=f"Model asset {asset} (registered by Dagster)",
+        )
 
     def _metadata(
         self, uri: str, name: str, version: ModelVersion, run: Run, flavor: str, metrics: dict[str, float],
@@ -264,11 +253,17 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
             if version is not None and str(version).lower() != "latest":
                 return client.get_model_version(name, version)
             if version is None:
-                produced = latest_materialization_metadata(context.instance, key).get(VERSION_METADATA)
+                # A partitioned input loads the version its own partition's materialization made.
+                partition = context.asset_partition_key if context.has_asset_partitions else None
+                produced = latest_materialization_metadata(
+                    context.instance, key, partition=partition
+                ).get(VERSION_METADATA)
                 if produced is not None:
                     return client.get_model_version(name, int(produced))
+            from lockgate.search import quote_string
+
             latest = client.search_model_versions(
-                filter_string=f"name = '{name}'", order_by=["version_number DESC"], max_results=1
+                filter_string=f"name = {quote_string(name)}", order_by=["version_number DESC"], max_results=1
             )
             if not latest:
                 raise NotFound(f"Registered model {name!r} has no versions.")
@@ -285,7 +280,7 @@ def _raw(value: Any) -> Any:
 
 
 def _run_link(uri: str, run: Run) -> str | None:
-    """A URL to the run in the Lockgate UI when tracking goes to a server."""
+    """The run's page in the Lockgate web UI (``<server>/runs/<run_id>``) when tracking goes to a server."""
     if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+        return f"{uri.rstrip('/')}/runs/{run.info.run_id}"
     return None

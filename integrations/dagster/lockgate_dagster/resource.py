@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from lockgate.errors import InvalidArgument, LockgateError
+from lockgate.errors import InvalidArgument
 from pydantic import Field
 
 from lockgate_dagster import _handoff
@@ -194,16 +194,12 @@ def _resume(client: LockgateClient, experiment_id: str, tags: Mapping[str, str])
 
 def find_step_run(client: LockgateClient, experiment_id: str, materialization_key: str) -> Run | None:
     """The run tagged with ``materialization_key`` in the experiment, newest first; None if none."""
-    try:
-        found = client.search_runs(
-            [experiment_id],
-            f"tags.`{TAG_PREFIX}materialization_key` = '{materialization_key}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-    except (ImportError, LockgateError):
-        # A core without the search grammar: an earlier attempt's run cannot be found.
-        return None
+    found = client.search_runs_by_tags(
+        [experiment_id],
+        {TAG_PREFIX + "materialization_key": materialization_key},
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
     return found[0] if len(found) else None
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import pytest
 from lockgate.entities import RunStatus
-from lockgate.registry.sql import SqlRegistry
-from registry_support import MakeRun, RegistryClient
+from lockgate.registry.base import ModelRegistry
+from registry_support import MakeRun, RegistryClient, ThreadServer
 
 
 @pytest.fixture
@@ -16,8 +16,22 @@ def client(store_uri: str) -> RegistryClient:
 
 
 @pytest.fixture
-def registry(client: RegistryClient) -> SqlRegistry:
-    return client._registry  # type: ignore[return-value]
+def registry(client: RegistryClient) -> ModelRegistry:
+    return client._registry
+
+
+@pytest.fixture(params=["sqlite", "postgres", "rest"])
+def registry_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URI of each registry backend: SqlRegistry on SQLite and on PostgreSQL, and
+    RestRegistry through a live server (on SQLite)."""
+    if request.param != "rest":
+        yield str(request.getfixturevalue(f"{request.param}_uri"))
+        return
+    from lockgate.server.app import create_app
+
+    server = ThreadServer(create_app(backend_store_uri=request.getfixturevalue("sqlite_uri"))).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ def promote_worker(uri: str, name: str, version: int, target: dict[str, str], ba
     """Promote ``version`` (``repeat`` times) and report each outcome as (version, kind, message)."""
     global BARRIER
     BARRIER = barrier
+    from lockgate.registry.rule_catalog import register_gate_rule
+
+    register_gate_rule("rendezvous", rendezvous)
     from lockgate.errors import Conflict, LockgateError
     from lockgate.registry.sql import SqlRegistry
 

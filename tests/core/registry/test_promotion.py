@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import registry_rules
 from lockgate.errors import GateFailed, InvalidArgument, NotFound, PermissionDenied
 from lockgate.registry import (
     BeatsChampion,
@@ -13,6 +16,11 @@ from lockgate.registry import (
     RequireApprovals,
     RequireLineage,
     RequireTags,
+)
+from lockgate.registry.rule_catalog import (
+    installed_gate_rules,
+    register_gate_rule,
+    unregister_gate_rule,
 )
 from registry_support import MakeRun, RegistryClient
 
@@ -157,10 +165,17 @@ def test_stage_gates_and_archiving(client: RegistryClient, churn: dict[int, str]
     assert decision.previous_version == 2
     stages = {v.version: v.current_stage for v in client.search_model_versions("name='churn'")}
     assert stages == {1: "None", 2: "Archived", 3: "Production", 4: "None"}
-    # Staging is unguarded; Archived is never gated.
+    # Staging is unguarded; moving into Archived is never gated, but taking the holder out of
+    # guarded Production is a guarded change: refused without an override and a reason.
     client.transition_model_version_stage("churn", 4, "Staging")
-    client.transition_model_version_stage("churn", 3, "Archived")
+    with pytest.raises(GateFailed, match="changes guarded stage Production"):
+        client.transition_model_version_stage("churn", 3, "Archived")
+    assert client.resolve_model_uri("models:/churn/Production").version == 3
+    client.privileged = True  # type: ignore[misc]
+    client.transition_model_version_stage("churn", 3, "Archived", reason="retired", override=True)
     assert client.resolve_model_uri("models:/churn/Staging").version == 4
+    last = client.get_promotion_history("churn", stage="Archived")[-1]
+    assert (last.version, last.override, last.reason) == (3, True, "retired")
 
 
 def test_lower_is_better_and_max_threshold(client: RegistryClient, make_run: MakeRun) -> None:
@@ -235,27 +250,61 @@ def test_lineage_rule(client: RegistryClient, make_run: MakeRun) -> None:
         RequireLineage()  # pydantic's ValidationError in Python; documents get InvalidArgument
 
 
-def test_custom_rules_by_import_path(client: RegistryClient, make_run: MakeRun) -> None:
+@pytest.fixture
+def installed_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test rules installed the ways an operator does: in-process and by LOCKGATE_GATE_RULES."""
+    monkeypatch.setenv("LOCKGATE_GATE_RULES",
+                       "explode=registry_rules:explode, missing_fn=registry_rules:no_such_function")
+    register_gate_rule("auc_at_least", registry_rules.auc_at_least)
+    register_gate_rule("always", registry_rules.always)
+    yield
+    unregister_gate_rule("auc_at_least")
+    unregister_gate_rule("always")
+
+
+def test_custom_rules_by_installed_name(client: RegistryClient, make_run: MakeRun,
+                                        installed_rules: None) -> None:
     client.create_registered_model("m")
     client.create_model_version("m", source=f"runs:/{make_run({'auc': 0.9})}/m")
+    assert set(installed_gate_rules()) >= {"always", "auc_at_least", "explode", "missing_fn"}
     client.set_gate_policy("m", alias="a", policy=GatePolicy(rules=[
-        CustomRule(path="registry_rules:auc_at_least", params={"floor": 0.95}, name="auc floor"),
-        CustomRule(path="registry_rules:explode"),
-        CustomRule(path="registry_rules:no_such_function"),
-        CustomRule(path="no_such_module_xyz:f"),
-        CustomRule(path="registry_rules:always"),
+        CustomRule(rule="auc_at_least", params={"floor": 0.95}, name="auc floor"),
+        CustomRule(rule="explode"),
+        CustomRule(rule="missing_fn"),
+        CustomRule(rule="always"),
     ]))
     with pytest.raises(GateFailed) as info:
         client.promote("m", version=1, alias="a")
     results = info.value.results
     assert [(r.rule, r.passed) for r in results] == [
-        ("auc floor", False), ("custom registry_rules:explode", False),
-        ("custom registry_rules:no_such_function", False), ("custom no_such_module_xyz:f", False),
-        ("custom registry_rules:always", True)]
+        ("auc floor", False), ("custom explode", False), ("custom missing_fn", False), ("custom always", True)]
     assert results[0].message == "auc 0.9 < 0.95"
-    assert results[1].message == "registry_rules:explode raised RuntimeError: boom"
-    assert "AttributeError" in results[2].message
-    assert "ModuleNotFoundError" in results[3].message
+    assert results[1].message == "rule 'explode' raised RuntimeError"
+    assert results[2].message == "installed rule 'missing_fn' could not be loaded (see the server log)"
+    assert client.get_gate_policy("m", alias="a").policy["rules"][1] == {  # type: ignore[union-attr]
+        "type": "custom", "rule": "explode", "params": {}}
+
+
+def test_uninstalled_custom_rules_are_refused_and_fail_closed(
+    client: RegistryClient, make_run: MakeRun, installed_rules: None
+) -> None:
+    client.create_registered_model("m")
+    client.create_model_version("m", source=f"runs:/{make_run({'auc': 0.9})}/m")
+    for name in ("registry_rules:always", "builtins:vars", "not_installed"):
+        with pytest.raises(InvalidArgument, match=f"custom rule\\(s\\) '{name}' that are not installed; "
+                                                  "installed rules: always, auc_at_least, explode") as info:
+            client.set_gate_policy("m", alias="a", policy={"rules": [{"type": "custom", "rule": name}]})
+        assert info.value.details["not_installed"] == [name]
+    assert client.get_gate_policy("m", alias="a") is None
+    register_gate_rule("short_lived", registry_rules.always)
+    client.set_gate_policy("m", alias="a", policy={"rules": [{"type": "custom", "rule": "short_lived"}]})
+    unregister_gate_rule("short_lived")
+    with pytest.raises(GateFailed) as failed:
+        client.promote("m", version=1, alias="a")
+    assert failed.value.results[0].message.startswith(
+        "'short_lived' is not an installed gate rule (installed: always, auc_at_least, explode")
+    with pytest.raises(NotFound):
+        client.get_model_version_by_alias("m", "a")
 
 
 def test_policies_are_versioned(client: RegistryClient) -> None:
@@ -265,7 +314,11 @@ def test_policies_are_versioned(client: RegistryClient) -> None:
     same = client.set_gate_policy("m", alias="prod", policy={"rules": [
         {"type": "metric_threshold", "metric": "a", "min": 1}]})
     assert first.policy_version == same.policy_version == 1
-    second = client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n")
+    with pytest.raises(GateFailed, match="replacing the gate policy of 'm' @prod changes guarded @prod"):
+        client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n")
+    client.privileged = True  # type: ignore[misc]
+    second = client.set_gate_policy("m", alias="prod", policy="rules:\n  - type: require_tags\n    tags: {x: y}\n",
+                                    reason="tags instead of a threshold", override=True)
     assert second.policy_version == 2
     current = client.get_gate_policy("m", alias="prod")
     assert current is not None and current.policy_version == 2
@@ -277,6 +330,7 @@ def test_policies_are_versioned(client: RegistryClient) -> None:
     assert [p.target.name for p in client._registry.list_gate_policies("m")] == ["prod"]
     set_events = client.get_events(model_name="m", types=["GATE_POLICY_SET"])
     assert [e.details["policy_version"] for e in set_events] == [1, 2]
+    assert [(e.override, e.reason) for e in set_events] == [(False, None), (True, "tags instead of a threshold")]
 
 
 @pytest.mark.parametrize(
@@ -288,7 +342,8 @@ def test_policies_are_versioned(client: RegistryClient) -> None:
         ({"rules": [{"type": "metric_threshold", "metric": "auc", "min": "high"}]}, "rules.0.metric_threshold.min"),
         ({"rules": [{"type": "beats_champion", "metric": "a", "margin": -1}]}, "margin"),
         ({"rules": [{"type": "require_approvals", "count": 0}]}, "count"),
-        ({"rules": [{"type": "custom", "path": "not a path"}]}, "must look like 'package.module:function'"),
+        ({"rules": [{"type": "custom", "rule": "pkg.mod:fn"}]}, "'pkg.mod:fn' that are not installed"),
+        ({"rules": [{"type": "custom", "path": "pkg.mod:fn"}]}, "'pkg.mod:fn' that are not installed"),
         ({"rules": "all"}, "rules: Input should be a valid list"),
         ({"rulez": []}, "rulez: Extra inputs are not permitted"),
         ("{not json: [", "neither JSON nor YAML"),

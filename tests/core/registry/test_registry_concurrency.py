@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from lockgate.registry import CustomRule, EventType, GatePolicy
+from lockgate.registry.rule_catalog import register_gate_rule
+from registry_race import rendezvous
 from registry_support import RegistryClient
 
 TARGETS = [pytest.param({"alias": "champion"}, id="alias"), pytest.param({"stage": "Production"}, id="stage")]
@@ -55,8 +57,9 @@ def test_two_processes_racing_one_wins_one_conflicts(store_uri: str, target: dic
     for i in range(3):
         client.create_model_version("churn", source=f"s3://b/{i}")
     client.promote("churn", version=1, **target)
+    register_gate_rule("rendezvous", rendezvous)  # each worker installs it too
     # The rule holds both promoters until each has read "version 1 holds the target".
-    client.set_gate_policy("churn", policy=GatePolicy(rules=[CustomRule(path="registry_race:rendezvous")]),
+    client.set_gate_policy("churn", policy=GatePolicy(rules=[CustomRule(rule="rendezvous")]),
                            **target)
     outcomes = _run_workers(store_uri, [2, 3], target, rendezvous=True)
     kinds = sorted(kind for _, kind, _ in outcomes)

@@ -1,4 +1,5 @@
-"""Registry contract: models, versions, tags, search, aliases, stages and URIs on SQLite and PostgreSQL."""
+"""Registry contract: models, versions, tags, search, aliases, stages and URIs, the same tests
+on every backend (SqlRegistry on SQLite and PostgreSQL, RestRegistry through a live server)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import pytest
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.registry import EventType, ModelVersionStage
 from registry_support import MakeRun, RegistryClient
+
+
+@pytest.fixture
+def client(registry_backend: str) -> RegistryClient:
+    """A client on each registry backend (overrides the SQL-only one of conftest)."""
+    return RegistryClient(registry_backend, user="alice")
 
 # ---------------------------------------------------------- registered models
 

@@ -8,9 +8,6 @@ import os
 from pathlib import Path
 
 import httpx
-import pytest
-
-pytest.importorskip("lockgate.artifacts")
 
 
 def test_proxy_repository_round_trip(server_url: str, artifacts_dir: Path, tmp_path: Path) -> None:

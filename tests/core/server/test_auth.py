@@ -11,14 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from lockgate.cli.users import users_app
 from lockgate.errors import PermissionDenied
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
 
 API = "/api/2.0/mlflow"
 PASSWORD = {"root": "root-secret-1", "alice": "alice-secret-1", "bob": "bob-secret-12"}

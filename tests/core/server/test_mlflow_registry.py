@@ -78,7 +78,13 @@ def test_stages_tags_and_gated_transition(server_url: str, sqlite_uri: str) -> N
     assert [v.version for v in latest] == ["1"]
     rm = client.get_registered_model("fraud")
     assert rm.description == "fraud model" and rm.tags == {"team": "risk"}
-    client.rename_registered_model("fraud", "fraud-v2")
+    # A model with gate policies cannot be renamed without an override (its old name would be
+    # free for an ungated model); the MLflow API has no override, so it is refused there.
+    with pytest.raises(MlflowException, match="changes guarded stage Production") as renamed:
+        client.rename_registered_model("fraud", "fraud-v2")
+    assert renamed.value.error_code == "INVALID_STATE"
+    SqlRegistry(sqlite_uri).rename_registered_model("fraud", "fraud-v2", reason="new name", override=True,
+                                                    privileged=True)
     assert [m.name for m in client.search_registered_models()] == ["fraud-v2"]
     client.delete_model_version("fraud-v2", "2")
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):

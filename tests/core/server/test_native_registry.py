@@ -7,9 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
-
-pytest.importorskip("lockgate.registry")
+from lockgate.server.auth.store import AuthStore
 
 V1 = "/api/v1"
 
@@ -38,8 +36,8 @@ def test_gated_promotion_history_and_events(server_url: str) -> None:
     body = refused.json()
     assert body["error_code"] == "GATE_FAILED" and "auc" in body["message"]
     assert [r["passed"] for r in body["details"]["results"]] == [False]
-    with pytest.raises(AssertionError):
-        _ok(http.get(f"{V1}/registered-models/churn/aliases/champion"))
+    unset = http.get(f"{V1}/registered-models/churn/aliases/champion")
+    assert unset.status_code == 404 and unset.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", unset.text
 
     decision = _ok(http.post(f"{V1}/registered-models/churn/promote", json={"version": 1, "alias": "champion"}))
     assert decision["passed"] and decision["changed"]  # type: ignore[index]
@@ -50,7 +48,16 @@ def test_gated_promotion_history_and_events(server_url: str) -> None:
     history = _ok(http.get(f"{V1}/registered-models/churn/history", params={"alias": "champion"}))
     assert [e["to_version"] for e in history][-2:] == [1, 2]  # type: ignore[union-attr]
     events = _ok(http.get(f"{V1}/events", params={"model_name": "churn"}))
-    assert len(events) >= 4 and events == sorted(events, key=lambda e: e["id"])  # type: ignore[arg-type]
+    assert [(e["type"], e["version"], e["alias"], e["override"]) for e in events] == [  # type: ignore[index, union-attr]
+        ("MODEL_CREATED", None, None, False),
+        ("VERSION_CREATED", 1, None, False),
+        ("VERSION_CREATED", 2, None, False),
+        ("GATE_POLICY_SET", None, "champion", False),
+        ("GATE_REJECTED", 2, "champion", False),
+        ("ALIAS_SET", 1, "champion", False),
+        ("ALIAS_SET", 2, "champion", True),
+    ]
+    assert events == sorted(events, key=lambda e: e["id"])  # type: ignore[arg-type, index]
     evaluation = _ok(http.post(f"{V1}/registered-models/churn/gates/evaluate", json={"version": 2, "alias": "champion"}))
     assert evaluation["passed"] is False  # type: ignore[index]
 
@@ -58,8 +65,6 @@ def test_gated_promotion_history_and_events(server_url: str) -> None:
 def test_override_needs_manage(
     start_server: Callable[..., str], sqlite_uri: str, artifacts_dir: Path
 ) -> None:
-    from lockgate.server.auth.store import AuthStore
-
     auth = AuthStore(sqlite_uri)
     auth.create_user("root", "root-secret-1", admin=True)
     auth.create_user("ed", "ed-secret-123")

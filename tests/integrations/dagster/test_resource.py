@@ -152,20 +152,16 @@ def test_token_comes_from_env_var(monkeypatch: pytest.MonkeyPatch, sqlite_uri: s
     assert all(fields[name].description for name in ("tracking_uri", "token", "experiment"))
 
 
-def test_token_not_in_the_environment_is_refused_while_the_core_reads_it_from_there(
-    monkeypatch: pytest.MonkeyPatch, sqlite_uri: str
-) -> None:
-    import inspect
-
-    if "token" in inspect.signature(LockgateClient.__init__).parameters:
-        resource = LockgateResource(tracking_uri=sqlite_uri, token="typed-in")
-        assert resource.get_client() is not None
-        return
-    monkeypatch.delenv("LOCKGATE_TRACKING_TOKEN", raising=False)
-    with pytest.raises(InvalidArgument, match="LOCKGATE_TRACKING_TOKEN"):
-        LockgateResource(tracking_uri=sqlite_uri, token="typed-in").get_client()
-    monkeypatch.setenv("LOCKGATE_TRACKING_TOKEN", "from-env")
-    assert LockgateResource(tracking_uri=sqlite_uri, token="from-env").get_client() is not None
+def test_resource_fields_become_the_cores_connection_settings(sqlite_uri: str) -> None:
+    resource = LockgateResource(tracking_uri=sqlite_uri, token="typed-in")
+    settings = resource.connection_settings()
+    assert settings.resolved_tracking_uri() == sqlite_uri
+    assert settings.token_value() == "typed-in"
+    assert "typed-in" not in repr(settings)  # a SecretStr in the core's settings
+    client = resource.get_client()
+    assert client is resource.get_client()  # one client per store and token in the process
+    assert client is not LockgateResource(tracking_uri=sqlite_uri, token="other").get_client()
+    assert LockgateResource().resolved_tracking_uri().startswith("sqlite:///")
 
 
 def test_logging_outside_a_run_is_a_clear_error(sqlite_uri: str) -> None:

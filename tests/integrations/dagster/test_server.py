@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -59,3 +60,48 @@ def test_resource_tracks_asset_runs_on_a_server(server_url: str, instance: dg.Da
     assert len(runs[1].data.tags["lockgate.dagster.partition_key"]) == 500
     assert all(r.data.metrics == {"val_auc": 0.93} for r in runs)
     assert all(r.data.tags["lockgate.dagster.asset_key"] == "served_model" for r in runs)
+
+
+def test_model_asset_on_a_server_links_its_run_and_charts_its_metrics(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    from dagster_deployment import LockgateServer
+    from lockgate.registry import GatePolicy, MetricThreshold
+    from lockgate_dagster import LockgateModelIOManager, build_promotion_gate_checks
+    from sklearn.linear_model import LogisticRegression
+
+    server = LockgateServer(tmp_path / "server").start()
+    try:
+        token = server.create_token()
+
+        @dg.asset(io_manager_key="model_io")
+        def linked_model(context: dg.AssetExecutionContext, lockgate: LockgateResource):
+            with lockgate.start_run(context):
+                lockgate.log_metrics({"val_auc": 0.93, "val_loss": 0.21})
+                return LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+
+        gate = build_promotion_gate_checks(assets=[linked_model], alias="champion",
+                                           policy=GatePolicy(rules=[MetricThreshold(metric="val_auc", min=0.9)]))
+        connection: dict[str, Any] = {"tracking_uri": server.url, "token": token}
+        result = dg.materialize(
+            [linked_model, *gate], instance=instance,
+            resources={"lockgate": LockgateResource(experiment="linked", **connection),
+                       "model_io": LockgateModelIOManager(experiment="linked", **connection)},
+        )
+        assert result.success
+        client = LockgateClient(server.url, token=token)
+        version = client.get_model_version("linked_model", 1)
+        (mat,) = result.asset_materializations_for_node("linked_model")
+        meta = mat.metadata
+        assert meta["lockgate/run_link"] == dg.MetadataValue.url(f"{server.url}/runs/{version.run_id}")
+        assert version.run_link == f"{server.url}/runs/{version.run_id}"
+        # Float metadata is what Dagster plots across materializations.
+        assert meta["lockgate/metric/val_auc"] == dg.MetadataValue.float(0.93)
+        assert meta["lockgate/metric/val_loss"] == dg.MetadataValue.float(0.21)
+        assert meta["lockgate/version"] == dg.MetadataValue.int(1)
+        assert meta["lockgate/model_uri"].value == "models:/linked_model/1"
+        (check,) = result.get_asset_check_evaluations()
+        assert check.passed and check.metadata["lockgate/version"].value == 1
+        assert client.get_model_version_by_alias("linked_model", "champion").version == 1
+    finally:
+        server.stop()

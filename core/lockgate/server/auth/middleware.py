@@ -1,7 +1,8 @@
 """Authentication middleware: HTTP Basic (password or API token) and Bearer tokens.
 
 It runs before routing, answers 401 with a JSON error when credentials are missing, wrong or
-expired, and leaves the ``User`` in the ASGI scope for the permission checks in the routers.
+expired (429 with Retry-After while failed logins have locked the user or the client address
+out), and leaves the ``User`` in the ASGI scope for the ``Authorizer``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.server.auth.store import AuthStore, User
+from lockgate.server.auth.throttle import TooManyAttempts
 
-__all__ = ["AuthMiddleware", "PUBLIC_PATHS"]
+__all__ = ["PUBLIC_PATHS", "AuthMiddleware"]
 
 PUBLIC_PATHS = frozenset({"/health", "/version", "/api/v1/openapi.json", "/docs", "/api/v1/server-info"})
 
@@ -28,7 +30,9 @@ class AuthMiddleware:
 
     @property
     def store(self) -> AuthStore:
-        return self.state.extras["auth_store"]  # type: ignore[no-any-return]
+        store = self.state.services.auth
+        assert store is not None, "AuthMiddleware needs the auth store"
+        return store
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
@@ -39,14 +43,21 @@ class AuthMiddleware:
             if name == b"authorization":
                 header = value
                 break
-        user, problem = await self._authenticate(header.decode("latin-1"))
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        try:
+            user, problem = await self._authenticate(header.decode("latin-1"), address)
+        except TooManyAttempts as exc:
+            await _reply(send, 429, "REQUEST_LIMIT_EXCEEDED", str(exc),
+                         [(b"retry-after", str(exc.retry_after).encode())])
+            return
         if user is None:
             await _unauthorized(send, problem)
             return
         scope["lockgate.user"] = user
         await self.app(scope, receive, send)
 
-    async def _authenticate(self, header: str) -> tuple[User | None, str]:
+    async def _authenticate(self, header: str, address: str) -> tuple[User | None, str]:
         if not header:
             return None, ("Authentication required: send HTTP Basic credentials "
                           "(MLFLOW_TRACKING_USERNAME/PASSWORD) or a Bearer token (MLFLOW_TRACKING_TOKEN).")
@@ -59,7 +70,7 @@ class AuthMiddleware:
                 return None, "Malformed Basic credentials."
             if not sep:
                 return None, "Malformed Basic credentials."
-            user = await run_in_threadpool(self.store.authenticate_basic, username, password)
+            user = await run_in_threadpool(self.store.authenticate_basic, username, password, address=address)
             return (user, "") if user else (None, "Invalid user name or password.")
         if scheme == "bearer":
             token = credentials.strip()
@@ -72,16 +83,20 @@ class AuthMiddleware:
 
 
 async def _unauthorized(send: Any, message: str) -> None:
+    await _reply(send, 401, "UNAUTHENTICATED", message, [(b"www-authenticate", b'Basic realm="lockgate"')])
+
+
+async def _reply(send: Any, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> None:
     import orjson
 
-    body = orjson.dumps({"error_code": "UNAUTHENTICATED", "message": message})
+    body = orjson.dumps({"error_code": code, "message": message})
     await send({
         "type": "http.response.start",
-        "status": 401,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Basic realm="lockgate"'),
+            *headers,
         ],
     })
     await send({"type": "http.response.body", "body": body})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["hash_password", "verify_password", "MIN_PASSWORD_LENGTH"]
+__all__ = ["MIN_PASSWORD_LENGTH", "hash_password", "verify_password"]
 
 MIN_PASSWORD_LENGTH = 8
 _BCRYPT_MAX_BYTES = 72

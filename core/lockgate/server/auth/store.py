@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -16,17 +17,21 @@ from sqlalchemy.exc import IntegrityError
 
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.server.auth.passwords import hash_password, verify_password
+from lockgate.server.auth.throttle import LoginThrottle
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.server_tables import ApiTokenTable, PermissionTable, UserTable
 
-__all__ = ["Permission", "ResourceType", "User", "TokenInfo", "AuthStore", "check_auth_ready", "TOKEN_PREFIX"]
+__all__ = ["TOKEN_PREFIX", "AuthStore", "Permission", "ResourceType", "TokenInfo", "User", "check_auth_ready"]
 
-U = UserTable.__table__
-TK = ApiTokenTable.__table__
-PM = PermissionTable.__table__
+U = UserTable.__table__  # type: ignore[attr-defined]
+TK = ApiTokenTable.__table__  # type: ignore[attr-defined]
+PM = PermissionTable.__table__  # type: ignore[attr-defined]
 
 TOKEN_PREFIX = "lgt_"
-_CACHE_TTL_S = 60.0
+_VERIFIED_LIMIT = 10_000
+# The hash of no one's password, at bcrypt's default cost (the cost hash_password uses): an
+# unknown user name is checked against it so that it takes as long as a wrong password.
+_DUMMY_HASH = "$2b$12$5q82k0KN1147AZzK4nJ3FeTXYoDnzm3rIs1dqCykPgdRs/3ASbxJG"
 
 
 class Permission(str, Enum):
@@ -82,12 +87,19 @@ def _valid_username(name: str) -> str:
 
 
 class AuthStore:
-    """Users, tokens and grants; verified Basic credentials are cached for a minute so that
-    bcrypt (deliberately slow) runs once per client, not once per request."""
+    """Users, tokens and grants.
 
-    def __init__(self, uri: str) -> None:
+    Every request reads its user's row (one indexed query), so a password change, deletion
+    or demotion by ``lockgate users`` counts from the next request, in every worker. Only
+    the bcrypt verdict is remembered, tied to the password hash it was checked against, so
+    bcrypt (deliberately slow) runs once per client and password, not once per request.
+    """
+
+    def __init__(self, uri: str, *, throttle: LoginThrottle | None = None) -> None:
         self.engine = get_engine(uri)
-        self._basic_cache: dict[str, tuple[User, float]] = {}
+        self.throttle = throttle
+        self._verified: dict[bytes, str] = {}
+        self._verified_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ users
@@ -96,9 +108,11 @@ class AuthStore:
         hashed = hash_password(password)
         try:
             with write_connection(self.engine) as conn:
-                uid = conn.execute(
+                key = conn.execute(
                     insert(U).values(username=username, password_hash=hashed, is_admin=admin, created_at=_now_ms())
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert key is not None
+                uid = key[0]
         except IntegrityError:
             raise AlreadyExists(f"User {username!r} already exists.") from None
         return User(id=int(uid), name=username, is_admin=admin)
@@ -123,13 +137,11 @@ class AuthStore:
         with write_connection(self.engine) as conn:
             if conn.execute(update(U).where(U.c.username == username).values(password_hash=hashed)).rowcount == 0:
                 raise NotFound(f"No user named {username!r}.")
-        self._forget(username)
 
     def set_admin(self, username: str, admin: bool) -> None:
         with write_connection(self.engine) as conn:
             if conn.execute(update(U).where(U.c.username == username).values(is_admin=admin)).rowcount == 0:
                 raise NotFound(f"No user named {username!r}.")
-        self._forget(username)
 
     def delete_user(self, username: str) -> None:
         user = self.get_user(username)
@@ -137,38 +149,41 @@ class AuthStore:
             conn.execute(delete(PM).where(PM.c.user_id == user.id))
             conn.execute(delete(TK).where(TK.c.user_id == user.id))
             conn.execute(delete(U).where(U.c.id == user.id))
-        self._forget(username)
-
-    def _forget(self, username: str) -> None:
-        with self._lock:
-            for key, (user, _) in list(self._basic_cache.items()):
-                if user.name == username:
-                    del self._basic_cache[key]
 
     # ---------------------------------------------------------- authentication
-    def authenticate_basic(self, username: str, password: str) -> User | None:
-        """The user when the password matches (or is one of the user's API tokens), else None."""
-        key = hashlib.sha256(f"{username}\0{password}".encode()).hexdigest()
-        now = time.monotonic()
-        with self._lock:
-            hit = self._basic_cache.get(key)
-            if hit and hit[1] > now:
-                return hit[0]
+    def authenticate_basic(self, username: str, password: str, *, address: str | None = None) -> User | None:
+        """The user when the password matches (or is one of the user's API tokens), else None.
+
+        With an ``address`` (the client's) and a ``throttle``, failures are counted and
+        ``TooManyAttempts`` is raised while the user or address is locked out; a client whose
+        password was already verified is not held up by someone else's failures.
+        """
         if password.startswith(TOKEN_PREFIX):
+            # 256 random bits: not guessable, and looked up (never cached) on every request.
             user = self.authenticate_token(password)
             return user if user is not None and user.name == username else None
         with read_connection(self.engine) as conn:
             row = conn.execute(
                 select(U.c.id, U.c.username, U.c.is_admin, U.c.password_hash).where(U.c.username == username)
             ).first()
-        if row is None or not verify_password(password, row.password_hash):
+        key = hmac.new(self._verified_key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        if row is not None and self._verified.get(key) == row.password_hash:
+            return User(id=row.id, name=row.username, is_admin=bool(row.is_admin))
+        throttle = self.throttle if address is not None else None
+        if throttle is not None:
+            throttle.check(user=username, address=str(address))
+        matched = verify_password(password, row.password_hash if row is not None else _DUMMY_HASH)
+        if row is None or not matched:
+            if throttle is not None:
+                throttle.failed(user=username, address=str(address))
             return None
-        user = User(id=row.id, name=row.username, is_admin=bool(row.is_admin))
+        if throttle is not None:
+            throttle.succeeded(user=username)
         with self._lock:
-            if len(self._basic_cache) > 10_000:
-                self._basic_cache.clear()
-            self._basic_cache[key] = (user, now + _CACHE_TTL_S)
-        return user
+            if len(self._verified) >= _VERIFIED_LIMIT:
+                self._verified.clear()
+            self._verified[key] = row.password_hash
+        return User(id=row.id, name=row.username, is_admin=bool(row.is_admin))
 
     def authenticate_token(self, token: str) -> User | None:
         """The token's user; None for unknown or expired tokens."""

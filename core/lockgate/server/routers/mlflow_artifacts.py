@@ -19,14 +19,20 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from lockgate.artifacts import ArtifactRepository
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.server.auth.guard import EDIT, READ
-from lockgate.server.deps import GuardDep, StateDep
+from lockgate.server.auth.policy import Operation as Op
+from lockgate.server.deps import ArtifactsDep, AuthzDep
 from lockgate.server.responses import EMPTY, json_response
 
-__all__ = ["build_router", "safe_artifact_path", "CHUNK_SIZE"]
+__all__ = ["CHUNK_SIZE", "build_router", "confined_path", "safe_artifact_path"]
 
 CHUNK_SIZE = 1024 * 1024
+# What every file system here can hold: NAME_MAX is 255 bytes, and a path deeper than a few
+# hundred levels only exists to exhaust the recursion in makedirs.
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_DEPTH = 100
+MAX_PATH_CHARS = 2048
 
 
 def safe_artifact_path(path: str | None) -> str:
@@ -53,32 +59,64 @@ def safe_artifact_path(path: str | None) -> str:
                 f"Artifact path {path!r} is not allowed: paths are relative to the artifact root "
                 "and may not be absolute or contain '..'."
             )
-    return "/".join(p for p in path.split("/") if p not in ("", "."))
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if len(path) > MAX_PATH_CHARS or len(parts) > MAX_PATH_DEPTH:
+        raise InvalidArgument(
+            f"Artifact path {path[:60]!r}... is too long: at most {MAX_PATH_CHARS} characters "
+            f"and {MAX_PATH_DEPTH} levels (got {len(path)} characters, {len(parts)} levels)."
+        )
+    for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise InvalidArgument(
+                f"Artifact path segment {part[:40]!r}... is {len(part.encode('utf-8', 'surrogatepass'))} "
+                f"bytes; a file or folder name may be at most {MAX_SEGMENT_BYTES} bytes."
+            )
+    return "/".join(parts)
 
 
-def _repo(state: Any) -> Any:
-    repo = state.extras.get("artifact_repository")
-    if repo is None:
-        from lockgate.artifacts import get_artifact_repository
+def confined_path(repo: Any, rel: str) -> str:
+    """``rel``'s full path, after checking that symlinks do not lead it out of the root.
 
-        repo = get_artifact_repository(state.artifacts_destination)
-        state.extras["artifact_repository"] = repo
-    return repo
+    A link inside the artifacts folder (made by anyone with shell access there, or by an
+    earlier bug) must not let the proxy read, write or delete outside the destination.
+    """
+    full: str = repo._full(rel)
+    if not repo._local:
+        return full  # object stores have no symlinks
+    root = os.path.realpath(repo._full(""))
+    resolved = os.path.realpath(full)
+    if resolved != root and not resolved.startswith(root.rstrip("/") + "/"):
+        raise InvalidArgument(
+            f"Artifact path {rel!r} is not allowed: it resolves outside the artifact root "
+            "(through a symbolic link)."
+        )
+    return full
+
+
+def _delete(repo: Any, rel: str) -> None:
+    confined_path(repo, rel)
+    repo.delete_artifacts(rel)
 
 
 class _Upload:
     """One file being written: local files go to a temp name and are renamed on success,
     object-store files are committed by close() and discarded on failure."""
 
-    def __init__(self, repo: Any, rel: str) -> None:
+    def __init__(self, repo: ArtifactRepository, rel: str) -> None:
         self.repo = repo
-        self.full = repo._full(rel)
+        self.full = confined_path(repo, rel)
         self.local = bool(repo._local)
         if self.local:
-            os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            try:
+                os.makedirs(posixpath.dirname(self.full) or "/", exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise InvalidArgument(
+                    f"Artifact path {rel!r} is not allowed: a folder on the way to it is an existing file."
+                ) from None
             if os.path.isdir(self.full):
                 raise InvalidArgument(f"Artifact path {rel!r} is a directory; upload to a file path.")
-            self.target = f"{self.full}.upload-{uuid.uuid4().hex}"
+            # A short temp name beside the target: the target's own name may already be 255 bytes.
+            self.target = posixpath.join(posixpath.dirname(self.full), f".upload-{uuid.uuid4().hex}")
             self.handle: Any = open(self.target, "wb")
         else:
             self.target = self.full
@@ -103,7 +141,8 @@ class _Upload:
                 os.unlink(self.target)
 
 
-def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
+def _list(repo: ArtifactRepository, rel: str) -> list[dict[str, Any]]:
+    confined_path(repo, rel)
     if rel and not repo.exists(rel):
         return []
     if rel and not repo.is_dir(rel):
@@ -120,11 +159,11 @@ def _list(repo: Any, rel: str) -> list[dict[str, Any]]:
     return files
 
 
-def _open_download(repo: Any, rel: str) -> tuple[str | None, Any]:
+def _open_download(repo: ArtifactRepository, rel: str) -> tuple[str | None, Any]:
     """(local file path, None) for local storage, else (None, an open binary handle)."""
     if not rel or not repo.exists(rel) or repo.is_dir(rel):
         raise NotFound(f"No artifact file at {rel!r}.")
-    full = repo._full(rel)
+    full = confined_path(repo, rel)
     if repo._local:
         return full, None
     return None, repo.fs.open(full, "rb", block_size=4 * CHUNK_SIZE)
@@ -146,19 +185,19 @@ def build_router() -> APIRouter:
     router = APIRouter(tags=["artifacts"])
 
     @router.get("/artifacts", summary="List the files and folders directly under ?path=")
-    def list_artifacts(state: StateDep, guard: GuardDep, path: Annotated[str | None, Query()] = None) -> Response:
+    def list_artifacts(repo: ArtifactsDep, authz: AuthzDep, path: Annotated[str | None, Query()] = None) -> Response:
         rel = safe_artifact_path(path)
-        guard.artifact_path(rel, READ)
-        return json_response({"files": _list(_repo(state), rel)})
+        authz.require(Op.READ_ARTIFACTS, rel)
+        return json_response({"files": _list(repo, rel)})
 
     @router.put("/artifacts/{artifact_path:path}", summary="Upload one file (the raw request body)")
-    async def upload_artifact(artifact_path: str, request: Request, state: StateDep, guard: GuardDep) -> Response:
+    async def upload_artifact(artifact_path: str, request: Request, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         rel = safe_artifact_path(artifact_path)
         if not rel:
             raise InvalidArgument("An upload needs a file path after /artifacts/.")
-        if guard.enabled:
-            await run_in_threadpool(guard.artifact_path, rel, EDIT)
-        upload = await run_in_threadpool(_Upload, _repo(state), rel)
+        if authz.auth_enabled:  # the check reads the database: keep it off the event loop
+            await run_in_threadpool(authz.require, Op.WRITE_ARTIFACTS, rel)
+        upload = await run_in_threadpool(_Upload, repo, rel)
         try:
             buffer = bytearray()
             async for chunk in request.stream():
@@ -175,24 +214,24 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.get("/artifacts/{artifact_path:path}", summary="Download one file, streamed")
-    def download_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+    def download_artifact(artifact_path: str, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         from starlette.responses import FileResponse, StreamingResponse
 
         rel = safe_artifact_path(artifact_path)
-        guard.artifact_path(rel, READ)
-        local, handle = _open_download(_repo(state), rel)
+        authz.require(Op.READ_ARTIFACTS, rel)
+        local, handle = _open_download(repo, rel)
         if local is not None:
             return FileResponse(local, media_type="application/octet-stream", filename=posixpath.basename(rel),
                                 content_disposition_type="attachment")
         return StreamingResponse(_iter_handle(handle), media_type="application/octet-stream")
 
     @router.delete("/artifacts/{artifact_path:path}", summary="Delete a file or folder")
-    def delete_artifact(artifact_path: str, state: StateDep, guard: GuardDep) -> Response:
+    def delete_artifact(artifact_path: str, repo: ArtifactsDep, authz: AuthzDep) -> Response:
         rel = safe_artifact_path(artifact_path)
-        guard.artifact_path(rel, EDIT)
+        authz.require(Op.DELETE_ARTIFACTS, rel)
         if not rel:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
-        _repo(state).delete_artifacts(rel)
+        _delete(repo, rel)
         return json_response(EMPTY)
 
     return router

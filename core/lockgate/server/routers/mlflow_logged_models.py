@@ -9,13 +9,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from lockgate.server.auth.guard import EDIT, READ
-from lockgate.server.deps import GuardDep, StateDep, UserDep
+from lockgate.server.auth.policy import Operation as Op
+from lockgate.server.deps import AuthzDep, LoggedModelsDep, UserDep
 from lockgate.server.mlflow_schemas import Id, KeyValue, LogOutputs
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.wire_registry import logged_model_json
 
-__all__ = ["build_router", "logged_models"]
+__all__ = ["build_router"]
 
 
 class _Body(BaseModel):
@@ -53,24 +53,13 @@ class SearchLoggedModels(_Body):
 _STATUS_BY_NUMBER = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY", 3: "LOGGED_MODEL_UPLOAD_FAILED"}
 
 
-def logged_models(state: Any) -> Any:
-    """The server's logged-model store, created on first use."""
-    store = state.extras.get("logged_models")
-    if store is None:
-        from lockgate.store.sql.logged_models import SqlLoggedModels
-
-        store = SqlLoggedModels(state.backend_store_uri)
-        state.extras["logged_models"] = store
-    return store
-
-
 def build_router() -> APIRouter:
     router = APIRouter(tags=["mlflow logged models"])
 
     @router.post("/logged-models")
-    def create_logged_model(body: CreateLoggedModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, EDIT)
-        model = logged_models(state).create(
+    def create_logged_model(body: CreateLoggedModel, logged: LoggedModelsDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.CREATE_LOGGED_MODEL, body.experiment_id)
+        model = logged.create(
             body.experiment_id,
             name=body.name,
             source_run_id=body.source_run_id,
@@ -82,10 +71,10 @@ def build_router() -> APIRouter:
         return json_response({"model": logged_model_json(model)})
 
     @router.post("/logged-models/search")
-    def search_logged_models(body: SearchLoggedModels, state: StateDep, guard: GuardDep) -> Response:
+    def search_logged_models(body: SearchLoggedModels, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
         for experiment_id in body.experiment_ids:
-            guard.experiment(experiment_id, READ)
-        page = logged_models(state).search(
+            authz.require(Op.SEARCH_LOGGED_MODELS, experiment_id)
+        page = logged.search(
             body.experiment_ids, filter_string=body.filter, max_results=body.max_results, page_token=body.page_token
         )
         out: dict[str, Any] = {"models": [logged_model_json(m) for m in page]}
@@ -94,46 +83,46 @@ def build_router() -> APIRouter:
         return json_response(out)
 
     @router.get("/logged-models/{model_id}")
-    def get_logged_model(model_id: str, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, READ)
-        return json_response({"model": logged_model_json(logged_models(state).get(model_id))})
+    def get_logged_model(model_id: str, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.GET_LOGGED_MODEL, model_id)
+        return json_response({"model": logged_model_json(logged.get(model_id))})
 
     @router.patch("/logged-models/{model_id}")
-    def finalize_logged_model(model_id: str, body: FinalizeLoggedModel, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, EDIT)
+    def finalize_logged_model(model_id: str, body: FinalizeLoggedModel, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_LOGGED_MODEL, model_id)
         status = _STATUS_BY_NUMBER.get(body.status, body.status) if isinstance(body.status, int) else body.status
-        return json_response({"model": logged_model_json(logged_models(state).finalize(model_id, str(status)))})
+        return json_response({"model": logged_model_json(logged.finalize(model_id, str(status)))})
 
     @router.delete("/logged-models/{model_id}")
-    def delete_logged_model(model_id: str, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, EDIT)
-        logged_models(state).delete(model_id)
+    def delete_logged_model(model_id: str, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_LOGGED_MODEL, model_id)
+        logged.delete(model_id)
         return json_response(EMPTY)
 
     @router.patch("/logged-models/{model_id}/tags")
-    def set_logged_model_tags(model_id: str, body: SetLoggedModelTags, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, EDIT)
-        logged_models(state).set_tags(model_id, {t.key: t.value for t in body.tags})
+    def set_logged_model_tags(model_id: str, body: SetLoggedModelTags, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_LOGGED_MODEL, model_id)
+        logged.set_tags(model_id, {t.key: t.value for t in body.tags})
         return json_response(EMPTY)
 
     @router.delete("/logged-models/{model_id}/tags/{tag_key:path}")
-    def delete_logged_model_tag(model_id: str, tag_key: str, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, EDIT)
-        logged_models(state).delete_tag(model_id, tag_key)
+    def delete_logged_model_tag(model_id: str, tag_key: str, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_LOGGED_MODEL, model_id)
+        logged.delete_tag(model_id, tag_key)
         return json_response(EMPTY)
 
     @router.post("/logged-models/{model_id}/params")
-    def log_logged_model_params(model_id: str, body: LogLoggedModelParams, state: StateDep, guard: GuardDep) -> Response:
-        guard.logged_model(model_id, EDIT)
-        logged_models(state).log_params(model_id, {p.key: p.value for p in body.params})
+    def log_logged_model_params(model_id: str, body: LogLoggedModelParams, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_LOGGED_MODEL, model_id)
+        logged.log_params(model_id, {p.key: p.value for p in body.params})
         return json_response(EMPTY)
 
     @router.post("/runs/outputs")
-    def log_outputs(body: LogOutputs, state: StateDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def log_outputs(body: LogOutputs, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_OUTPUTS, body.rid)
         from lockgate.store.logged_models import RunOutput
 
-        logged_models(state).log_outputs(body.rid, [RunOutput(model_id=m.model_id, step=m.step) for m in body.models])
+        logged.log_outputs(body.rid, [RunOutput(model_id=m.model_id, step=m.step) for m in body.models])
         return json_response(EMPTY)
 
     return router

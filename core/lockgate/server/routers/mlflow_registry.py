@@ -14,13 +14,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from lockgate.server.auth.guard import EDIT, MANAGE, READ
-from lockgate.server.deps import GuardDep, StateDep, UserDep
+from lockgate.registry.base import ModelRegistry
+from lockgate.server.auth.policy import Operation as Op
+from lockgate.server.deps import AuthzDep, LoggedModelsDep, RegistryDep, UserDep
 from lockgate.server.mlflow_schemas import Id, KeyValue
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.wire_registry import model_version_json, registered_model_json
+from lockgate.store.sql.logged_models import SqlLoggedModels
 
-__all__ = ["build_router", "registry"]
+__all__ = ["build_router"]
 
 
 class _Body(BaseModel):
@@ -115,31 +117,18 @@ class AliasRef(_Body):
     alias: str
 
 
-def registry(state: Any) -> Any:
-    """The server's registry service, created on first use."""
-    service = state.extras.get("registry")
-    if service is None:
-        from lockgate.registry.sql import SqlRegistry
-
-        service = SqlRegistry(state.backend_store_uri, tracking_store=state.store)
-        state.extras["registry"] = service
-    return service
-
-
-def _resolve_source(state: Any, body: CreateModelVersion) -> tuple[str, str | None]:
+def _resolve_source(logged: SqlLoggedModels, body: CreateModelVersion) -> tuple[str, str | None]:
     """(source, run id): a logged model (MLflow 3 ``models:/m-...``) stands for its artifact
     location and the run that logged it."""
     model_id = body.model_id or (body.source[len("models:/"):] if body.source.startswith("models:/m-") else None)
     if not model_id:
         return body.source, body.run_id or None
-    from lockgate.server.routers.mlflow_logged_models import logged_models
-
-    model = logged_models(state).get(model_id)
+    model = logged.get(model_id)
     return str(model.artifact_location), body.run_id or model.source_run_id
 
 
 _PROMPT_CLAUSE = re.compile(
-    r"""\s*(?:\band\b\s*)?tags?\.`?mlflow\.prompt\.is_prompt`?\s*!=\s*['"]true['"]\s*(?:\band\b)?""", re.I
+    r"""\s*(?:\band\b\s*)?tags?\.`?mlflow\.prompt\.is_prompt`?\s*!=\s*['"]true['"]\s*(?:\band\b)?""", re.IGNORECASE
 )
 
 
@@ -149,7 +138,7 @@ def _registry_filter(text: str | None) -> str | None:
     if not text:
         return text
     cleaned = _PROMPT_CLAUSE.sub(" ", text).strip()
-    cleaned = re.sub(r"^(?:and\s+)|(?:\s+and)$", "", cleaned, flags=re.I).strip()
+    cleaned = re.sub(r"^(?:and\s+)|(?:\s+and)$", "", cleaned, flags=re.IGNORECASE).strip()
     return cleaned or None
 
 
@@ -159,92 +148,96 @@ def build_router() -> APIRouter:
 
     # ------------------------------------------------------- registered models
     @router.post("/registered-models/create")
-    def create_registered_model(body: CreateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        rm = registry(state).create_registered_model(
+    def create_registered_model(body: CreateRegisteredModel, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.CREATE_REGISTERED_MODEL)
+        rm = reg.create_registered_model(
             body.name, description=body.description, tags={t.key: t.value for t in body.tags}, actor=user
         )
-        guard.created_model(rm.name)
+        authz.created_model(rm.name)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.get("/registered-models/get")
-    def get_registered_model(name: Annotated[str, Query()], state: StateDep, guard: GuardDep) -> Response:
-        guard.model(name, READ)
-        return json_response({"registered_model": registered_model_json(registry(state).get_registered_model(name))})
+    def get_registered_model(name: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep) -> Response:
+        authz.require(Op.GET_REGISTERED_MODEL, name)
+        return json_response({"registered_model": registered_model_json(reg.get_registered_model(name))})
 
     @router.post("/registered-models/rename")
-    def rename_registered_model(body: RenameRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, MANAGE)
-        rm = registry(state).rename_registered_model(body.name, body.new_name, actor=user)
+    def rename_registered_model(body: RenameRegisteredModel, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.RENAME_REGISTERED_MODEL, body.name)
+        rm = reg.rename_registered_model(body.name, body.new_name, actor=user)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.patch("/registered-models/update")
-    def update_registered_model(body: UpdateRegisteredModel, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        rm = registry(state).update_registered_model(body.name, description=body.description, actor=user)
+    def update_registered_model(body: UpdateRegisteredModel, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_REGISTERED_MODEL, body.name)
+        rm = reg.update_registered_model(body.name, description=body.description, actor=user)
         return json_response({"registered_model": registered_model_json(rm)})
 
     @router.delete("/registered-models/delete")
-    def delete_registered_model(body: NameRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, MANAGE)
-        registry(state).delete_registered_model(body.name, actor=user)
+    def delete_registered_model(body: NameRef, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_REGISTERED_MODEL, body.name)
+        reg.delete_registered_model(body.name, actor=user)
         return json_response(EMPTY)
 
     @router.get("/registered-models/search")
     def search_registered_models(
-        state: StateDep,
-        guard: GuardDep,
+        reg: RegistryDep,
+        authz: AuthzDep,
         filter: str | None = None,
         max_results: int = 100,
         order_by: Annotated[list[str] | None, Query()] = None,
         page_token: str | None = None,
     ) -> Response:
-        page = registry(state).search_registered_models(
+        authz.require(Op.SEARCH_REGISTERED_MODELS)
+        page = reg.search_registered_models(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in guard.visible_models(page)]}
+        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in authz.visible_models(page)]}
         if page.token:
             out["next_page_token"] = page.token
         return json_response(out)
 
-    def _latest(state: Any, name: str, stages: list[str]) -> Response:
-        versions = registry(state).get_latest_versions(name, stages=stages or None)
+    def _latest(reg: ModelRegistry, name: str, stages: list[str]) -> Response:
+        versions = reg.get_latest_versions(name, stages=stages or None)
         return json_response({"model_versions": [model_version_json(v) for v in versions]})
 
     @router.post("/registered-models/get-latest-versions")
-    def get_latest_versions(body: GetLatestVersions, state: StateDep, guard: GuardDep) -> Response:
-        guard.model(body.name, READ)
-        return _latest(state, body.name, body.stages)
+    def get_latest_versions(body: GetLatestVersions, reg: RegistryDep, authz: AuthzDep) -> Response:
+        authz.require(Op.GET_REGISTERED_MODEL, body.name)
+        return _latest(reg, body.name, body.stages)
 
     @router.get("/registered-models/get-latest-versions")
     def get_latest_versions_get(
         name: Annotated[str, Query()],
-        state: StateDep,
-        guard: GuardDep,
+        reg: RegistryDep,
+        authz: AuthzDep,
         stages: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
-        guard.model(name, READ)
-        return _latest(state, name, stages or [])
+        authz.require(Op.GET_REGISTERED_MODEL, name)
+        return _latest(reg, name, stages or [])
 
     @router.post("/registered-models/set-tag")
-    def set_registered_model_tag(body: NameTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).set_registered_model_tag(body.name, body.key, body.value, actor=user)
+    def set_registered_model_tag(body: NameTag, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.SET_REGISTERED_MODEL_TAG, body.name)
+        reg.set_registered_model_tag(body.name, body.key, body.value, actor=user)
         return json_response(EMPTY)
 
     @router.delete("/registered-models/delete-tag")
-    def delete_registered_model_tag(body: NameKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).delete_registered_model_tag(body.name, body.key, actor=user)
+    def delete_registered_model_tag(body: NameKey, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_REGISTERED_MODEL_TAG, body.name)
+        reg.delete_registered_model_tag(body.name, body.key, actor=user)
         return json_response(EMPTY)
 
     # --------------------------------------------------------- model versions
     @router.post("/model-versions/create")
-    def create_model_version(body: CreateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
+    def create_model_version(
+        body: CreateModelVersion, reg: RegistryDep, logged: LoggedModelsDep, user: UserDep, authz: AuthzDep
+    ) -> Response:
+        authz.require(Op.CREATE_MODEL_VERSION, body.name)
         if body.run_id:
-            guard.run(body.run_id, READ)
-        source, run_id = _resolve_source(state, body)
-        mv = registry(state).create_model_version(
+            authz.require(Op.GET_RUN, body.run_id)
+        source, run_id = _resolve_source(logged, body)
+        mv = reg.create_model_version(
             body.name,
             source=source,
             run_id=run_id,
@@ -257,92 +250,93 @@ def build_router() -> APIRouter:
 
     @router.get("/model-versions/get")
     def get_model_version(
-        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+        name: Annotated[str, Query()], version: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep
     ) -> Response:
-        guard.model(name, READ)
-        return json_response({"model_version": model_version_json(registry(state).get_model_version(name, version))})
+        authz.require(Op.GET_MODEL_VERSION, name)
+        return json_response({"model_version": model_version_json(reg.get_model_version(name, version))})
 
     @router.patch("/model-versions/update")
-    def update_model_version(body: UpdateModelVersion, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        mv = registry(state).update_model_version(body.name, body.version, description=body.description, actor=user)
+    def update_model_version(body: UpdateModelVersion, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_MODEL_VERSION, body.name)
+        mv = reg.update_model_version(body.name, body.version, description=body.description, actor=user)
         return json_response({"model_version": model_version_json(mv)})
 
     @router.delete("/model-versions/delete")
-    def delete_model_version(body: VersionRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, MANAGE)
-        registry(state).delete_model_version(body.name, body.version, actor=user)
+    def delete_model_version(body: VersionRef, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_MODEL_VERSION, body.name)
+        reg.delete_model_version(body.name, body.version, actor=user)
         return json_response(EMPTY)
 
     @router.get("/model-versions/search")
     def search_model_versions(
-        state: StateDep,
-        guard: GuardDep,
+        reg: RegistryDep,
+        authz: AuthzDep,
         filter: str | None = None,
         max_results: int = 1000,
         order_by: Annotated[list[str] | None, Query()] = None,
         page_token: str | None = None,
     ) -> Response:
-        page = registry(state).search_model_versions(
+        authz.require(Op.SEARCH_MODEL_VERSIONS)
+        page = reg.search_model_versions(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in guard.visible_models(page)]}
+        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in authz.visible_models(page)]}
         if page.token:
             out["next_page_token"] = page.token
         return json_response(out)
 
     @router.get("/model-versions/get-download-uri")
     def get_download_uri(
-        name: Annotated[str, Query()], version: Annotated[str, Query()], state: StateDep, guard: GuardDep
+        name: Annotated[str, Query()], version: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep
     ) -> Response:
-        guard.model(name, READ)
-        return json_response({"artifact_uri": registry(state).get_model_version_download_uri(name, version)})
+        authz.require(Op.GET_MODEL_VERSION, name)
+        return json_response({"artifact_uri": reg.get_model_version_download_uri(name, version)})
 
     @router.post("/model-versions/transition-stage")
-    def transition_stage(body: TransitionStage, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        mv = registry(state).transition_model_version_stage(
+    def transition_stage(body: TransitionStage, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.MOVE_ALIAS_OR_STAGE, body.name)
+        mv = reg.transition_model_version_stage(
             body.name,
             body.version,
             body.stage,
             archive_existing_versions=body.archive_existing_versions,
             actor=user,
-            privileged=guard.can_manage_model(body.name),
+            privileged=authz.privileged(body.name),
         )
         return json_response({"model_version": model_version_json(mv)})
 
     @router.post("/model-versions/set-tag")
-    def set_model_version_tag(body: VersionTag, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).set_model_version_tag(body.name, body.version, body.key, body.value, actor=user)
+    def set_model_version_tag(body: VersionTag, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.SET_MODEL_VERSION_TAG, body.name)
+        reg.set_model_version_tag(body.name, body.version, body.key, body.value, actor=user)
         return json_response(EMPTY)
 
     @router.delete("/model-versions/delete-tag")
-    def delete_model_version_tag(body: VersionKey, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).delete_model_version_tag(body.name, body.version, body.key, actor=user)
+    def delete_model_version_tag(body: VersionKey, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_MODEL_VERSION_TAG, body.name)
+        reg.delete_model_version_tag(body.name, body.version, body.key, actor=user)
         return json_response(EMPTY)
 
     # ---------------------------------------------------------------- aliases
     @router.post("/registered-models/alias")
-    def set_alias(body: SetAlias, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).set_registered_model_alias(
-            body.name, body.alias, body.version, actor=user, privileged=guard.can_manage_model(body.name)
+    def set_alias(body: SetAlias, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.MOVE_ALIAS_OR_STAGE, body.name)
+        reg.set_registered_model_alias(
+            body.name, body.alias, body.version, actor=user, privileged=authz.privileged(body.name)
         )
         return json_response(EMPTY)
 
     @router.delete("/registered-models/alias")
-    def delete_alias(body: AliasRef, state: StateDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.model(body.name, EDIT)
-        registry(state).delete_registered_model_alias(body.name, body.alias, actor=user)
+    def delete_alias(body: AliasRef, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_ALIAS, body.name)
+        reg.delete_registered_model_alias(body.name, body.alias, actor=user)
         return json_response(EMPTY)
 
     @router.get("/registered-models/alias")
     def get_by_alias(
-        name: Annotated[str, Query()], alias: Annotated[str, Query()], state: StateDep, guard: GuardDep
+        name: Annotated[str, Query()], alias: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep
     ) -> Response:
-        guard.model(name, READ)
-        return json_response({"model_version": model_version_json(registry(state).get_model_version_by_alias(name, alias))})
+        authz.require(Op.GET_MODEL_VERSION, name)
+        return json_response({"model_version": model_version_json(reg.get_model_version_by_alias(name, alias))})
 
     return router

@@ -14,10 +14,12 @@ from starlette.responses import Response
 from lockgate.entities import Dataset, DatasetInput, Metric, Param, RunTag
 from lockgate.errors import NotFound
 from lockgate.server import mlflow_schemas as s
-from lockgate.server.auth.guard import EDIT, MANAGE, READ
-from lockgate.server.deps import GuardDep, StoreDep, UserDep
+from lockgate.server.auth.authorizer import Authorizer
+from lockgate.server.auth.policy import Operation as Op
+from lockgate.server.deps import AuthzDep, StoreDep, UserDep
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.wire import experiment_json, metrics_json, run_info_json, run_json
+from lockgate.store.base import TrackingStore
 
 __all__ = ["build_router"]
 
@@ -37,27 +39,29 @@ def build_router() -> APIRouter:
 
     # ------------------------------------------------------------ experiments
     @router.post("/experiments/create")
-    def create_experiment(body: s.CreateExperiment, store: StoreDep, guard: GuardDep) -> Response:
+    def create_experiment(body: s.CreateExperiment, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.CREATE_EXPERIMENT)
         exp_id = store.create_experiment(
             body.name, artifact_location=body.artifact_location or None, tags={t.key: t.value for t in body.tags}
         )
-        guard.created_experiment(exp_id)
+        authz.created_experiment(exp_id)
         return json_response({"experiment_id": exp_id})
 
     @router.get("/experiments/get")
-    def get_experiment(experiment_id: Annotated[str, Query()], store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(experiment_id, READ)
+    def get_experiment(experiment_id: Annotated[str, Query()], store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.GET_EXPERIMENT, experiment_id)
         return json_response({"experiment": experiment_json(store.get_experiment(experiment_id))})
 
     @router.get("/experiments/get-by-name")
-    def get_experiment_by_name(experiment_name: Annotated[str, Query()], store: StoreDep, guard: GuardDep) -> Response:
+    def get_experiment_by_name(experiment_name: Annotated[str, Query()], store: StoreDep, authz: AuthzDep) -> Response:
         exp = store.get_experiment_by_name(experiment_name)
         if exp is None:
             raise NotFound(f"Could not find experiment with name {experiment_name!r}.")
-        guard.experiment(exp.experiment_id, READ)
+        authz.require(Op.GET_EXPERIMENT, exp.experiment_id)
         return json_response({"experiment": experiment_json(exp)})
 
-    def _search_experiments(store: Any, body: s.SearchExperiments, guard: Any) -> Response:
+    def _search_experiments(store: TrackingStore, body: s.SearchExperiments, authz: Authorizer) -> Response:
+        authz.require(Op.SEARCH_EXPERIMENTS)
         page = store.search_experiments(
             view_type=body.view_type,
             max_results=body.max_results,
@@ -65,61 +69,62 @@ def build_router() -> APIRouter:
             order_by=body.order_by or None,
             page_token=body.page_token or None,
         )
-        return _paged("experiments", [experiment_json(e) for e in guard.visible_experiments(page)], page.token)
+        return _paged("experiments", [experiment_json(e) for e in authz.visible_experiments(page)], page.token)
 
     @router.post("/experiments/search")
-    def search_experiments(body: s.SearchExperiments, store: StoreDep, guard: GuardDep) -> Response:
-        return _search_experiments(store, body, guard)
+    def search_experiments(body: s.SearchExperiments, store: StoreDep, authz: AuthzDep) -> Response:
+        return _search_experiments(store, body, authz)
 
     @router.get("/experiments/search")
     def search_experiments_get(
         store: StoreDep,
-        guard: GuardDep,
+        authz: AuthzDep,
         max_results: int = 1000,
         page_token: str | None = None,
         filter: str | None = None,
         order_by: Annotated[list[str] | None, Query()] = None,
         view_type: str = "ACTIVE_ONLY",
     ) -> Response:
-        body = s.SearchExperiments(
-            max_results=max_results, page_token=page_token, filter=filter, order_by=order_by or [], view_type=view_type
-        )
-        return _search_experiments(store, body, guard)
+        body = s.SearchExperiments.model_validate({
+            "max_results": max_results, "page_token": page_token, "filter": filter,
+            "order_by": order_by or [], "view_type": view_type,
+        })
+        return _search_experiments(store, body, authz)
 
     @router.post("/experiments/update")
-    def update_experiment(body: s.UpdateExperiment, store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, EDIT)
+    def update_experiment(body: s.UpdateExperiment, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.RENAME_EXPERIMENT, body.experiment_id)
         store.rename_experiment(body.experiment_id, body.new_name)
         return json_response(EMPTY)
 
     @router.post("/experiments/delete")
-    def delete_experiment(body: s.ExperimentRef, store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, MANAGE)
+    def delete_experiment(body: s.ExperimentRef, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_EXPERIMENT, body.experiment_id)
         store.delete_experiment(body.experiment_id)
         return json_response(EMPTY)
 
     @router.post("/experiments/restore")
-    def restore_experiment(body: s.ExperimentRef, store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, MANAGE)
+    def restore_experiment(body: s.ExperimentRef, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.RESTORE_EXPERIMENT, body.experiment_id)
         store.restore_experiment(body.experiment_id)
         return json_response(EMPTY)
 
     @router.post("/experiments/set-experiment-tag")
-    def set_experiment_tag(body: s.SetExperimentTag, store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, EDIT)
+    def set_experiment_tag(body: s.SetExperimentTag, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.SET_EXPERIMENT_TAG, body.experiment_id)
         store.set_experiment_tag(body.experiment_id, body.key, body.value)
         return json_response(EMPTY)
 
     @router.post("/experiments/delete-experiment-tag")
-    def delete_experiment_tag(body: s.DeleteExperimentTag, store: StoreDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, EDIT)
+    def delete_experiment_tag(body: s.DeleteExperimentTag, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_EXPERIMENT_TAG, body.experiment_id)
         store.delete_experiment_tag(body.experiment_id, body.key)
         return json_response(EMPTY)
 
     # ------------------------------------------------------------------- runs
     @router.post("/runs/create")
-    def create_run(body: s.CreateRun, store: StoreDep, user: UserDep, guard: GuardDep) -> Response:
-        guard.experiment(body.experiment_id, EDIT)
+    def create_run(body: s.CreateRun, store: StoreDep, user: UserDep, authz: AuthzDep) -> Response:
+        authz.require(Op.CREATE_RUN, body.experiment_id)
         tags = [RunTag.model_construct(key=t.key, value=t.value) for t in body.tags]
         parent = next((t.value for t in body.tags if t.key == PARENT_RUN_TAG), None)
         run = store.create_run(
@@ -135,60 +140,60 @@ def build_router() -> APIRouter:
     @router.get("/runs/get")
     def get_run(
         store: StoreDep,
-        guard: GuardDep,
+        authz: AuthzDep,
         run_id: Annotated[str | None, Query()] = None,
         run_uuid: Annotated[str | None, Query()] = None,
     ) -> Response:
         rid = _require_run_id(run_id, run_uuid)
-        guard.run(rid, READ)
+        authz.require(Op.GET_RUN, rid)
         return json_response({"run": run_json(store.get_run(rid))})
 
     @router.post("/runs/update")
-    def update_run(body: s.UpdateRun, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def update_run(body: s.UpdateRun, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.UPDATE_RUN, body.rid)
         info = store.update_run_info(body.rid, status=body.status, end_time=body.end_time, run_name=body.run_name)
         return json_response({"run_info": run_info_json(info)})
 
     @router.post("/runs/delete")
-    def delete_run(body: s.RunRef, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, MANAGE)
+    def delete_run(body: s.RunRef, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_RUN, body.rid)
         store.delete_run(body.rid)
         return json_response(EMPTY)
 
     @router.post("/runs/restore")
-    def restore_run(body: s.RunRef, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, MANAGE)
+    def restore_run(body: s.RunRef, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.RESTORE_RUN, body.rid)
         store.restore_run(body.rid)
         return json_response(EMPTY)
 
     @router.post("/runs/log-metric")
-    def log_metric(body: s.LogMetric, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def log_metric(body: s.LogMetric, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_BATCH, body.rid)
         metric = Metric.model_construct(key=body.key, value=body.value, timestamp=body.timestamp, step=body.step)
         store.log_batch(body.rid, metrics=[metric])
         return json_response(EMPTY)
 
     @router.post("/runs/log-parameter")
-    def log_param(body: s.LogParam, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def log_param(body: s.LogParam, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_BATCH, body.rid)
         store.log_batch(body.rid, params=[Param.model_construct(key=body.key, value=body.value)])
         return json_response(EMPTY)
 
     @router.post("/runs/set-tag")
-    def set_tag(body: s.SetTag, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def set_tag(body: s.SetTag, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_BATCH, body.rid)
         store.log_batch(body.rid, tags=[RunTag.model_construct(key=body.key, value=body.value)])
         return json_response(EMPTY)
 
     @router.post("/runs/delete-tag")
-    def delete_tag(body: s.DeleteTag, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def delete_tag(body: s.DeleteTag, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.DELETE_RUN_TAG, body.rid)
         store.delete_tag(body.rid, body.key)
         return json_response(EMPTY)
 
     @router.post("/runs/log-batch")
-    def log_batch(body: s.LogBatch, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def log_batch(body: s.LogBatch, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_BATCH, body.rid)
         construct_metric, construct_param, construct_tag = (
             Metric.model_construct,
             Param.model_construct,
@@ -203,8 +208,8 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.post("/runs/log-inputs")
-    def log_inputs(body: s.LogInputs, store: StoreDep, guard: GuardDep) -> Response:
-        guard.run(body.rid, EDIT)
+    def log_inputs(body: s.LogInputs, store: StoreDep, authz: AuthzDep) -> Response:
+        authz.require(Op.LOG_INPUTS, body.rid)
         datasets = [
             DatasetInput(
                 dataset=Dataset(
@@ -226,9 +231,9 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.post("/runs/search")
-    def search_runs(body: s.SearchRuns, store: StoreDep, guard: GuardDep) -> Response:
+    def search_runs(body: s.SearchRuns, store: StoreDep, authz: AuthzDep) -> Response:
         for experiment_id in body.experiment_ids:
-            guard.experiment(experiment_id, READ)
+            authz.require(Op.SEARCH_RUNS, experiment_id)
         page = store.search_runs(
             body.experiment_ids,
             filter_string=body.filter,
@@ -242,7 +247,7 @@ def build_router() -> APIRouter:
     @router.get("/metrics/get-history")
     def get_metric_history(
         store: StoreDep,
-        guard: GuardDep,
+        authz: AuthzDep,
         metric_key: Annotated[str, Query()],
         run_id: Annotated[str | None, Query()] = None,
         run_uuid: Annotated[str | None, Query()] = None,
@@ -250,7 +255,7 @@ def build_router() -> APIRouter:
         page_token: Annotated[str | None, Query()] = None,
     ) -> Response:
         rid = _require_run_id(run_id, run_uuid)
-        guard.run(rid, READ)
+        authz.require(Op.GET_METRIC_HISTORY, rid)
         page = store.get_metric_history(
             rid, metric_key, max_results=max_results, page_token=page_token or None
         )

@@ -20,17 +20,17 @@ from lockgate.store.sql.server_tables import (
     LoggedModelTagTable,
     RunOutputTable,
 )
-from lockgate.store.sql.tables import ExperimentTable, RunTable
+from lockgate.store.sql.tables import ExperimentTable, RunTable, core_table
 from lockgate.store.validation import validate_key
 
 __all__ = ["SqlLoggedModels"]
 
-LM_ = LoggedModelTable.__table__
-LMT = LoggedModelTagTable.__table__
-LMP = LoggedModelParamTable.__table__
-RO = RunOutputTable.__table__
-E = ExperimentTable.__table__
-R = RunTable.__table__
+LM_ = core_table(LoggedModelTable)
+LMT = core_table(LoggedModelTagTable)
+LMP = core_table(LoggedModelParamTable)
+RO = core_table(RunOutputTable)
+E = core_table(ExperimentTable)
+R = core_table(RunTable)
 
 _FILTER_TERM = re.compile(
     r"""^\s*(?P<field>[A-Za-z_][\w.]*|`[^`]+`)\s*(?P<op>=|!=)\s*(?P<q>['"])(?P<value>.*?)(?P=q)\s*$""", re.S

@@ -42,7 +42,8 @@ _REVISION_RE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*['"]([^
 def _quick_head() -> str | None:
     """The head revision read from the migration files' text, without importing Alembic
     (its import costs a few hundred ms of every process start); None if not a single head."""
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         for kind, value in _REVISION_RE.findall(path.read_text()):
             (revisions if kind == "revision" else parents).add(value)

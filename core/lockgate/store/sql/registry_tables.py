@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from lockgate.registry.validation import MAX_SOURCE_LENGTH  # the one limit, shared with validation
+
 __all__ = [
     "GatePolicyTable",
     "ModelAliasTable",
@@ -34,8 +36,6 @@ __all__ = [
 _NAME = 256
 _KEY = 250
 _ALIAS = 255
-#: Long enough for any artifact URI, short enough to index on every backend.
-MAX_SOURCE_LENGTH = 1000
 
 
 def _model_fk(*, primary_key: bool) -> Column:  # type: ignore[type-arg]

@@ -50,9 +50,12 @@ from lockgate.store.sql.tables import (
     RunInputTable,
     RunTable,
     RunTagTable,
+    core_table,
 )
 from lockgate.store.validation import (
     validate_batch,
+    validate_dataset_inputs,
+    validate_id_list,
     validate_experiment_name,
     validate_key,
     validate_max_results,
@@ -67,15 +70,15 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
-E = ExperimentTable.__table__
-ET = ExperimentTagTable.__table__
-R = RunTable.__table__
-P = ParamTable.__table__
-M = MetricTable.__table__
-LM = LatestMetricTable.__table__
-T = RunTagTable.__table__
-D = DatasetTable.__table__
-RI = RunInputTable.__table__
+E = core_table(ExperimentTable)
+ET = core_table(ExperimentTagTable)
+R = core_table(RunTable)
+P = core_table(ParamTable)
+M = core_table(MetricTable)
+LM = core_table(LatestMetricTable)
+T = core_table(RunTagTable)
+D = core_table(DatasetTable)
+RI = core_table(RunInputTable)
 
 
 @contextmanager
@@ -184,7 +187,7 @@ class SqlStore:
         return row
 
     def _experiment_from_row(self, conn: Connection, row: Any) -> Experiment:
-        tags = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
+        tags: dict[str, str] = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
         return Experiment(
             experiment_id=str(row.experiment_id),
             name=row.name,
@@ -292,7 +295,7 @@ class SqlStore:
                         else ""
                     )
                     raise AlreadyExists(f"Experiment {name!r} already exists.{hint}")
-                exp_id = conn.execute(
+                inserted = conn.execute(
                     insert(E).values(
                         name=name,
                         artifact_location=artifact_location or "",
@@ -300,7 +303,9 @@ class SqlStore:
                         creation_time=now,
                         last_update_time=now,
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None
+                exp_id = inserted[0]
                 if not artifact_location:
                     conn.execute(
                         update(E).where(E.c.experiment_id == exp_id).values(
@@ -549,7 +554,7 @@ class SqlStore:
             wanted[p.key] = p.value
         stmt = self._insert(P).on_conflict_do_nothing(index_elements=["run_uuid", "key"])
         conn.execute(stmt, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored = dict(
+        stored: dict[str, str] = dict(
             conn.execute(select(P.c.key, P.c.value).where(P.c.run_uuid == run_id, P.c.key.in_(list(wanted)))).all()
         )
         for key, value in wanted.items():
@@ -629,39 +634,45 @@ class SqlStore:
         return PagedList(points, None)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        # Checked and prepared before the write lock is taken, and written with a few batched
+        # statements, so even the largest allowed request holds the lock briefly.
+        validate_dataset_inputs(datasets)
+        wanted: dict[tuple[str, str], DatasetInput] = {}
+        tags: dict[tuple[str, str], str] = {}
+        for item in datasets:
+            key = (item.dataset.name, item.dataset.digest)
+            wanted.setdefault(key, item)
+            tags[key] = json.dumps(item.tags, sort_keys=True)
+        names = sorted({name for name, _ in wanted})
         with write_connection(self.engine) as conn:
             run = self._active_run_row(conn, run_id)
-            for item in datasets:
-                ds = item.dataset
-                if not ds.name or not ds.digest:
-                    raise InvalidArgument("A dataset input needs a name and a digest.")
-                if len(ds.digest) > 36:
-                    raise InvalidArgument(f"Dataset {ds.name!r}: digest {ds.digest!r} is longer than 36 characters.")
-                existing = conn.execute(
-                    select(D.c.dataset_uuid).where(
-                        D.c.experiment_id == run.experiment_id, D.c.name == ds.name, D.c.digest == ds.digest
+            known: dict[tuple[str, str], str] = {}
+            for start in range(0, len(names), 500):
+                rows = conn.execute(
+                    select(D.c.dataset_uuid, D.c.name, D.c.digest).where(
+                        D.c.experiment_id == run.experiment_id, D.c.name.in_(names[start:start + 500])
                     )
-                ).first()
-                if existing:
-                    dataset_uuid = existing.dataset_uuid
-                else:
-                    dataset_uuid = uuid.uuid4().hex
-                    conn.execute(
-                        insert(D).values(
-                            dataset_uuid=dataset_uuid,
-                            experiment_id=run.experiment_id,
-                            name=ds.name,
-                            digest=ds.digest,
-                            source_type=ds.source_type,
-                            source=ds.source,
-                            schema=ds.schema_,
-                            profile=ds.profile,
-                        )
-                    )
-                stmt = self._insert(RI).values(
-                    run_uuid=run_id, dataset_uuid=dataset_uuid, tags_json=json.dumps(item.tags, sort_keys=True)
                 )
-                conn.execute(self._upsert(stmt, ["run_uuid", "dataset_uuid"], {"tags_json": stmt.excluded.tags_json}))
+                known.update({(r.name, r.digest): r.dataset_uuid for r in rows if (r.name, r.digest) in wanted})
+            new_rows = []
+            for key, item in wanted.items():
+                if key in known:
+                    continue
+                ds = item.dataset
+                known[key] = uuid.uuid4().hex
+                new_rows.append({
+                    "dataset_uuid": known[key], "experiment_id": run.experiment_id, "name": ds.name,
+                    "digest": ds.digest, "source_type": ds.source_type, "source": ds.source,
+                    "schema": ds.schema_, "profile": ds.profile,
+                })
+            if new_rows:
+                conn.execute(insert(D), new_rows)
+            if wanted:
+                stmt = self._insert(RI)
+                conn.execute(
+                    self._upsert(stmt, ["run_uuid", "dataset_uuid"], {"tags_json": stmt.excluded.tags_json}),
+                    [{"run_uuid": run_id, "dataset_uuid": known[key], "tags_json": tags[key]} for key in wanted],
+                )
 
     # ------------------------------------------------------------------- search
     def search_runs(
@@ -678,6 +689,7 @@ class SqlStore:
         from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
+        validate_id_list("experiment_ids", experiment_ids)
         offset = decode_page_token(page_token)
         exp_ids = [_experiment_id_int(e) for e in experiment_ids]
         stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))

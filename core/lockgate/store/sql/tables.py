@@ -7,10 +7,11 @@ Times are integer milliseconds since the epoch. Metric values that are NaN are s
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "core_table",
     "ExperimentTable",
     "ExperimentTagTable",
     "RunTable",
@@ -25,6 +26,12 @@ __all__ = [
 _KEY = 250
 # Params and tags are indexed on key only: PostgreSQL b-tree entries cannot hold values of
 # several kB, and MLflow allows params of 6,000 and tags of 8,000 characters.
+
+
+def core_table(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy Core ``Table`` behind a SQLModel table class (hot paths use Core, not the ORM)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _run_fk() -> Column:  # type: ignore[type-arg]

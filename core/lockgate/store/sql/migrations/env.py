@@ -22,7 +22,9 @@ config = context.config
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        assert url, "alembic needs sqlalchemy.url or a connection"
+        engine = create_engine(url)
         with engine.begin() as connection:
             _run(connection)
     else:

@@ -1,0 +1,284 @@
+"""Rows to entities for the SQL registry store: prepared statements, version and model
+entities with their tags and aliases, policy records and audit events."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, text, update
+
+from lockgate.registry.entities import (
+    EventType,
+    GatePolicyRecord,
+    GateTarget,
+    ModelVersion,
+    ModelVersionStatus,
+    RegisteredModel,
+    RegistryEvent,
+)
+from lockgate.search.grammar import OrderBy
+from lockgate.search.sql import sort_key
+from lockgate.store.sql.registry_tables import (
+    GatePolicyTable,
+    ModelAliasTable,
+    ModelVersionTable,
+    ModelVersionTagTable,
+    RegisteredModelTable,
+    RegisteredModelTagTable,
+    RegistryEventTable,
+)
+from lockgate.store.sql.tables import RunTable
+
+__all__ = [
+    "AL", "EV", "GP", "MV", "MVT", "RM", "RMT", "RUNS",
+    "append_events", "event_entity", "has_rules", "model_entities", "now_ms", "order",
+    "policy_record", "policy_row", "stmts", "version_entities",
+]
+
+RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
+RMT: Table = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
+MV: Table = ModelVersionTable.__table__  # type: ignore[attr-defined]
+MVT: Table = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
+AL: Table = ModelAliasTable.__table__  # type: ignore[attr-defined]
+GP: Table = GatePolicyTable.__table__  # type: ignore[attr-defined]
+EV: Table = RegistryEventTable.__table__  # type: ignore[attr-defined]
+RUNS: Table = RunTable.__table__  # type: ignore[attr-defined]
+
+# PostgreSQL hands out sequence values before commit, so a transaction holding id 7 may
+# commit after one holding id 8 and a sensor reading "after 7" would skip it. Appending
+# events under this transaction-scoped advisory lock makes commit order equal id order.
+_PG_EVENTS_LOCK = 0x10C6A7F
+
+
+def now_ms() -> int:
+    """Now, in milliseconds since the epoch (the registry's timestamps)."""
+    return int(time.time() * 1000)
+
+
+@functools.cache
+def stmts() -> dict[str, Any]:
+    """Statements built once and executed with parameters: SQLAlchemy then skips rebuilding
+    and re-hashing them, which is most of the cost of a small registry write."""
+    mid: Any = bindparam("mid")
+    name: Any = bindparam("name")
+    ver: Any = bindparam("ver")
+    model = select(RM).where(RM.c.name == name)
+    version = select(MV).where(MV.c.model_id == mid, MV.c.version == ver)
+    live = and_(MV.c.model_id == mid, MV.c.source == bindparam("source"), MV.c.deleted_time.is_(None))
+    return {
+        "model": model,
+        "model_for_update": model.with_for_update(),
+        "version": version,
+        # One round trip for "is this a retry?" and "what number comes next?".
+        "next_or_existing_run": select(
+            select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
+            select(MV.c.version).where(live, MV.c.run_id == bindparam("run_id"))
+            .order_by(MV.c.version).limit(1).scalar_subquery(),
+        ),
+        "next_or_existing_none": select(
+            select(func.coalesce(func.max(MV.c.version), 0)).where(MV.c.model_id == mid).scalar_subquery(),
+            select(MV.c.version).where(live, MV.c.run_id.is_(None))
+            .order_by(MV.c.version).limit(1).scalar_subquery(),
+        ),
+        "insert_version": insert(MV),
+        "insert_version_tags": insert(MVT),
+        "touch_model": update(RM).where(RM.c.id == mid).values(last_updated_time=bindparam("now")),
+        "insert_event": insert(EV).returning(EV.c.id),
+        "insert_event_quiet": insert(EV),
+        "version_tags": select(MVT.c.key, MVT.c.value).where(MVT.c.model_id == mid, MVT.c.version == ver),
+        "version_aliases": select(AL.c.alias).where(AL.c.model_id == mid, AL.c.version == ver),
+        "alias_row": select(MV).join(AL, and_(AL.c.model_id == MV.c.model_id, AL.c.version == MV.c.version))
+        .where(AL.c.model_id == mid, AL.c.alias == bindparam("alias")),
+        "alias_holder": select(AL.c.version).where(AL.c.model_id == mid, AL.c.alias == bindparam("alias")),
+        "stage_holders": select(MV.c.version).where(
+            MV.c.model_id == mid, MV.c.current_stage == bindparam("stage"), MV.c.deleted_time.is_(None)
+        ).order_by(MV.c.version),
+        "policy": select(GP).where(GP.c.model_id == mid, GP.c.target_kind == bindparam("kind"),
+                                   GP.c.target == bindparam("target"))
+        .order_by(GP.c.policy_version.desc()).limit(1),
+        "run_info": select(RUNS.c.run_uuid, RUNS.c.experiment_id, RUNS.c.artifact_uri)
+        .where(RUNS.c.run_uuid == bindparam("run_id")),
+    }
+
+
+def version_entities(conn: Connection, rows: Sequence[Any], names: Mapping[int, str]) -> list[ModelVersion]:
+    """Entities for version rows, with their tags and aliases, in the rows' order."""
+    if not rows:
+        return []
+    keys = {(r.model_id, r.version) for r in rows}
+    tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
+    aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
+    if len(rows) == 1:
+        mid, ver = rows[0].model_id, rows[0].version
+        params = {"mid": mid, "ver": ver}
+        tags[(mid, ver)] = {t.key: t.value for t in conn.execute(stmts()["version_tags"], params)}
+        aliases[(mid, ver)] = [a.alias for a in conn.execute(stmts()["version_aliases"], params)]
+    else:
+        by_model: dict[int, list[int]] = defaultdict(list)
+        for r in rows:
+            by_model[r.model_id].append(r.version)
+        for mid, vers in by_model.items():
+            narrow = [MVT.c.version.in_(vers)] if len(vers) <= 500 else []
+            for t in conn.execute(select(MVT).where(MVT.c.model_id == mid, *narrow)):
+                tags[(mid, t.version)][t.key] = t.value
+            narrow_al = [AL.c.version.in_(vers)] if len(vers) <= 500 else []
+            for a in conn.execute(select(AL).where(AL.c.model_id == mid, *narrow_al)):
+                if (mid, a.version) in keys:
+                    aliases[(mid, a.version)].append(a.alias)
+    return [
+        _version_entity(r, names[r.model_id], tags[(r.model_id, r.version)],
+                        sorted(aliases[(r.model_id, r.version)]))
+        for r in rows
+    ]
+
+
+def _version_entity(row: Any, name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        name=name,
+        version=row.version,
+        source=row.source,
+        storage_location=row.storage_location,
+        run_id=row.run_id,
+        run_link=row.run_link,
+        experiment_id=row.experiment_id,
+        status=ModelVersionStatus(row.status),
+        status_message=row.status_message,
+        current_stage=row.current_stage,
+        description=row.description,
+        user_id=row.user_id,
+        creation_timestamp=row.creation_time,
+        last_updated_timestamp=row.last_updated_time,
+        aliases=aliases,
+        tags=tags,
+    )
+
+
+def model_entities(conn: Connection, rows: Sequence[Any]) -> list[RegisteredModel]:
+    """Entities for model rows, with tags, aliases and the latest version per stage."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    names = {r.id: r.name for r in rows}
+    tags: dict[int, dict[str, str]] = defaultdict(dict)
+    for t in conn.execute(select(RMT).where(RMT.c.model_id.in_(ids))):
+        tags[t.model_id][t.key] = t.value
+    aliases: dict[int, dict[str, int]] = defaultdict(dict)
+    for a in conn.execute(select(AL).where(AL.c.model_id.in_(ids)).order_by(AL.c.alias)):
+        aliases[a.model_id][a.alias] = a.version
+    latest = (
+        select(MV.c.model_id, MV.c.current_stage, func.max(MV.c.version).label("v"))
+        .where(MV.c.model_id.in_(ids), MV.c.deleted_time.is_(None))
+        .group_by(MV.c.model_id, MV.c.current_stage)
+        .subquery()
+    )
+    latest_rows = conn.execute(
+        select(MV).join(latest, and_(MV.c.model_id == latest.c.model_id, MV.c.version == latest.c.v))
+        .order_by(MV.c.model_id, MV.c.version)
+    ).all()
+    ids_by_name = {n: i for i, n in names.items()}
+    by_model: dict[int, list[ModelVersion]] = defaultdict(list)
+    for mv in version_entities(conn, latest_rows, names):
+        by_model[ids_by_name[mv.name]].append(mv)
+    return [
+        RegisteredModel(
+            name=r.name,
+            description=r.description,
+            creation_timestamp=r.creation_time,
+            last_updated_timestamp=r.last_updated_time,
+            tags=tags[r.id],
+            aliases=aliases[r.id],
+            latest_versions=by_model[r.id],
+        )
+        for r in rows
+    ]
+
+
+def append_events(
+    conn: Connection, dialect: str, events: Iterable[dict[str, Any]], *, returning: bool = True
+) -> list[int]:
+    """Append events as the transaction's last writes (see _PG_EVENTS_LOCK)."""
+    rows = list(events)
+    if not rows:
+        return []
+    if dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EVENTS_LOCK})
+    now = now_ms()
+    ids = []
+    for ev in rows:
+        values = {
+            "event_type": ev["type"].value,
+            "model_id": ev.get("model_id"),
+            "model_name": ev["model_name"],
+            "version": ev.get("version"),
+            "alias": ev.get("alias"),
+            "stage": ev.get("stage"),
+            "from_version": ev.get("from_version"),
+            "to_version": ev.get("to_version"),
+            "actor": ev.get("actor") or "",
+            "time": ev.get("time") or now,
+            "reason": ev.get("reason"),
+            "evidence": json.dumps(ev["evidence"]) if ev.get("evidence") is not None else None,
+            "override": bool(ev.get("override", False)),
+            "details": json.dumps(ev["details"]) if ev.get("details") else None,
+        }
+        if returning:
+            ids.append(conn.execute(stmts()["insert_event"], values).scalar_one())
+        else:
+            conn.execute(stmts()["insert_event_quiet"], values)
+    return ids
+
+
+def event_entity(row: Any) -> RegistryEvent:
+    """The audit event of an event row."""
+    return RegistryEvent(
+        id=row.id,
+        type=EventType(row.event_type),
+        model_name=row.model_name,
+        version=row.version,
+        alias=row.alias,
+        stage=row.stage,
+        from_version=row.from_version,
+        to_version=row.to_version,
+        actor=row.actor,
+        timestamp=row.time,
+        reason=row.reason,
+        evidence=json.loads(row.evidence) if row.evidence else None,
+        override=bool(row.override),
+        details=json.loads(row.details) if row.details else {},
+    )
+
+
+def policy_row(conn: Connection, model_id: int, target: GateTarget, policy_version: int | None = None) -> Any:
+    """The newest (or the given version of the) policy row of a target; None if unguarded."""
+    if policy_version is None:
+        return conn.execute(stmts()["policy"], {"mid": model_id, "kind": target.kind,
+                                                "target": target.name}).first()
+    return conn.execute(select(GP).where(
+        GP.c.model_id == model_id, GP.c.target_kind == target.kind, GP.c.target == target.name,
+        GP.c.policy_version == policy_version)).first()
+
+
+def policy_record(name: str, row: Any) -> GatePolicyRecord:
+    """The record of a policy row."""
+    return GatePolicyRecord(
+        model_name=name, target=GateTarget(kind=row.target_kind, name=row.target),
+        policy_version=row.policy_version, policy=json.loads(row.policy),
+        created_by=row.created_by, created_at=row.created_at,
+    )
+
+
+def has_rules(row: Any) -> bool:
+    """Whether a policy row exists and has at least one rule."""
+    return row is not None and bool(json.loads(row.policy).get("rules"))
+
+
+def order(sort: Sequence[OrderBy], columns: Mapping[str, Any], *, default: list[Any]) -> list[Any]:
+    """ORDER BY clauses for ``sort`` (``default`` when empty)."""
+    if not sort:
+        return default
+    return [sort_key(columns[o.key]).asc() if o.ascending else sort_key(columns[o.key]).desc() for o in sort]

@@ -1,0 +1,601 @@
+"""``SqlRegistryStore``: the registry's rows on SQLite and PostgreSQL.
+
+Implements ``lockgate.registry.persistence.RegistryStore``. Every change is one transaction
+that also appends its audit events; a change that touches a model locks the model's row
+(PostgreSQL ``FOR UPDATE``; SQLite writes are serialized by ``BEGIN IMMEDIATE``), so a guarded
+change's ``decide`` callback sees the state the change is applied to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lockgate.errors import AlreadyExists, Conflict, NotFound
+from lockgate.registry.entities import (
+    MOVE_EVENT_TYPES,
+    EventType,
+    GatePolicyRecord,
+    GateTarget,
+    ModelVersion,
+    ModelVersionStage,
+    ModelVersionStatus,
+    RegisteredModel,
+    RegistryEvent,
+)
+from lockgate.registry.gates import GatePolicy
+from lockgate.registry.persistence import (
+    Decide,
+    EventRecord,
+    ModelHolders,
+    MoveSnapshot,
+    PolicyDecide,
+)
+from lockgate.registry.validation import UNGUARDED_STAGES, validate_model_name
+from lockgate.search.grammar import Comparison, OrderBy
+from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
+from lockgate.store.sql.engine import get_engine, read_connection, write_connection
+from lockgate.store.sql.registry_rows import (
+    AL,
+    EV,
+    GP,
+    MV,
+    MVT,
+    RM,
+    RMT,
+    append_events,
+    event_entity,
+    has_rules,
+    model_entities,
+    order,
+    policy_record,
+    policy_row,
+    stmts,
+    version_entities,
+)
+
+__all__ = ["SqlRegistryStore"]
+
+
+def _fmt(holders: tuple[int, ...]) -> str:
+    if not holders:
+        return "no version"
+    return "version " + ", ".join(str(v) for v in holders)
+
+
+class SqlRegistryStore:
+    """Registered models, versions, aliases, stages, gate policies and the audit log in SQL.
+
+    ``engine_or_uri`` is a database URL (the engine is shared and migrated on first use) or an
+    ``Engine`` you built.
+    """
+
+    def __init__(self, engine_or_uri: Engine | str) -> None:
+        if isinstance(engine_or_uri, str):
+            self.uri: str | None = engine_or_uri
+            self.engine = get_engine(engine_or_uri)
+        else:
+            self.uri = None
+            self.engine = engine_or_uri
+        self._dialect = self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"SqlRegistryStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def shares_database_with(self, tracking_store: object) -> bool:
+        """True when ``tracking_store`` keeps its runs in this very database."""
+        return getattr(tracking_store, "engine", None) is self.engine
+
+    # ================================================================ helpers
+    def _model_row(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
+        validate_model_name(name)
+        key = "model_for_update" if lock and self._dialect == "postgresql" else "model"
+        row = conn.execute(stmts()[key], {"name": name}).first()
+        if row is None:
+            raise NotFound(f"Registered model {name!r} not found")
+        return row
+
+    @staticmethod
+    def _version_row(conn: Connection, model_id: int, name: str, version: int) -> Any:
+        row = conn.execute(stmts()["version"], {"mid": model_id, "ver": version}).first()
+        if row is None:
+            raise NotFound(f"Model version {version} of {name!r} not found")
+        if row.deleted_time is not None:
+            raise NotFound(f"Model version {version} of {name!r} was deleted")
+        return row
+
+    def _append(self, conn: Connection, model_id: int, name: str, events: list[EventRecord], *,
+                now: int | None = None, returning: bool = True) -> list[int]:
+        for ev in events:
+            ev.setdefault("model_id", model_id)
+            ev.setdefault("model_name", name)
+            if now is not None:
+                ev.setdefault("time", now)
+        return append_events(conn, self._dialect, events, returning=returning)
+
+    def _touch_model(self, conn: Connection, model_id: int, now: int) -> None:
+        conn.execute(stmts()["touch_model"], {"mid": model_id, "now": now})
+
+    def _holders(self, conn: Connection, model: Any) -> ModelHolders:
+        aliases = {r.alias: r.version for r in conn.execute(select(AL.c.alias, AL.c.version)
+                                                           .where(AL.c.model_id == model.id))}
+        stages = {r.version: r.current_stage for r in conn.execute(
+            select(MV.c.version, MV.c.current_stage).where(
+                MV.c.model_id == model.id, MV.c.deleted_time.is_(None),
+                MV.c.current_stage.not_in(UNGUARDED_STAGES)))}
+        live = conn.execute(select(func.count()).select_from(MV).where(
+            MV.c.model_id == model.id, MV.c.deleted_time.is_(None))).scalar_one()
+        targets = conn.execute(select(GP.c.target_kind, GP.c.target).where(GP.c.model_id == model.id)
+                               .distinct()).all()
+        guarded = frozenset(
+            (r.target_kind, r.target) for r in targets
+            if has_rules(policy_row(conn, model.id, GateTarget(kind=r.target_kind, name=r.target))))
+        return ModelHolders(model_id=model.id, name=model.name, aliases=aliases, stages=stages,
+                            guarded=guarded, live_versions=live)
+
+    def model_holders(self, name: str) -> ModelHolders:
+        """Who holds which alias and stage of ``name`` now, and which targets are guarded."""
+        with read_connection(self.engine) as conn:
+            return self._holders(conn, self._model_row(conn, name))
+
+    # ======================================================= registered models
+    def create_model(self, name: str, *, description: str | None, tags: Sequence[tuple[str, str]],
+                     now: int, event: EventRecord) -> None:
+        """Insert the model; AlreadyExists if the name is taken."""
+        try:
+            with write_connection(self.engine) as conn:
+                if conn.execute(select(RM.c.id).where(RM.c.name == name)).first() is not None:
+                    raise AlreadyExists(f"Registered model {name!r} already exists")
+                model_id = conn.execute(
+                    insert(RM).values(name=name, description=description, creation_time=now,
+                                      last_updated_time=now).returning(RM.c.id)
+                ).scalar_one()
+                if tags:
+                    conn.execute(insert(RMT), [{"model_id": model_id, "key": k, "value": v} for k, v in tags])
+                self._append(conn, model_id, name, [event])
+        except IntegrityError:
+            raise AlreadyExists(f"Registered model {name!r} already exists") from None
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """The model with its tags, aliases and latest version per stage."""
+        with read_connection(self.engine) as conn:
+            return model_entities(conn, [self._model_row(conn, name)])[0]
+
+    def rename_model(self, name: str, new_name: str, *, now: int, decide: Decide) -> None:
+        """Rename the model if ``decide`` allows it; AlreadyExists if ``new_name`` is taken."""
+        try:
+            with write_connection(self.engine) as conn:
+                row = self._model_row(conn, name, lock=True)
+                if new_name == name:
+                    return
+                if conn.execute(select(RM.c.id).where(RM.c.name == new_name)).first() is not None:
+                    raise AlreadyExists(f"Registered model {new_name!r} already exists")
+                events = decide(self._holders(conn, row))
+                conn.execute(update(RM).where(RM.c.id == row.id).values(name=new_name, last_updated_time=now))
+                self._append(conn, row.id, new_name, events)
+        except IntegrityError:
+            raise AlreadyExists(f"Registered model {new_name!r} already exists") from None
+
+    def update_model(self, name: str, *, description: str | None, now: int, event: EventRecord) -> None:
+        """Set the model's description."""
+        with write_connection(self.engine) as conn:
+            row = self._model_row(conn, name, lock=True)
+            conn.execute(update(RM).where(RM.c.id == row.id).values(description=description,
+                                                                   last_updated_time=now))
+            self._append(conn, row.id, name, [event])
+
+    def delete_model(self, name: str, *, decide: Decide) -> None:
+        """Delete the model with everything but its events, if ``decide`` allows it."""
+        with write_connection(self.engine) as conn:
+            row = self._model_row(conn, name, lock=True)
+            events = decide(self._holders(conn, row))
+            for table in (AL, MVT, MV, RMT, GP):
+                conn.execute(delete(table).where(table.c.model_id == row.id))
+            conn.execute(delete(RM).where(RM.c.id == row.id))
+            self._append(conn, row.id, name, events)
+
+    def search_models(self, comparisons: Sequence[Comparison], sort: Sequence[OrderBy], *, offset: int,
+                      limit: int) -> tuple[list[RegisteredModel], bool]:
+        """One page of models matching ``comparisons``; True when more follow."""
+        columns = {"name": RM.c.name, "creation_timestamp": RM.c.creation_time,
+                   "last_updated_timestamp": RM.c.last_updated_time}
+        stmt = select(RM)
+        for c in comparisons:
+            if c.kind == "tag":
+                stmt = stmt.where(keyed_clause(c, owner=RMT.c.model_id == RM.c.id, key_column=RMT.c.key,
+                                               value_column=RMT.c.value))
+            else:
+                stmt = stmt.where(compile_comparison(columns[c.key], c.op, c.value))
+        stmt = stmt.order_by(*order(sort, columns, default=[sort_key(RM.c.name).asc()]), RM.c.id)
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(stmt.offset(offset).limit(limit + 1)).all()
+            return model_entities(conn, rows[:limit]), len(rows) > limit
+
+    def _upsert_tag(self, conn: Connection, table: Any, ident: dict[str, Any], key: str, value: str) -> bool:
+        """Set the tag; False when it already had this value."""
+        where = [getattr(table.c, k) == v for k, v in ident.items()] + [table.c.key == key]
+        current = conn.execute(select(table.c.value).where(*where)).first()
+        if current is None:
+            conn.execute(insert(table).values(**ident, key=key, value=value))
+            return True
+        if current.value == value:
+            return False
+        conn.execute(update(table).where(*where).values(value=value))
+        return True
+
+    def set_model_tag(self, name: str, key: str, value: str, *, now: int, event: EventRecord) -> None:
+        """Set the tag; the same value again records nothing."""
+        with write_connection(self.engine) as conn:
+            row = self._model_row(conn, name, lock=True)
+            if not self._upsert_tag(conn, RMT, {"model_id": row.id}, key, value):
+                return
+            self._touch_model(conn, row.id, now)
+            self._append(conn, row.id, name, [event])
+
+    def delete_model_tag(self, name: str, key: str, *, event: EventRecord) -> None:
+        """Remove the tag; NotFound if the model has no such tag."""
+        with write_connection(self.engine) as conn:
+            row = self._model_row(conn, name, lock=True)
+            gone = conn.execute(delete(RMT).where(RMT.c.model_id == row.id, RMT.c.key == key)).rowcount
+            if not gone:
+                raise NotFound(f"Registered model {name!r} has no tag {key!r}")
+            self._append(conn, row.id, name, [event])
+
+    # ========================================================== model versions
+    def create_version(
+        self, name: str, *, source: str, run_id: str | None, run_path: str | None,
+        run_info: tuple[str, str] | None, read_run: bool, tags: Sequence[tuple[str, str]],
+        run_link: str | None, description: str | None, actor: str, now: int,
+    ) -> ModelVersion:
+        """A new version (or the live one with the same source and run, for retries).
+
+        ``run_info`` is (experiment id, artifact URI) of ``run_id``; ``read_run`` reads it from
+        this database's runs table instead, inside the transaction (NotFound if missing).
+        """
+        q = stmts()
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            if read_run:
+                row = conn.execute(q["run_info"], {"run_id": run_id}).first()
+                if row is None:
+                    raise NotFound(f"Run {run_id!r} not found")
+                run_info = (str(row.experiment_id), row.artifact_uri)
+            experiment_id = run_info[0] if run_info else None
+            storage_location = source
+            if run_info is not None and run_path is not None:
+                root = run_info[1].rstrip("/")
+                storage_location = f"{root}/{run_path}" if run_path else root
+            if run_id is None:
+                latest, existing = conn.execute(q["next_or_existing_none"],
+                                                {"mid": model.id, "source": source}).one()
+            else:
+                latest, existing = conn.execute(q["next_or_existing_run"], {
+                    "mid": model.id, "source": source, "run_id": run_id}).one()
+            if existing is not None:
+                row = self._version_row(conn, model.id, name, existing)
+                return version_entities(conn, [row], {model.id: name})[0]
+            version = latest + 1
+            conn.execute(q["insert_version"], {
+                "model_id": model.id, "version": version, "source": source,
+                "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
+                "run_link": run_link, "status": ModelVersionStatus.READY.value,
+                "status_message": None, "current_stage": ModelVersionStage.NONE.value,
+                "description": description, "user_id": actor, "creation_time": now,
+                "last_updated_time": now, "deleted_time": None,
+            })
+            if tags:
+                conn.execute(q["insert_version_tags"], [
+                    {"model_id": model.id, "version": version, "key": k, "value": v} for k, v in tags])
+            self._touch_model(conn, model.id, now)
+            self._append(conn, model.id, name, [{
+                "type": EventType.VERSION_CREATED, "version": version, "actor": actor, "time": now,
+                "details": {"source": source, "run_id": run_id},
+            }], returning=False)
+        return ModelVersion(
+            name=name, version=version, source=source, storage_location=storage_location, run_id=run_id,
+            run_link=run_link, experiment_id=experiment_id, description=description, user_id=actor,
+            creation_timestamp=now, last_updated_timestamp=now, tags=dict(tags),
+        )
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """The version with its tags and aliases; NotFound if unknown or deleted."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            row = self._version_row(conn, model.id, name, version)
+            return version_entities(conn, [row], {model.id: name})[0]
+
+    def update_version(self, name: str, version: int, *, description: str | None, now: int,
+                       event: EventRecord) -> None:
+        """Set the version's description."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            self._version_row(conn, model.id, name, version)
+            conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == version)
+                         .values(description=description, last_updated_time=now))
+            self._append(conn, model.id, name, [event])
+
+    def delete_version(self, name: str, version: int, *, now: int, decide: Decide) -> None:
+        """Tombstone the version and drop its aliases, if ``decide`` allows it."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            self._version_row(conn, model.id, name, version)
+            events = decide(self._holders(conn, model))
+            conn.execute(delete(AL).where(AL.c.model_id == model.id, AL.c.version == version))
+            conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == version)
+                         .values(deleted_time=now, last_updated_time=now))
+            self._touch_model(conn, model.id, now)
+            self._append(conn, model.id, name, events)
+
+    def search_versions(self, comparisons: Sequence[Comparison], sort: Sequence[OrderBy], *, offset: int,
+                        limit: int) -> tuple[list[ModelVersion], bool]:
+        """One page of live versions matching ``comparisons``; True when more follow."""
+        stmt = select(MV, RM.c.name.label("model_name")).join(RM, RM.c.id == MV.c.model_id).where(
+            MV.c.deleted_time.is_(None))
+        columns = {"name": RM.c.name, "version_number": MV.c.version, "run_id": MV.c.run_id,
+                   "source_path": MV.c.source, "current_stage": MV.c.current_stage,
+                   "user_id": MV.c.user_id, "creation_timestamp": MV.c.creation_time,
+                   "last_updated_timestamp": MV.c.last_updated_time}
+        for c in comparisons:
+            if c.kind == "tag":
+                owner = and_(MVT.c.model_id == MV.c.model_id, MVT.c.version == MV.c.version)
+                stmt = stmt.where(keyed_clause(c, owner=owner, key_column=MVT.c.key, value_column=MVT.c.value))
+                continue
+            value = c.value
+            if c.key == "current_stage" and isinstance(value, tuple):
+                value = tuple(ModelVersionStage.parse(v).value for v in value)
+            elif c.key == "current_stage" and isinstance(value, str):
+                value = ModelVersionStage.parse(value).value
+            stmt = stmt.where(compile_comparison(columns[c.key], c.op, value))
+        default = [sort_key(RM.c.name).asc(), MV.c.version.desc()]
+        stmt = stmt.order_by(*order(sort, columns, default=default), MV.c.model_id, MV.c.version)
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(stmt.offset(offset).limit(limit + 1)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return version_entities(conn, rows, {r.model_id: r.model_name for r in rows}), more
+
+    def latest_version(self, name: str, *, stage: str | None) -> ModelVersion | None:
+        """The newest live version (in ``stage``, if given); None if there is none."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            stmt = select(MV).where(MV.c.model_id == model.id, MV.c.deleted_time.is_(None))
+            if stage is not None:
+                stmt = stmt.where(MV.c.current_stage == stage)
+            row = conn.execute(stmt.order_by(MV.c.version.desc()).limit(1)).first()
+            return None if row is None else version_entities(conn, [row], {model.id: name})[0]
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str, *, now: int,
+                        event: EventRecord) -> None:
+        """Set the tag; the same value again records nothing."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            self._version_row(conn, model.id, name, version)
+            if not self._upsert_tag(conn, MVT, {"model_id": model.id, "version": version}, key, value):
+                return
+            conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == version)
+                         .values(last_updated_time=now))
+            self._append(conn, model.id, name, [event])
+
+    def delete_version_tag(self, name: str, version: int, key: str, *, event: EventRecord) -> None:
+        """Remove the tag; NotFound if the version has no such tag."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            self._version_row(conn, model.id, name, version)
+            gone = conn.execute(delete(MVT).where(MVT.c.model_id == model.id, MVT.c.version == version,
+                                                  MVT.c.key == key)).rowcount
+            if not gone:
+                raise NotFound(f"Model version {version} of {name!r} has no tag {key!r}")
+            self._append(conn, model.id, name, [event])
+
+    # ================================================================= aliases
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at; NotFound if the alias is not set."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            row = conn.execute(stmts()["alias_row"], {"mid": model.id, "alias": alias}).first()
+            if row is None:
+                raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
+            return version_entities(conn, [row], {model.id: name})[0]
+
+    def delete_alias(self, name: str, alias: str, *, now: int, decide: Decide) -> None:
+        """Remove the alias, if ``decide`` allows it; NotFound if it is not set."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            holders = self._holders(conn, model)
+            if alias not in holders.aliases:
+                raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
+            events = decide(holders)
+            conn.execute(delete(AL).where(AL.c.model_id == model.id, AL.c.alias == alias))
+            self._touch_model(conn, model.id, now)
+            self._append(conn, model.id, name, events)
+
+    # =================================================================== moves
+    def _target_holders(self, conn: Connection, model_id: int, target: GateTarget) -> tuple[int, ...]:
+        if target.kind == "alias":
+            row = conn.execute(stmts()["alias_holder"], {"mid": model_id, "alias": target.name}).first()
+            return (row.version,) if row else ()
+        rows = conn.execute(stmts()["stage_holders"], {"mid": model_id, "stage": target.name}).all()
+        return tuple(r.version for r in rows)
+
+    @staticmethod
+    def _last_holder(conn: Connection, model_id: int, target: GateTarget, *, exclude: int) -> int | None:
+        """The version other than ``exclude`` that most recently took the target (event log)."""
+        if target.kind == "alias":
+            where = [EV.c.alias == target.name, EV.c.event_type == EventType.ALIAS_SET.value]
+        else:
+            where = [EV.c.stage == target.name, EV.c.event_type == EventType.STAGE_CHANGED.value]
+        return conn.execute(select(EV.c.version).where(
+            EV.c.model_id == model_id, EV.c.version.is_not(None), EV.c.version != exclude, *where,
+        ).order_by(EV.c.id.desc()).limit(1)).scalar()
+
+    def move_snapshot(self, name: str, version: int, target: GateTarget) -> MoveSnapshot:
+        """The candidate, the target's holders, the version to beat, the policy and approvals."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            row = self._version_row(conn, model.id, name, version)
+            holders = self._target_holders(conn, model.id, target)
+            others = [v for v in holders if v != version]
+            champ_row = None
+            last_holder = False
+            if others:
+                champ_row = conn.execute(stmts()["version"], {"mid": model.id, "ver": max(others)}).first()
+            elif not holders:
+                # An empty target is judged against the version that held it last, so removing
+                # the holder first cannot make a weaker candidate "beat" nobody.
+                former = self._last_holder(conn, model.id, target, exclude=version)
+                if former is not None:
+                    champ_row = conn.execute(stmts()["version"], {"mid": model.id, "ver": former}).first()
+                    last_holder = champ_row is not None
+            rows = [row] + ([champ_row] if champ_row is not None else [])
+            entities = version_entities(conn, rows, {model.id: name})
+            prow = policy_row(conn, model.id, target)
+            policy = GatePolicy.from_document(json.loads(prow.policy)) if prow else None
+            current_guarded = row.current_stage not in UNGUARDED_STAGES and has_rules(
+                policy_row(conn, model.id, GateTarget(kind="stage", name=row.current_stage)))
+            approvals: tuple[RegistryEvent, ...] = ()
+            if policy is not None and any(r.type == "require_approvals" for r in policy.rules):
+                approvals = tuple(event_entity(e) for e in conn.execute(select(EV).where(
+                    EV.c.model_id == model.id, EV.c.version == version,
+                    EV.c.event_type == EventType.VERSION_APPROVED.value).order_by(EV.c.id)))
+        return MoveSnapshot(
+            model_id=model.id, model_name=name, candidate=entities[0], holders=holders,
+            champion=entities[1] if len(entities) > 1 else None, champion_is_last_holder=last_holder,
+            policy=policy, policy_version=prow.policy_version if prow else None,
+            current_stage_guarded=current_guarded, approvals=approvals,
+        )
+
+    def apply_move(self, snap: MoveSnapshot, target: GateTarget, *, archive: Sequence[int], now: int,
+                   events: list[EventRecord]) -> list[int]:
+        """Move the candidate to ``target`` (archiving ``archive``) if the target still has the
+        holders ``snap`` saw; Conflict, changing nothing, otherwise. Returns the event ids."""
+        name, number = snap.model_name, snap.candidate.version
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            if model.id != snap.model_id:
+                raise Conflict(f"Registered model {name!r} was replaced during the promotion; retry")
+            self._version_row(conn, model.id, name, number)
+            holders = self._target_holders(conn, model.id, target)
+            if holders != snap.holders:
+                raise Conflict(
+                    f"{target} of {name!r} changed from {_fmt(snap.holders)} to {_fmt(holders)} while "
+                    f"version {number} was being evaluated; nothing was changed, promote again to "
+                    "evaluate against the new holder",
+                    details={"expected": list(snap.holders), "found": list(holders)},
+                )
+            actor = events[0].get("actor", "") if events else ""
+            if target.kind == "alias":
+                try:
+                    if snap.holders:
+                        conn.execute(update(AL).where(AL.c.model_id == model.id, AL.c.alias == target.name)
+                                     .values(version=number, set_by=actor, set_time=now))
+                    else:
+                        conn.execute(insert(AL).values(model_id=model.id, alias=target.name, version=number,
+                                                       set_by=actor, set_time=now))
+                except IntegrityError:
+                    raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
+            else:
+                current = conn.execute(select(MV.c.current_stage).where(
+                    MV.c.model_id == model.id, MV.c.version == number)).scalar_one()
+                conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == number)
+                             .values(current_stage=target.name, last_updated_time=now))
+                events[0].setdefault("details", {"from_stage": current, "to_stage": target.name})
+                if archive:
+                    conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version.in_(list(archive)))
+                                 .values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_time=now))
+            self._touch_model(conn, model.id, now)
+            return self._append(conn, model.id, name, events, now=now)
+
+    # ================================================================ policies
+    def get_policy(self, name: str, target: GateTarget, *, policy_version: int | None) -> GatePolicyRecord | None:
+        """The policy in force for the target (or the given version); None if there is none."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            row = policy_row(conn, model.id, target, policy_version)
+        return None if row is None else policy_record(name, row)
+
+    def list_policies(self, name: str) -> list[GatePolicyRecord]:
+        """The policy in force for every target of the model that ever had one."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            newest = (select(GP.c.target_kind, GP.c.target, func.max(GP.c.policy_version).label("v"))
+                      .where(GP.c.model_id == model.id).group_by(GP.c.target_kind, GP.c.target).subquery())
+            rows = conn.execute(select(GP).join(newest, and_(
+                GP.c.target_kind == newest.c.target_kind, GP.c.target == newest.c.target,
+                GP.c.policy_version == newest.c.v)).where(GP.c.model_id == model.id)
+                .order_by(GP.c.target_kind, GP.c.target)).all()
+        return [policy_record(name, r) for r in rows]
+
+    def put_policy(self, name: str, target: GateTarget, document: dict[str, Any], *, actor: str, now: int,
+                   decide: PolicyDecide) -> GatePolicyRecord:
+        """Store a new version of the target's policy, if ``decide`` returns its events."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            current_row = policy_row(conn, model.id, target)
+            current = policy_record(name, current_row) if current_row is not None else None
+            events = decide(current, self._holders(conn, model))
+            if events is None:
+                assert current is not None  # "no change" is only decided for an existing policy
+                return current
+            number = (current.policy_version if current is not None else 0) + 1
+            conn.execute(insert(GP).values(model_id=model.id, target_kind=target.kind, target=target.name,
+                                           policy_version=number, policy=json.dumps(document, sort_keys=True),
+                                           created_by=actor, created_at=now))
+            for ev in events:
+                ev.setdefault("details", {}).update(policy_version=number)
+            self._append(conn, model.id, name, events)
+        return GatePolicyRecord(model_name=name, target=target, policy_version=number, policy=document,
+                                created_by=actor, created_at=now)
+
+    # ====================================================== approvals, events
+    def approve_version(self, name: str, version: int, *, actor: str, details: dict[str, Any]) -> RegistryEvent:
+        """Record ``actor``'s approval once; a repeat returns the first approval."""
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            self._version_row(conn, model.id, name, version)
+            earlier = conn.execute(select(EV).where(
+                EV.c.model_id == model.id, EV.c.version == version,
+                EV.c.event_type == EventType.VERSION_APPROVED.value, EV.c.actor == actor,
+            ).order_by(EV.c.id).limit(1)).first()
+            if earlier is not None:
+                return event_entity(earlier)
+            (event_id,) = self._append(conn, model.id, name, [{
+                "type": EventType.VERSION_APPROVED, "version": version, "actor": actor, "details": details}])
+            row = conn.execute(select(EV).where(EV.c.id == event_id)).one()
+        return event_entity(row)
+
+    def append_events(self, model_id: int, name: str, events: list[EventRecord]) -> list[int]:
+        """Append events in a transaction of their own (refusals, which change nothing else)."""
+        with write_connection(self.engine) as conn:
+            return self._append(conn, model_id, name, events)
+
+    def history(self, name: str, *, alias: str | None, stage: str | None, limit: int) -> list[RegistryEvent]:
+        """The model's move and refusal events, oldest first."""
+        with read_connection(self.engine) as conn:
+            model = self._model_row(conn, name)
+            stmt = select(EV).where(EV.c.model_id == model.id,
+                                    EV.c.event_type.in_([t.value for t in MOVE_EVENT_TYPES]))
+            if alias is not None:
+                stmt = stmt.where(EV.c.alias == alias)
+            if stage is not None:
+                stmt = stmt.where(EV.c.stage == stage)
+            rows = conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()
+        return [event_entity(r) for r in rows]
+
+    def events(self, *, after_id: int, model_name: str | None, types: Sequence[EventType],
+               limit: int) -> list[RegistryEvent]:
+        """Events with ``id > after_id``, oldest first."""
+        stmt = select(EV).where(EV.c.id > after_id)
+        with read_connection(self.engine) as conn:
+            if model_name is not None:
+                # Every model that ever bore the name, so renames and deletions keep their past.
+                ids = select(EV.c.model_id).where(EV.c.model_name == model_name,
+                                                  EV.c.model_id.is_not(None)).distinct()
+                stmt = stmt.where(or_(EV.c.model_name == model_name, EV.c.model_id.in_(ids)))
+            if types:
+                stmt = stmt.where(EV.c.event_type.in_([t.value for t in types]))
+            rows = conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()
+        return [event_entity(r) for r in rows]
