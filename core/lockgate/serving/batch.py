@@ -12,9 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
 
 __all__ = ["BatchResult", "predict_batch", "predict_frames"]
 
@@ -150,10 +153,12 @@ def predict_batch(
     output_column: str = "prediction",
     include_input: bool = True,
     columns: list[str] | None = None,
+    client: LockgateClient | None = None,
 ) -> BatchResult:
     """Score a CSV or Parquet file in chunks and write the rows with predictions to ``output_path``.
 
-    ``model_uri`` is any model URI (path, ``runs:/``, ``models:/``) or a loaded PyFuncModel.
+    ``model_uri`` is any model URI (path, ``runs:/``, ``models:/``) or a loaded PyFuncModel;
+    ``client`` is the tracking server or database a URI refers to (default: the one in force).
     """
     from lockgate.models.pyfunc import PyFuncModel, load_model
 
@@ -165,7 +170,7 @@ def predict_batch(
         raise NotFound(f"The input file {str(source)!r} does not exist.")
     if source.resolve() == target.resolve():
         raise InvalidArgument("The output file must differ from the input file.")
-    model = model_uri if isinstance(model_uri, PyFuncModel) else load_model(model_uri)
+    model = model_uri if isinstance(model_uri, PyFuncModel) else load_model(model_uri, client=client)
     total = _row_count(source, in_fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")

@@ -107,6 +107,13 @@ def test_two_servers_two_tokens_one_process(
         assert lockgate.pyfunc.load_model(uri, client=b).predict(probe).tolist() == pytest.approx([-30.0])
         assert lockgate.pyfunc.load_model(uri, client=a).predict(probe).tolist() == pytest.approx([21.0])
     assert lockgate.sklearn.load_model("models:/churn/1", client=b).coef_.tolist() == pytest.approx([-3.0])
+    from lockgate.serving.batch import predict_batch
+
+    (tmp_path / "in.csv").write_text("x\n10\n-1\n")
+    scored = predict_batch("models:/churn@champion", tmp_path / "in.csv", tmp_path / "out.csv",
+                           client=b, progress=False)
+    assert scored.rows == 2
+    assert (tmp_path / "out.csv").read_text().splitlines()[1:] == ["10,-30.0", "-1,3.0"]
     # The fluent default (here the local SQLite store) knows neither server's model.
     with pytest.raises(NotFound):
         lockgate.pyfunc.load_model("models:/churn/1")

@@ -73,7 +73,9 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
         try:
             from lockgate.serving.batch import predict_batch
 
-            result = predict_batch(pinned, input_path=input_path, output_path=output_path, **self.predict_kwargs)
+            # The hook's client (its server and token) resolves the model and fetches its files.
+            result = predict_batch(pinned, input_path=input_path, output_path=output_path, client=client,
+                                   **self.predict_kwargs)
         finally:
             self.hook.restore_fluent(previous)
         rows = _row_count(result)
