@@ -30,6 +30,7 @@ __all__ = [
     "RunPublic",
     "RunsPage",
     "RunSearch",
+    "RunColumnsIn",
     "MetricIn",
     "MetricPublic",
     "MetricsPage",
@@ -143,6 +144,14 @@ class RunsPage(BaseModel):
     next_page_token: str | None = None
 
 
+class RunColumnsIn(_In):
+    """Keys to return per kind (at most 500 each); a kind left out returns all its keys."""
+
+    params: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+    metrics: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+    tags: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+
+
 class RunSearch(_In):
     experiment_ids: list[str]
     filter_string: str = ""
@@ -150,6 +159,7 @@ class RunSearch(_In):
     max_results: Int64 = 1000
     order_by: list[str] | None = None
     page_token: str | None = None
+    columns: RunColumnsIn | None = None
 
 
 class MetricIn(_In):

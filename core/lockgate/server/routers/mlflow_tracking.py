@@ -15,8 +15,8 @@ from lockgate.entities import Dataset, DatasetInput, Metric, Param, RunTag
 from lockgate.errors import NotFound
 from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.guard import EDIT, MANAGE, READ
-from lockgate.server.deps import GuardDep, StoreDep, UserDep
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.deps import GuardDep, StateDep, StoreDep, UserDep
+from lockgate.server.responses import EMPTY, json_response, wire_float
 from lockgate.server.wire import experiment_json, metrics_json, run_info_json, run_json
 
 __all__ = ["build_router"]
@@ -255,6 +255,35 @@ def build_router() -> APIRouter:
             rid, metric_key, max_results=max_results, page_token=page_token or None
         )
         return _paged("metrics", metrics_json(page), page.token)
+
+    @router.get("/metrics/get-history-bulk-interval")
+    def get_metric_history_bulk_interval(
+        state: StateDep,
+        guard: GuardDep,
+        metric_key: Annotated[str, Query(max_length=250)],
+        run_ids: Annotated[list[str], Query(max_length=100)],
+        start_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        end_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        max_results: Annotated[int, Query(ge=1, le=2500)] = 2500,
+    ) -> Response:
+        """Up to ``max_results`` points per run (min/max per step bucket when there are more)."""
+        from lockgate.errors import InvalidArgument
+        from lockgate.store.sql.views import sample_metric_histories
+
+        if (start_step is None) != (end_step is None):
+            raise InvalidArgument("If either start step or end step are specified, both must be specified.")
+        if not run_ids:
+            raise InvalidArgument("Missing value for required parameter 'run_ids'.")
+        for rid in run_ids:
+            guard.run(rid, READ)
+        series = sample_metric_histories(state.store, run_ids, [metric_key], x="step", start=start_step,
+                                         end=end_step, max_points=max(2, max_results))
+        metrics = [
+            {"key": item.key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
+             "run_id": item.run_id}
+            for item in series for p in item.points[:max_results]
+        ]
+        return json_response({"metrics": metrics})
 
     return router
 
