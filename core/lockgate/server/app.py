@@ -95,7 +95,7 @@ def create_app(
     from lockgate import __version__, settings
     from lockgate.server.errors import install_error_handlers
     from lockgate.server.responses import json_response
-    from lockgate.server.routers import mlflow_tracking, native
+    from lockgate.server.routers import mlflow_tracking, native, native_views
     from lockgate.store.sql.store import SqlStore
 
     uri = backend_store_uri or settings.tracking_uri()
@@ -127,6 +127,7 @@ def create_app(
     for prefix in MLFLOW_PREFIXES:
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
+    app.include_router(native_views.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
 
     @app.get("/health", tags=["server"], summary="Liveness: OK when the server can answer")
@@ -156,6 +157,9 @@ def create_app(
         state.extras["auth_store"] = auth_store
 
         app.add_middleware(AuthMiddleware, state=state)
+    from lockgate.ui import mount_ui
+
+    mount_ui(app)  # last: its fallback route answers every other GET with the UI shell
     app.add_middleware(_TimingMiddleware)
     return app
 

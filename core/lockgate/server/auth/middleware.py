@@ -13,6 +13,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from lockgate.server.auth.store import AuthStore, User
+from lockgate.ui.server import is_ui_path
 
 __all__ = ["AuthMiddleware", "PUBLIC_PATHS"]
 
@@ -31,7 +32,7 @@ class AuthMiddleware:
         return self.state.extras["auth_store"]  # type: ignore[no-any-return]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or is_ui_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         header = b""
@@ -41,7 +42,9 @@ class AuthMiddleware:
                 break
         user, problem = await self._authenticate(header.decode("latin-1"))
         if user is None:
-            await _unauthorized(send, problem)
+            # The web UI shows its own login form; a Basic challenge would pop the browser's.
+            ui = any(name == b"x-lockgate-ui" for name, _ in scope["headers"])
+            await _unauthorized(send, problem, challenge=not ui)
             return
         scope["lockgate.user"] = user
         await self.app(scope, receive, send)
@@ -71,17 +74,12 @@ class AuthMiddleware:
         return None, f"Unsupported authorization scheme {scheme!r}: use Basic or Bearer."
 
 
-async def _unauthorized(send: Any, message: str) -> None:
+async def _unauthorized(send: Any, message: str, *, challenge: bool = True) -> None:
     import orjson
 
     body = orjson.dumps({"error_code": "UNAUTHENTICATED", "message": message})
-    await send({
-        "type": "http.response.start",
-        "status": 401,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Basic realm="lockgate"'),
-        ],
-    })
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if challenge:
+        headers.append((b"www-authenticate", b'Basic realm="lockgate"'))
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})
