@@ -281,6 +281,7 @@ def _mount_optional_commands() -> None:
     for module_name, attr, name in (
         ("lockgate.cli_models", "models_app", "models"),
         ("lockgate.cli_server", "server_command", "server"),
+        ("lockgate.cli_ui", "ui_command", "ui"),
         ("lockgate.cli_users", "users_app", "users"),
     ):
         try:

@@ -55,5 +55,7 @@ def mount_ui(app: Any) -> None:
     @app.get("/{full_path:path}", include_in_schema=False)
     async def ui_fallback(full_path: str) -> Response:
         if not is_ui_path("/" + full_path):
-            raise NotFound(f"No API endpoint at /{full_path}.")
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(404)  # the API's own "no such endpoint" answer
         return shell()

@@ -45,6 +45,11 @@ def _series_public(series: Any) -> dict[str, Any]:
     }
 
 
+def _local(uri: str) -> str:
+    """``file:///a/b`` and ``/a/b`` name the same folder; other URIs stay as they are."""
+    return uri[len("file://"):] if uri.startswith("file:///") else uri
+
+
 def run_artifact_root(state: Any, artifact_uri: str) -> tuple[Any, str]:
     """(repository, prefix) holding a run's artifacts on this server, or InvalidArgument when
     they live outside its artifact destination (the server never reads arbitrary locations)."""
@@ -55,10 +60,10 @@ def run_artifact_root(state: Any, artifact_uri: str) -> tuple[Any, str]:
         if rest.startswith("//"):
             rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
         return _repo(state), safe_artifact_path(rest.strip("/"))
-    destination = state.artifacts_destination.rstrip("/")
-    if artifact_uri.rstrip("/") == destination or artifact_uri.startswith(destination + "/"):
-        prefix = artifact_uri[len(destination):].strip("/")
-        return _repo(state), safe_artifact_path(prefix)
+    destination = _local(state.artifacts_destination).rstrip("/")
+    location = _local(artifact_uri).rstrip("/")
+    if location == destination or location.startswith(destination + "/"):
+        return _repo(state), safe_artifact_path(location[len(destination):].strip("/"))
     raise InvalidArgument(
         f"This run's artifacts are stored at {artifact_uri!r}, outside the server's artifact "
         "destination; read them with the Lockgate client instead."

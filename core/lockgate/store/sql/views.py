@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import func, literal, select
 
 from lockgate.entities import ViewType
 from lockgate.errors import InvalidArgument, NotFound
@@ -174,22 +174,28 @@ def _sample_one(
         return SampledSeries(run_id, key, total, False, whole)
     buckets = max(1, max_points // 2)
     span = int(hi) - int(lo) + 1
-    # Integer arithmetic on both SQLite and PostgreSQL: bucket = (x - lo) * buckets / span.
-    bucket = cast((xcol - literal(int(lo))) * literal(buckets) / literal(span), Integer).label("b")
+    # Floor division stays integer on SQLite and PostgreSQL: bucket = (x - lo) * buckets // span.
+    bucket = ((xcol - literal(int(lo))) * literal(buckets) // literal(span)).label("b")
     finite = [*where, M.c.is_nan.is_(False)]
-    inner = select(bucket, xcol.label("x"), M.c.step, M.c.timestamp, M.c.value).where(*finite).subquery()
-    agg = (
-        select(inner.c.b, func.min(inner.c.value), func.max(inner.c.value),
-               func.min(inner.c.x), func.max(inner.c.x), func.min(inner.c.step), func.max(inner.c.step),
-               func.min(inner.c.timestamp), func.max(inner.c.timestamp))
-        .group_by(inner.c.b)
-        .order_by(inner.c.b)
-    )
-    points: list[SeriesPoint] = []
-    for _b, vmin, vmax, _xmin, _xmax, smin, smax, tmin, tmax in conn.execute(agg):
-        points.append(SeriesPoint(int(smin), int(tmin), float(vmin)))
-        if vmax != vmin or smax != smin:
-            points.append(SeriesPoint(int(smax), int(tmax), float(vmax)))
+    inner = select(bucket, M.c.step, M.c.timestamp, M.c.value, M.c.id).where(*finite).subquery()
+    chosen: dict[tuple[int, int], SeriesPoint] = {}
+    if conn.dialect.name == "sqlite":
+        # SQLite fills the bare columns of a MIN()/MAX() aggregate from the row that holds it.
+        for agg in (func.min, func.max):
+            stmt = select(inner.c.b, inner.c.step, inner.c.timestamp, agg(inner.c.value), inner.c.id).group_by(inner.c.b)
+            for b, step, ts, value, row_id in conn.execute(stmt):
+                chosen[(int(b), int(row_id))] = SeriesPoint(int(step), int(ts), float(value))
+    else:
+        low = func.row_number().over(partition_by=inner.c.b, order_by=(inner.c.value.asc(), inner.c.id))
+        high = func.row_number().over(partition_by=inner.c.b, order_by=(inner.c.value.desc(), inner.c.id))
+        ranked = select(inner, low.label("lo"), high.label("hi")).subquery()
+        stmt = select(ranked.c.b, ranked.c.step, ranked.c.timestamp, ranked.c.value, ranked.c.id).where(
+            (ranked.c.lo == 1) | (ranked.c.hi == 1))
+        for b, step, ts, value, row_id in conn.execute(stmt):
+            chosen[(int(b), int(row_id))] = SeriesPoint(int(step), int(ts), float(value))
+    # Each bucket's lowest and highest point, in x order, so the line keeps every spike.
+    order = "step" if x == "step" else "timestamp"
+    points = sorted(chosen.values(), key=lambda p: (getattr(p, order), p.step, p.timestamp))
     return SampledSeries(run_id, key, total, True, points)
 
 

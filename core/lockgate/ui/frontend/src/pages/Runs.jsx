@@ -102,7 +102,7 @@ function flatten(runs, collapsed) {
     seen.add(r.info.run_id);
     const kids = children.get(r.info.run_id) || [];
     out.push({ run: r, depth, kids: kids.length });
-    if (kids.length && !collapsed.has(r.info.run_id)) return;
+    if (kids.length && collapsed.has(r.info.run_id)) return;
     kids.forEach((k) => walk(k, depth + 1, seen));
   };
   const seen = new Set();
@@ -163,8 +163,8 @@ export function RunsPage({ experimentId, params }) {
       setError(null);
     } catch (err) {
       if (mine !== gen.current) return;
+      // A bad filter or sort leaves the last good results on screen, with the error above them.
       setError(err);
-      if (!pageToken) { setRuns([]); setToken(null); }
     } finally {
       if (mine === gen.current) setLoading(false);
     }
