@@ -95,11 +95,23 @@ def _wait_rows(page: Any, count: int | None = None) -> list[str]:
     return [t.strip() for t in page.locator("[data-testid=runs-table] tbody tr[data-run-id] td.name a").all_inner_texts()]
 
 
-def _canvas_has_ink(page: Any, selector: str) -> bool:
-    return bool(page.evaluate("""sel => [...document.querySelectorAll(sel)].some(c => {
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
-        return false; })""", selector))
+def _canvas_has_ink(page: Any, selector: str, rgb: tuple[int, int, int] = (37, 99, 235)) -> bool:
+    """True once a canvas under ``selector`` has pixels of a series colour (default #2563eb,
+    the first run's): grid lines and axes alone do not count as a drawn chart."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("""([sel, rgb]) => [...document.querySelectorAll(sel)].some(c => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let hits = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] > 100 && Math.abs(d[i] - rgb[0]) < 40 && Math.abs(d[i + 1] - rgb[1]) < 40
+                    && Math.abs(d[i + 2] - rgb[2]) < 40) hits++;
+            }
+            return hits >= 5; })""", arg=[selector, list(rgb)], timeout=10_000)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def test_experiments_page_lists_experiments_with_run_counts(ui: dict[str, Any], open_page: Any) -> None:
@@ -196,6 +208,7 @@ def test_nested_runs_fold_under_their_parent_and_keyboard_moves_rows(ui: dict[st
     first = page.locator("[data-testid=runs-table] tbody tr[data-run-id]").first
     first.focus()
     page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => document.activeElement.dataset.index === '1'")
     second_id = page.evaluate("() => document.activeElement.dataset.runId")
     assert second_id == page.locator("[data-testid=runs-table] tbody tr[data-run-id]").nth(1).get_attribute("data-run-id")
     page.keyboard.press(" ")
@@ -325,7 +338,9 @@ def test_compare_page_table_charts_parallel_coordinates_and_scatter(ui: dict[str
     assert table.locator("th[data-differs=true]", has_text="param lr").count() == 1
     assert table.locator("th[data-differs=true]", has_text="metric loss").count() == 1
     page.locator("[data-testid=compare-chart] canvas").first.wait_for()
+    page.get_by_label("Metric", exact=True).select_option("loss")
     assert _canvas_has_ink(page, "[data-testid=compare-chart] canvas")
+    assert _canvas_has_ink(page, "[data-testid=compare-chart] canvas", (220, 38, 38))  # the second run's line
     assert _canvas_has_ink(page, "[data-testid=parallel-coords]")
     page.locator("[data-testid=scatter] canvas").first.wait_for()
     assert _canvas_has_ink(page, "[data-testid=scatter] canvas")
@@ -404,4 +419,28 @@ def test_dark_theme_follows_the_system_setting(ui: dict[str, Any], open_page: An
     bp.screenshot("run-dark")
     light: BrowserPage = open_page(ui["url"], color_scheme="light")
     assert light.goto("/").evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    bp.assert_no_js_errors()
+
+
+def test_column_chooser_searches_thousands_of_keys(ui: dict[str, Any], open_page: Any) -> None:
+    bp: BrowserPage = open_page(ui["url"])
+    page = bp.goto(f"/experiments/{ui['exp']}")
+    _wait_rows(page, 6)
+    page.get_by_role("button", name="Columns (6)").click()
+    chooser = page.get_by_role("dialog", name="Choose columns")
+    chooser.get_by_text("More keys match: type to narrow the list.").wait_for()
+    assert chooser.locator("fieldset", has_text="metrics").locator("li").count() == 200  # never all 5,002
+    bp.screenshot("runs-column-chooser")
+    chooser.get_by_label("Find keys").fill("m4999")
+    chooser.get_by_label("m4999").check()
+    chooser.get_by_role("button", name="Done").click()
+    header = page.locator("[data-testid=runs-table] thead th", has_text="m4999")
+    header.wait_for()
+    cells = page.locator("[data-testid=runs-table] thead th").all_inner_texts()
+    column = [c.strip() for c in cells].index("m4999")
+    wide = page.locator(f"tr[data-run-id='{ui['ids']['wide']}'] td")
+    page.wait_for_function("([id, i]) => { const r = document.querySelector(`tr[data-run-id='${id}']`);"
+                           " return r && r.cells[i] && r.cells[i].textContent === '4999'; }", arg=[ui["ids"]["wide"], column])
+    assert wide.nth(column).inner_text() == "4999"
+    assert "m4999" in page.url  # the chosen columns are part of the shareable URL
     bp.assert_no_js_errors()

@@ -51,7 +51,9 @@ export function LineChart({ series, xMode = "step", logY = false, smoothing = 0,
       axes: [{ stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.2)" } },
         { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.2)" }, size: 60 }],
       series: [{ label: xMode === "step" ? "step" : xMode === "wall" ? "time" : "seconds" },
-        ...series.map((s, i) => ({ label: s.label, stroke: color(i), width: 1.5, spanGaps: true, points: { show: false } }))],
+        // Short series get point markers: a one-point series has no line to draw.
+        ...series.map((s, i) => ({ label: s.label, stroke: color(i), width: 1.5, spanGaps: true,
+          points: { show: s.points.length <= 60, size: 5, fill: color(i) } }))],
       cursor: { drag: { x: true, y: false } },
       hooks: {
         setSelect: [(u) => {
