@@ -82,6 +82,10 @@ def ui(start_ui_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     client.log_artifact(alpha, local / "data.parquet")
     client.log_artifact(alpha, local / "plot.png")
 
+    client.create_registered_model("churn <model>")
+    client.create_model_version("churn <model>", source=f"runs:/{alpha}/model", run_id=alpha)
+    client.set_registered_model_alias("churn <model>", "champion", 1)
+
     gone = client.create_experiment("gone-exp")
     client.delete_experiment(gone)
     return {"server": server, "url": server.url, "client": client, "exp": exp, "ids": ids, "gone": gone}
@@ -252,6 +256,9 @@ def test_run_page_shows_params_metrics_chart_tags_and_datasets(ui: dict[str, Any
     assert "50 points" in page.locator("figure", has_text="loss").first.inner_text()
     assert "train-set" in page.get_by_test_id("datasets-table").inner_text()
     assert "training" in page.get_by_test_id("datasets-table").inner_text()
+    version = page.get_by_test_id("versions-table").locator("tbody tr", has_text="churn <model>")
+    version.wait_for()
+    assert version.locator("td").all_inner_texts()[:3] == ["churn <model>", "1", "@champion"]
     bp.screenshot("run")
     bp.assert_no_js_errors()
 

@@ -66,6 +66,9 @@ export const api = {
   run: (id) => get(`/api/v1/runs/${encodeURIComponent(id)}`),
   restoreRun: (id) => post(`/api/v1/runs/${encodeURIComponent(id)}/restore`, {}),
   sampled: (body) => post("/api/v1/metrics/sampled", body),
+  modelVersionsOfRun: (runId) => get("/api/v1/model-versions", {
+    filter_string: `run_id = '${runId.replace(/[^0-9a-fA-F]/g, "")}'`, max_results: 100,
+  }),
   permissions: (experimentId) => get("/api/v1/permissions", { experiment_id: experimentId }),
   artifacts: (runId, path) => get(`/api/v1/runs/${encodeURIComponent(runId)}/artifacts`, { path }),
   preview: (runId, path) => get(`/api/v1/runs/${encodeURIComponent(runId)}/artifacts/preview`, { path }),

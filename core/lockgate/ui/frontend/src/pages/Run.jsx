@@ -50,12 +50,17 @@ export function RunPage({ runId }) {
   const [metricFilter, setMetricFilter] = useState("");
   const [chartCount, setChartCount] = useState(CHARTS);
   const [histories, setHistories] = useState({});
+  const [versions, setVersions] = useState(null);
   const reload = () => api.run(runId).then((r) => {
     setRun(r);
     api.permissions(r.info.experiment_id).then(setPerm).catch(() => setPerm(null));
     api.experiment(r.info.experiment_id).then(setExperiment).catch(() => setExperiment(null));
   }).catch(setError);
   useEffect(() => { reload(); }, [runId]);
+  useEffect(() => {
+    // The registry may be absent or unreadable for this user: then the section just says so.
+    api.modelVersionsOfRun(runId).then((r) => setVersions(r.items)).catch(() => setVersions([]));
+  }, [runId]);
 
   const metricKeys = useMemo(() => (run ? Object.keys(run.data.metrics).sort() : []), [run]);
   const shownKeys = useMemo(() => {
@@ -131,6 +136,19 @@ export function RunPage({ runId }) {
               <td>{(d.tags || {})["mlflow.data.context"] || ""}</td><td class="clip">{d.dataset.source}</td></tr>
           ))}
           {run.inputs.dataset_inputs.length === 0 && <tr><td colSpan={4} class="muted">None</td></tr>}
+        </tbody>
+      </table>
+      <h2>Model versions</h2>
+      <table class="grid" data-testid="versions-table">
+        <thead><tr><th scope="col">Model</th><th scope="col">Version</th><th scope="col">Aliases</th>
+          <th scope="col">Stage</th><th scope="col">Source</th></tr></thead>
+        <tbody>
+          {(versions || []).map((v) => (
+            <tr key={`${v.name}/${v.version}`}><td>{v.name}</td><td class="num">{v.version}</td>
+              <td>{(v.aliases || []).map((a) => "@" + a).join(", ")}</td><td>{v.current_stage}</td>
+              <td class="clip">{v.source}</td></tr>
+          ))}
+          {versions && versions.length === 0 && <tr><td colSpan={5} class="muted">None registered from this run</td></tr>}
         </tbody>
       </table>
       <h2>Artifacts</h2>
