@@ -43,7 +43,7 @@ def _wait(url: str, proc: subprocess.Popen[Any], timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.args}")
+            raise SystemExit(f"server exited: {proc.args!r}")
         try:
             if httpx.get(url + "/health", timeout=2).status_code == 200:
                 return
@@ -187,7 +187,7 @@ def main() -> None:
     procs: list[subprocess.Popen[Any]] = []
     results: dict[str, dict[str, tuple[float, float]]] = {}
     try:
-        sizes = dict(runs=args.runs, keys=args.keys, points=args.points, series=args.series)
+        sizes = {"runs": args.runs, "keys": args.keys, "points": args.points, "series": args.series}
         lg_url, proc = start_lockgate(tmp)
         procs.append(proc)
         _wait(lg_url, proc)

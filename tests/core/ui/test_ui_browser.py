@@ -4,6 +4,7 @@ data was logged through the client over REST: what a user sees, read back from t
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -295,7 +296,7 @@ def test_artifact_browser_previews_each_kind_and_never_runs_html(ui: dict[str, A
     with page.expect_download() as download:
         _open_artifact(page, "notes.txt").get_by_role("button", name="Download").click()
     assert download.value.suggested_filename == "notes.txt"
-    assert open(download.value.path(), encoding="utf-8").read() == "hello from alpha\n"
+    assert Path(download.value.path()).read_text(encoding="utf-8") == "hello from alpha\n"
     bp.assert_no_js_errors()
 
 
