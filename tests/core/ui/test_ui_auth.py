@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BrowserPage, UiServer
+from ui_support import BrowserPage, UiServer
 
 
 @pytest.fixture(scope="module")

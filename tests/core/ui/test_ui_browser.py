@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BrowserPage, UiServer
+from ui_support import BrowserPage, UiServer
 
 EVIL_NAME = "<script>alert(1)</script> \"quoted\" 'single' 🚀"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import _free_port
+from ui_support import free_port
 
 
 def test_lockgate_ui_serves_local_runs_and_their_artifacts(lockgate_home: Path) -> None:
@@ -20,7 +20,7 @@ def test_lockgate_ui_serves_local_runs_and_their_artifacts(lockgate_home: Path) 
     run = client.create_run("0", run_name="local-run", context_tags=False).info.run_id
     client.log_param(run, "alpha", "0.5")
     client.log_text(run, "local notes", "notes.txt")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOCKGATE_HOME": str(lockgate_home)}
     env.pop("LOCKGATE_TRACKING_URI", None)
     proc = subprocess.Popen([sys.executable, "-m", "lockgate.cli_ui", "--port", str(port)], env=env,
@@ -30,15 +30,16 @@ def test_lockgate_ui_serves_local_runs_and_their_artifacts(lockgate_home: Path) 
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith(f"Lockgate UI: {url}") and str(lockgate_home / "lockgate.db") in first
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: start-up imports are slow on a busy machine
         while True:
             try:
-                page = httpx.get(url, timeout=1)
+                page = httpx.get(url, timeout=5)
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"lockgate ui did not start: {proc.stdout.read()}")
-                time.sleep(0.1)
+                    proc.kill()  # so that reading its output cannot block
+                    pytest.fail(f"lockgate ui did not start: {proc.communicate(timeout=10)[0]}")
+                time.sleep(0.2)
         assert page.status_code == 200 and "<title>Lockgate</title>" in page.text
         got = httpx.get(f"{url}api/v1/runs/{run}").json()
         assert got["info"]["run_name"] == "local-run" and got["data"]["params"] == {"alpha": "0.5"}
