@@ -160,14 +160,23 @@ def measure_lockgate(browser: Any, url: str, data: dict[str, Any]) -> dict[str, 
 
 
 def measure_mlflow(browser: Any, url: str, data: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """Only what can be automated without MLflow-internal selectors: the first run name shown."""
+    """Only what can be automated without MLflow-internal selectors: the newest run's name
+    appearing on the experiment page. A timeout is reported, with a screenshot to look at."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(300_000)
+    page.set_default_timeout(120_000)
     last = f"run-{len(data['runs']) - 1:06d}"  # newest first by default
+    out: dict[str, tuple[float, float]] = {}
     t = time.perf_counter()
     page.goto(f"{url}/#/experiments/{data['exp']}")
-    page.get_by_text(last, exact=True).first.wait_for()
-    out = {"runs table, first row": (time.perf_counter() - t, _heap(page))}
+    try:
+        page.get_by_text(last, exact=True).first.wait_for()
+        out["runs table, first row"] = (time.perf_counter() - t, _heap(page))
+    except PlaywrightTimeout:
+        shot = Path(tempfile.gettempdir()) / "ui-bench-mlflow.png"
+        page.screenshot(path=str(shot))
+        print(f"  MLflow's page did not show {last} within 120 s; screenshot: {shot}", flush=True)
     page.close()
     return out
 
