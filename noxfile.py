@@ -109,9 +109,11 @@ def _service_homes(session: nox.Session) -> dict[str, str]:
     return env
 
 
-def _run_pytest(session: nox.Session, target: str, extra: list[str]) -> None:
+def _run_pytest(session: nox.Session, target: str, extra: list[str], *, browser: bool = False) -> None:
     try:
         _services.ensure_postgres()
+        if browser:  # the web UI tests drive Debian's chromium
+            _services.ensure_chromium()
     except _services.ServiceError as exc:
         session.error(str(exc))
     args = list(session.posargs)
@@ -132,7 +134,7 @@ def tests_core(session: nox.Session) -> None:
     """Core tests (tracking, store, models, registry, server) on SQLite, PostgreSQL and S3."""
     extras, target = TEST_SESSIONS["tests-core"]
     _install_pinned(session, "tests-core", extras)
-    _run_pytest(session, target, ["--ignore=tests/integrations"])
+    _run_pytest(session, target, ["--ignore=tests/integrations"], browser=True)
 
 
 def _host_session(host: str):  # type: ignore[no-untyped-def]

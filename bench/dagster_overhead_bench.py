@@ -114,7 +114,7 @@ def _start_server(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     db = f"sqlite:///{root / 'server.db'}"
     env = {**os.environ, "LOCKGATE_ADMIN_USERNAME": "bench", "LOCKGATE_ADMIN_PASSWORD": "bench-secret-1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lockgate.cli_server", "--auth", "--backend-store-uri", db,
+        [sys.executable, "-m", "lockgate.cli.server", "--auth", "--backend-store-uri", db,
          "--artifacts-destination", str(root / "artifacts"), "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
         env=env,

@@ -27,6 +27,7 @@ from pathlib import Path
 __all__ = [
     "S3Server",
     "ServiceError",
+    "ensure_chromium",
     "ensure_postgres",
     "find_weed",
     "free_port",
@@ -64,6 +65,29 @@ def _wait(predicate, *, timeout: float, interval: float = 0.2) -> bool:  # type:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+
+
+def ensure_chromium(path: str = CHROMIUM) -> bool:
+    """Make sure Debian's chromium (the UI tests' browser) is installed; as root, install it.
+
+    Returns True when it had to be installed. Raises ServiceError when it cannot be.
+    """
+    if Path(path).exists():
+        return False
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise ServiceError(f"{path} is missing and this user cannot install it; run as root: {CHROMIUM_INSTALL}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ServiceError(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    if not Path(path).exists():
+        raise ServiceError(f"apt-get installed chromium but {path} is still missing.")
+    return True
 
 
 def ensure_postgres(host: str = "127.0.0.1", port: int = 5432, *, timeout: float = 60.0) -> bool:

@@ -109,7 +109,7 @@ def create_app(
     from lockgate.server.middleware import CatchAllMiddleware, RequestBodyGuard
     from lockgate.server.openapi import install_openapi
     from lockgate.server.responses import json_response
-    from lockgate.server.routers import mlflow_tracking, native, native_auth
+    from lockgate.server.routers import mlflow_tracking, native, native_auth, native_views
     from lockgate.store.sql.store import SqlStore
 
     uri = backend_store_uri or settings.tracking_uri()
@@ -142,6 +142,7 @@ def create_app(
         app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
     app.include_router(native.build_router(), prefix="/api/v1")
     app.include_router(native_auth.build_router(), prefix="/api/v1")
+    app.include_router(native_views.build_router(), prefix="/api/v1")
     _include_optional_routers(app, state)
     install_openapi(app)
 
@@ -178,6 +179,9 @@ def create_app(
 
         app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(CatchAllMiddleware)
+    from lockgate.ui import mount_ui
+
+    mount_ui(app)  # last: its fallback route answers every other GET with the UI shell
     app.add_middleware(_TimingMiddleware)
     return app
 

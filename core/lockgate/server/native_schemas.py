@@ -35,6 +35,7 @@ __all__ = [
     "MetricIn",
     "MetricPublic",
     "MetricsPage",
+    "RunColumnsIn",
     "RunCreate",
     "RunDataPublic",
     "RunInfoPublic",
@@ -187,6 +188,14 @@ class RunsPage(BaseModel):
     next_page_token: str | None = None
 
 
+class RunColumnsIn(_In):
+    """Keys to return per kind (at most 500 each); a kind left out returns all its keys."""
+
+    params: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+    metrics: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+    tags: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=500)
+
+
 class RunSearch(_In):
     experiment_ids: list[str] = Field(max_length=MAX_IDS_PER_REQUEST)
     filter_string: str = ""
@@ -194,6 +203,7 @@ class RunSearch(_In):
     max_results: Int64 = 1000
     order_by: list[str] | None = Field(default=None, max_length=MAX_ORDER_BY)
     page_token: str | None = None
+    columns: RunColumnsIn | None = None
 
 
 class MetricIn(_In):

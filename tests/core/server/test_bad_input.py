@@ -81,7 +81,9 @@ def test_missing_run_id_and_unknown_ids(http: httpx.Client) -> None:
 
 def test_unknown_endpoints_and_methods(http: httpx.Client) -> None:
     _error(http.get(f"{API}/runs/teleport"), 404, "ENDPOINT_NOT_FOUND")
-    _error(http.get("/no/such/thing"), 404, "ENDPOINT_NOT_FOUND")
+    _error(http.get("/api/v1/no/such/thing"), 404, "ENDPOINT_NOT_FOUND")
+    # any other path belongs to the web UI, which shows its own not-found page
+    assert "text/html" in http.get("/no/such/thing").headers["content-type"]
     _error(http.delete(f"{API}/runs/create"), 405)
 
 

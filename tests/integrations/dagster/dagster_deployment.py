@@ -1,6 +1,6 @@
 """Real processes for the production-topology tests: a ``lockgate server`` and a Dagster deployment.
 
-``LockgateServer`` runs ``python -m lockgate.cli_server`` with auth on over a SQLite file and
+``LockgateServer`` runs ``python -m lockgate.cli.server`` with auth on over a SQLite file and
 proxied artifacts; it can be stopped and started again on the same port (the fault tests).
 ``DagsterDeployment`` writes a ``dagster.yaml`` (QueuedRunCoordinator + DefaultRunLauncher)
 and a ``workspace.yaml``, runs ``dagster-daemon run``, submits runs with ``dagster job launch``
@@ -59,7 +59,7 @@ class LockgateServer:
         env.pop("LOCKGATE_TRACKING_URI", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*_kill_with_parent(), sys.executable, "-m", "lockgate.cli_server", "--auth",
+                [*_kill_with_parent(), sys.executable, "-m", "lockgate.cli.server", "--auth",
                  "--backend-store-uri", self.db_uri, "--artifacts-destination", str(self.artifacts),
                  "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
                 stdout=log, stderr=subprocess.STDOUT, env=env,

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lockgate.server.auth.store import AuthStore, User
 from lockgate.server.auth.throttle import TooManyAttempts
+from lockgate.ui.server import is_ui_path
 
 __all__ = ["PUBLIC_PATHS", "AuthMiddleware"]
 
@@ -35,7 +36,7 @@ class AuthMiddleware:
         return store
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or is_ui_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         header = b""
@@ -52,7 +53,9 @@ class AuthMiddleware:
                          [(b"retry-after", str(exc.retry_after).encode())])
             return
         if user is None:
-            await _unauthorized(send, problem)
+            # The web UI shows its own login form; a Basic challenge would pop the browser's.
+            ui = any(name == b"x-lockgate-ui" for name, _ in scope["headers"])
+            await _unauthorized(send, problem, challenge=not ui)
             return
         scope["lockgate.user"] = user
         await self.app(scope, receive, send)
@@ -82,8 +85,9 @@ class AuthMiddleware:
         return None, f"Unsupported authorization scheme {scheme!r}: use Basic or Bearer."
 
 
-async def _unauthorized(send: Any, message: str) -> None:
-    await _reply(send, 401, "UNAUTHENTICATED", message, [(b"www-authenticate", b'Basic realm="lockgate"')])
+async def _unauthorized(send: Any, message: str, *, challenge: bool = True) -> None:
+    headers = [(b"www-authenticate", b'Basic realm="lockgate"')] if challenge else []
+    await _reply(send, 401, "UNAUTHENTICATED", message, headers)
 
 
 async def _reply(send: Any, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> None:

@@ -17,7 +17,7 @@ from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.authorizer import Authorizer
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, StoreDep, UserDep
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.responses import EMPTY, json_response, wire_float
 from lockgate.server.wire import experiment_json, metrics_json, run_info_json, run_json
 from lockgate.store.base import TrackingStore
 
@@ -260,6 +260,35 @@ def build_router() -> APIRouter:
             rid, metric_key, max_results=max_results, page_token=page_token or None
         )
         return _paged("metrics", metrics_json(page), page.token)
+
+    @router.get("/metrics/get-history-bulk-interval")
+    def get_metric_history_bulk_interval(
+        store: StoreDep,
+        authz: AuthzDep,
+        metric_key: Annotated[str, Query(max_length=250)],
+        run_ids: Annotated[list[str], Query(max_length=100)],
+        start_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        end_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+        max_results: Annotated[int, Query(ge=1, le=2500)] = 2500,
+    ) -> Response:
+        """Up to ``max_results`` points per run (min/max per step bucket when there are more)."""
+        from lockgate.errors import InvalidArgument
+        from lockgate.store.sql.views import sample_metric_histories
+
+        if (start_step is None) != (end_step is None):
+            raise InvalidArgument("If either start step or end step are specified, both must be specified.")
+        if not run_ids:
+            raise InvalidArgument("Missing value for required parameter 'run_ids'.")
+        for rid in run_ids:
+            authz.require(Op.GET_METRIC_HISTORY, rid)
+        series = sample_metric_histories(store, run_ids, [metric_key], x="step", start=start_step,
+                                         end=end_step, max_points=max(2, max_results))
+        metrics = [
+            {"key": item.key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
+             "run_id": item.run_id}
+            for item in series for p in item.points[:max_results]
+        ]
+        return json_response({"metrics": metrics})
 
     return router
 

@@ -170,6 +170,12 @@ def build_router() -> APIRouter:
     def search_runs(body: s.RunSearch, store: StoreDep, authz: AuthzDep) -> Response:
         for experiment_id in body.experiment_ids:
             authz.require(Op.SEARCH_RUNS, experiment_id)
+        projection: dict[str, Any] = {}
+        if body.columns is not None:
+            from lockgate.store.projection import RunColumns
+
+            projection["columns"] = RunColumns(params=body.columns.params, metrics=body.columns.metrics,
+                                               tags=body.columns.tags)
         page = store.search_runs(
             body.experiment_ids,
             filter_string=body.filter_string,
@@ -177,6 +183,7 @@ def build_router() -> APIRouter:
             max_results=body.max_results,
             order_by=body.order_by,
             page_token=body.page_token,
+            **projection,
         )
         return _page([run_public(r) for r in page], page.token)
 

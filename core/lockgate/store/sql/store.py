@@ -39,6 +39,7 @@ from lockgate.entities import (
 )
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
+from lockgate.store.projection import RunColumns
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.tables import (
     DatasetTable,
@@ -228,29 +229,37 @@ class SqlStore:
             parent_run_id=row.parent_run_id,
         )
 
-    def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
-        """Build full Run entities for ``rows`` with four queries, whatever their number."""
+    def _load_runs(self, conn: Connection, rows: Sequence[Any], columns: RunColumns | None = None) -> list[Run]:
+        """Build full Run entities for ``rows`` with four queries, whatever their number;
+        ``columns`` limits which params, metrics and tags are loaded."""
         if not rows:
             return []
         ids = [r.run_uuid for r in rows]
+        cols = columns or RunColumns()
         metrics: dict[str, dict[str, float]] = defaultdict(dict)
         params: dict[str, dict[str, str]] = defaultdict(dict)
         tags: dict[str, dict[str, str]] = defaultdict(dict)
         inputs: dict[str, list[DatasetInput]] = defaultdict(list)
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            for run_uuid, key, value, nan in conn.execute(
-                select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(LM.c.run_uuid.in_(chunk))
-            ):
-                metrics[run_uuid][key] = _metric_value(value, nan)
-            for run_uuid, key, value in conn.execute(
-                select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
-            ):
-                params[run_uuid][key] = value
-            for run_uuid, key, value in conn.execute(
-                select(T.c.run_uuid, T.c.key, T.c.value).where(T.c.run_uuid.in_(chunk))
-            ):
-                tags[run_uuid][key] = value
+            if cols.metrics is None or cols.metrics:
+                stmt = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(LM.c.run_uuid.in_(chunk))
+                if cols.metrics is not None:
+                    stmt = stmt.where(LM.c.key.in_(list(cols.metrics)))
+                for run_uuid, key, value, nan in conn.execute(stmt):
+                    metrics[run_uuid][key] = _metric_value(value, nan)
+            if cols.params is None or cols.params:
+                stmt = select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
+                if cols.params is not None:
+                    stmt = stmt.where(P.c.key.in_(list(cols.params)))
+                for run_uuid, key, value in conn.execute(stmt):
+                    params[run_uuid][key] = value
+            if cols.tags is None or cols.tags:
+                stmt = select(T.c.run_uuid, T.c.key, T.c.value).where(T.c.run_uuid.in_(chunk))
+                if cols.tags is not None:
+                    stmt = stmt.where(T.c.key.in_(list(cols.tags)))
+                for run_uuid, key, value in conn.execute(stmt):
+                    tags[run_uuid][key] = value
             for row in conn.execute(
                 select(RI.c.run_uuid, RI.c.tags_json, D).join(D, D.c.dataset_uuid == RI.c.dataset_uuid)
                 .where(RI.c.run_uuid.in_(chunk))
@@ -684,7 +693,9 @@ class SqlStore:
         max_results: int = 1000,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
+        columns: RunColumns | None = None,
     ) -> PagedList[Run]:
+        """One page of runs; ``columns`` (SQL store only) limits the params/metrics/tags loaded."""
         from lockgate.search import apply_run_search
         from lockgate.store.paging import decode_page_token, encode_page_token
 
@@ -700,7 +711,7 @@ class SqlStore:
         stmt = stmt.offset(offset).limit(max_results + 1)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt).all()
-            runs = self._load_runs(conn, rows[:max_results])
+            runs = self._load_runs(conn, rows[:max_results], columns)
         token = encode_page_token(offset + max_results) if len(rows) > max_results else None
         return PagedList(runs, token)
 

@@ -1,0 +1,57 @@
+// The app shell: header, login when the server wants credentials, and the page for the URL.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import "uplot/dist/uPlot.min.css";
+import "./styles.css";
+import { api, clearCredentials, credentials, setUnauthorizedHandler } from "./api.js";
+import { fromMlflowHash, Link, navigate, useRoute } from "./router.jsx";
+import { ExperimentsPage } from "./pages/Experiments.jsx";
+import { RunsPage } from "./pages/Runs.jsx";
+import { RunPage } from "./pages/Run.jsx";
+import { ComparePage } from "./pages/Compare.jsx";
+import { NotFoundPage } from "./pages/NotFound.jsx";
+import { LoginPage } from "./pages/Login.jsx";
+
+function Page({ route }) {
+  switch (route.page) {
+    case "experiments": return <ExperimentsPage />;
+    case "runs": return <RunsPage key={route.id} experimentId={route.id} params={route.params} />;
+    case "run": return <RunPage key={route.id} runId={route.id} />;
+    case "compare": return <ComparePage key={route.params.get("runs")} params={route.params} />;
+    default: return <NotFoundPage what="page" />;
+  }
+}
+
+function App() {
+  const route = useRoute();
+  const [info, setInfo] = useState(null);
+  const [needLogin, setNeedLogin] = useState(null);
+  useEffect(() => {
+    setUnauthorizedHandler((err) => { clearCredentials(); setNeedLogin(err.message); });
+    api.serverInfo().then((i) => {
+      setInfo(i);
+      if (i.auth && !credentials()) setNeedLogin("");
+    }).catch(() => setInfo({ auth: false }));
+  }, []);
+  if (!info) return <main aria-busy="true"><p class="muted">Loading…</p></main>;
+  return (
+    <>
+      <header class="top">
+        <Link href="/" class="brand">Lockgate</Link>
+        <nav aria-label="Main"><Link href="/">Experiments</Link></nav>
+        <span class="spacer" />
+        {info.auth && credentials() && needLogin === null &&
+          <button type="button" class="link" onClick={() => { clearCredentials(); setNeedLogin(""); }}>Sign out</button>}
+      </header>
+      <main>
+        {needLogin !== null
+          ? <LoginPage problem={needLogin} onDone={() => setNeedLogin(null)} />
+          : <Page route={route} />}
+      </main>
+    </>
+  );
+}
+
+const legacy = fromMlflowHash(window.location.hash);
+if (legacy) navigate(legacy, { replace: true });
+render(<App />, document.getElementById("app"));
