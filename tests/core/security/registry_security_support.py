@@ -34,9 +34,8 @@ def _registry_support() -> Any:
 @pytest.fixture
 def live_server() -> Iterator[Callable[..., str]]:
     """Start servers with ``create_app(**kwargs)`` in this process; returns each base URL."""
+    from live_server import ThreadServer as thread_server
     from lockgate.server.app import create_app
-
-    thread_server = _registry_support().ThreadServer
     servers: list[Any] = []
 
     def start(**kwargs: Any) -> str:

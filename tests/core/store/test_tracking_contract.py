@@ -1,14 +1,27 @@
-"""The tracking contract: every store backend must pass these, on SQLite and PostgreSQL."""
+"""The tracking contract: every store backend must pass these: SqlStore on SQLite and PostgreSQL,
+and RestStore through a live server on each (same results, same errors, same messages)."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import pytest
 from lockgate import LockgateClient
 from lockgate.entities import Metric, Param, RunStatus, RunTag, ViewType
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
+
+
+@pytest.fixture(params=["sqlite", "postgres", "rest-sqlite", "rest-postgres"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """A fresh database, used in-process or through a live server on it."""
+    backend = str(request.param)
+    uri = str(request.getfixturevalue(f"{backend.removeprefix('rest-')}_uri"))
+    if not backend.startswith("rest-"):
+        return uri
+    start_server: Callable[..., str] = request.getfixturevalue("start_server")
+    return start_server(backend_store_uri=uri)
 
 
 @pytest.fixture
