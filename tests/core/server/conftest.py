@@ -43,7 +43,8 @@ def start_process_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
         )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, proc=proc)
+        # A cold process (imports, migrations) takes 20-35 s on a loaded CI box; still fails loudly.
+        wait_ready(url, proc=proc, timeout=120)
         return url
 
     yield start
