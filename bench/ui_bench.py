@@ -169,7 +169,8 @@ def measure_mlflow(browser: Any, url: str, data: dict[str, Any]) -> dict[str, tu
     last = f"run-{len(data['runs']) - 1:06d}"  # newest first by default
     out: dict[str, tuple[float, float]] = {}
     t = time.perf_counter()
-    page.goto(f"{url}/#/experiments/{data['exp']}")
+    # MLflow 3.17 opens an experiment on a GenAI overview; its runs table is the /runs tab.
+    page.goto(f"{url}/#/experiments/{data['exp']}/runs")
     try:
         page.get_by_text(last, exact=True).first.wait_for()
         out["runs table, first row"] = (time.perf_counter() - t, _heap(page))

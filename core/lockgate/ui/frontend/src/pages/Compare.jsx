@@ -9,6 +9,7 @@ import { Spacer, useVirtual } from "../components/VirtualRows.jsx";
 import { ErrorBox } from "./NotFound.jsx";
 
 const MAX_RUNS = 1000;
+const MAX_COLUMNS = 100;
 
 async function loadRuns(ids) {
   const exps = await api.searchExperiments({ max_results: 50000, view_type: "ALL" });
@@ -142,7 +143,10 @@ export function ComparePage({ params }) {
   if (error) return <section><h1>Compare runs</h1><ErrorBox error={error} /></section>;
   if (!runs) return <p class="muted">Loading…</p>;
   const missing = ids.length - runs.length;
-  const shown = onlyDiff ? columns.filter((c) => c.diff) : columns;
+  // Differing columns first, and at most MAX_COLUMNS of them: thousands of keys would make
+  // every visible row thousands of cells wide.
+  const candidates = onlyDiff ? columns.filter((c) => c.diff) : [...columns.filter((c) => c.diff), ...columns.filter((c) => !c.diff)];
+  const shown = candidates.slice(0, MAX_COLUMNS);
   const byId = new Map(numericCols.map((c) => [c.id, c]));
   const axisCols = (axes || []).map((id) => byId.get(id)).filter(Boolean);
   const pcRows = runs.map((r) => ({ values: Object.fromEntries(axisCols.map((c) => [c.id, num(r.data[c.kind][c.key])])) }));
@@ -154,6 +158,7 @@ export function ComparePage({ params }) {
       <h1>Compare {runs.length} runs</h1>
       {missing > 0 && <p class="error" role="alert">{missing} of the linked runs do not exist or are not visible to you.</p>}
       <div class="toolbar"><label><input type="checkbox" checked={onlyDiff} onChange={(e) => setOnlyDiff(e.currentTarget.checked)} /> Only columns that differ</label></div>
+      {candidates.length > shown.length && <p class="muted">Showing {shown.length} of {candidates.length} columns (those that differ first).</p>}
       <CompareTable runs={runs} columns={shown} />
       {metricKeys.length > 0 && <OverlayChart runs={runs} metricKeys={metricKeys} />}
       <section>
