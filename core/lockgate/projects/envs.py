@@ -99,7 +99,7 @@ def _requirements(project: Project) -> tuple[str | None, str]:
 def _python_for(uv: str, requested: str | None, notes: list[str]) -> str:
     current = platform.python_version()
     if requested:
-        found = subprocess.run([uv, "python", "find", requested], capture_output=True, text=True,
+        found = subprocess.run([uv, "python", "find", requested], capture_output=True, check=False, text=True,
                                env=_uv_env())
         if found.returncode == 0 and found.stdout.strip():
             return found.stdout.strip()
@@ -128,7 +128,7 @@ def compile_lock(project: Project, *, uv: str, python_version: str) -> str:
         args, stdin = ["-"], text
     done = subprocess.run(
         [uv, "pip", "compile", "--quiet", "--no-header", "--python-version", python_version, *args],
-        input=stdin, capture_output=True, text=True, env=_uv_env(), cwd=project.directory,
+        input=stdin, capture_output=True, check=False, text=True, env=_uv_env(), cwd=project.directory,
     )
     if done.returncode != 0:
         detail = done.stderr.strip() or done.stdout.strip()
@@ -208,7 +208,7 @@ def _uv_environment(project: Project, *, lock: str | None, build: bool) -> Envir
             if lock.strip():
                 steps.append(["pip", "sync", "--quiet", "--python", result.python, str(resolved)])
             for args in steps:
-                done = subprocess.run([uv, *args], capture_output=True, text=True, env=_uv_env())
+                done = subprocess.run([uv, *args], capture_output=True, check=False, text=True, env=_uv_env())
                 if done.returncode != 0:
                     shutil.rmtree(env_dir, ignore_errors=True)
                     raise EnvironmentError_(f"Building the environment of project {project.name!r} "
@@ -232,7 +232,7 @@ def _conda(project: Project) -> Environment:
     prefix = _cache_root() / "conda" / digest
     if not (prefix / "conda-meta").is_dir():
         done = subprocess.run([conda, "env", "create", "--quiet", "--prefix", str(prefix), "--file",
-                               str(project.env.path)], capture_output=True, text=True)
+                               str(project.env.path)], capture_output=True, check=False, text=True)
         if done.returncode != 0:
             raise EnvironmentError_(f"conda could not create the environment of {project.name!r}:\n"
                                     f"{done.stderr.strip()}")
@@ -250,7 +250,7 @@ def container_engine() -> str:
             tried.append(f"{engine}: not installed")
             continue
         try:
-            done = subprocess.run([path, "info"], capture_output=True, text=True, timeout=20)
+            done = subprocess.run([path, "info"], capture_output=True, check=False, text=True, timeout=20)
         except subprocess.TimeoutExpired:
             tried.append(f"{engine}: no answer in 20 s")
             continue

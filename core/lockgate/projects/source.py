@@ -31,7 +31,7 @@ class ProjectSource:
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, text=True, timeout=600)
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, args, done.stdout, done.stderr)
     return done.stdout.strip()

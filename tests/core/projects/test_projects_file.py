@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.projects.params import build_command, resolve_parameters
 from lockgate.projects.spec import load_project

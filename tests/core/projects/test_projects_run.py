@@ -11,14 +11,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 import lockgate
 import lockgate.projects
+import pytest
 from lockgate.entities import RunStatus
 from lockgate.errors import InvalidArgument, LockgateError, NotFound
 from lockgate.projects.envs import EnvironmentError_
-
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -80,7 +78,7 @@ def test_cli_run_from_a_git_uri_at_a_commit_and_dry_run(make_repo: Callable[...,
     git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "later", cwd=repo)
     uri = f"file://{repo}#models/churn"
     dry = subprocess.run([LOCKGATE, "run", uri, "-v", first, "-e", "train", "-P", "epochs=2",
-                          "--dry-run"], capture_output=True, text=True, env=os.environ)
+                          "--dry-run"], capture_output=True, check=False, text=True, env=os.environ)
     assert dry.returncode == 0, dry.stderr
     described = json.loads(dry.stdout)
     assert described["commit"] == first
@@ -89,7 +87,7 @@ def test_cli_run_from_a_git_uri_at_a_commit_and_dry_run(make_repo: Callable[...,
     assert len(lockgate.search_runs(["0"])) == 0  # a dry run records nothing
 
     done = subprocess.run([LOCKGATE, "run", uri, "-v", first, "-e", "train", "-P", "epochs=2"],
-                          capture_output=True, text=True, env=os.environ)
+                          capture_output=True, check=False, text=True, env=os.environ)
     assert done.returncode == 0, done.stderr
     assert "FINISHED" in done.stderr and "accuracy=" in done.stdout
     (run,) = lockgate.search_runs(["0"])
@@ -106,7 +104,7 @@ def test_cli_bad_inputs_print_one_line_and_exit_1(make_repo: Callable[..., Path]
         (["run", f"file://{repo}", "-v", "0123abc", "-e", "train"], "has no commit or branch '0123abc'"),
     ]
     for args, message in cases:
-        done = subprocess.run([LOCKGATE, *args], capture_output=True, text=True, env=os.environ)
+        done = subprocess.run([LOCKGATE, *args], capture_output=True, check=False, text=True, env=os.environ)
         assert done.returncode == 1, (args, done.stderr)
         assert message in done.stderr.replace("\n", " "), done.stderr
         assert "Traceback" not in done.stderr
