@@ -98,6 +98,8 @@ def _requirements(project: Project) -> tuple[str | None, str]:
 
 def _python_for(uv: str, requested: str | None, notes: list[str]) -> str:
     current = platform.python_version()
+    if requested and (current == requested or current.startswith(f"{requested}.")):
+        return sys.executable  # asking uv would only find this interpreter again
     if requested:
         found = subprocess.run([uv, "python", "find", requested], capture_output=True, check=False, text=True,
                                env=_uv_env())
