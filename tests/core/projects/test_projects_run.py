@@ -189,3 +189,24 @@ def test_ctrl_c_marks_the_run_killed_and_stops_the_child(make_repo: Callable[...
     assert run.info.status == RunStatus.KILLED
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_missing_uv_says_how_to_install_it(make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    repo = make_repo()
+    site = tmp_path / "site"
+    site.mkdir()
+    # As if the projects extra were not installed: the uv package hidden, no uv on PATH.
+    (site / "sitecustomize.py").write_text(
+        "import sys\n\nclass _Hide:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'uv':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n\n"
+        "sys.meta_path.insert(0, _Hide())\n")
+    if any(Path(d, "uv").exists() for d in ("/usr/bin", "/bin")):
+        pytest.fail("uv is installed system-wide; this test needs it absent from /usr/bin and /bin")
+    env = {**os.environ, "PYTHONPATH": str(site), "PATH": "/usr/bin:/bin",
+           "LOCKGATE_PROJECTS_HOME": str(tmp_path / "fresh")}
+    done = subprocess.run([sys.executable, "-m", "lockgate.cli", "run", str(repo), "-e", "train"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "pip install 'lockgate[projects]'" in done.stderr.replace("\n", " ")
+    assert "Traceback" not in done.stderr
