@@ -48,7 +48,10 @@ def _local_state(directory: Path) -> tuple[str | None, bool, str | None, str]:
     try:
         top = Path(_git("rev-parse", "--show-toplevel", cwd=directory))
         commit = _git("rev-parse", "HEAD", cwd=directory)
-        dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", cwd=directory))
+        if not _git("ls-files", "--", ".", cwd=directory):
+            return None, False, None, ""  # inside a repository, but none of it is committed
+        # New files count: a re-run from the commit would not have them.
+        dirty = bool(_git("status", "--porcelain", "--untracked-files=normal", "--", ".", cwd=directory))
     except (OSError, subprocess.CalledProcessError):
         return None, False, None, ""
     sub = directory.resolve().relative_to(top.resolve()).as_posix()

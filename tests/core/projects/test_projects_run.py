@@ -210,3 +210,13 @@ def test_missing_uv_says_how_to_install_it(make_repo: Callable[..., Path], tmp_p
     assert done.returncode == 1, done.stderr
     assert "pip install 'lockgate[projects]'" in done.stderr.replace("\n", " ")
     assert "Traceback" not in done.stderr
+
+
+def test_rerun_refuses_uncommitted_changes(make_repo: Callable[..., Path]) -> None:
+    repo = make_repo({"MLproject": "name: d\nentry_points:\n  main:\n    command: 'python job.py'\n",
+                      "job.py": "print('v1')\n"})
+    (repo / "new_helper.py").write_text("X = 1\n")  # untracked: a re-run would not have it
+    run = lockgate.projects.run(str(repo))
+    assert run.data.tags["lockgate.source.git.dirty"] == "true"
+    with pytest.raises(InvalidArgument, match="uncommitted changes on top of commit"):
+        lockgate.projects.rerun(run.info.run_id)
