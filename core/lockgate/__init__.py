@@ -29,7 +29,8 @@ _ARTIFACT_FLUENT = [
 ]
 _EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
-_SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors"}
+_SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors",
+               "projects"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -1,0 +1,21 @@
+"""Lockgate Projects: run MLflow ``MLproject`` code in a locked uv environment, and re-run it.
+
+``lockgate.projects.run(".", entry_point="train", parameters={"lr": 0.1})`` returns the
+finished run; ``lockgate.projects.rerun(run_id)`` repeats a past run exactly. Loaded lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["load_project", "rerun", "run"]
+
+_EXPORTS = {"run": "lockgate.projects.runner", "rerun": "lockgate.projects.runner",
+            "load_project": "lockgate.projects.spec"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lockgate.projects' has no attribute {name!r}")

@@ -1,0 +1,238 @@
+"""Run a project entry point as a tracked run, and re-run a past run exactly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from lockgate.entities import Run, RunStatus
+from lockgate.errors import InvalidArgument, NotFound
+from lockgate.projects.envs import Environment, default_manager, prepare
+from lockgate.projects.params import build_command, resolve_parameters
+from lockgate.projects.source import ProjectSource, fetch
+from lockgate.projects.spec import load_project
+
+__all__ = ["LOCK_ARTIFACT", "TAGS", "Plan", "plan", "rerun", "run"]
+
+LOCK_ARTIFACT = "project/requirements.lock"
+TAGS = {
+    "uri": "lockgate.project.uri", "repo": "lockgate.project.repo",
+    "subdirectory": "lockgate.project.subdirectory", "entry_point": "lockgate.project.entry_point",
+    "command": "lockgate.project.command", "env_manager": "lockgate.project.env_manager",
+    "lock_hash": "lockgate.project.lock_hash", "exit_code": "lockgate.project.exit_code",
+    "rerun_of": "lockgate.project.rerun_of", "commit": "lockgate.source.git.commit",
+    "dirty": "lockgate.source.git.dirty",
+}
+_STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Plan:
+    """A resolved project run: source, entry point, checked parameters, command, environment."""
+
+    source: ProjectSource
+    entry_point: str
+    parameters: dict[str, str]
+    command: str
+    environment: Environment
+
+    def describe(self) -> dict[str, Any]:
+        """What ``--dry-run`` prints."""
+        env = self.environment
+        return {"project": str(self.source.directory), "uri": self.source.uri,
+                "commit": self.source.commit, "dirty": self.source.dirty,
+                "entry_point": self.entry_point, "parameters": self.parameters,
+                "command": self.command, "env_manager": env.manager, "environment": env.location,
+                "lock_hash": env.lock_hash, "cached": env.cached, "notes": env.notes}
+
+
+def plan(uri: str, *, entry_point: str = "main", parameters: Mapping[str, Any] | None = None,
+         version: str | None = None, env_manager: str | None = None, lock: str | None = None,
+         build: bool = True) -> Plan:
+    """Fetch, parse and check everything a run needs; fails before anything runs."""
+    source = fetch(uri, version=version)
+    try:
+        project = load_project(source.directory)
+        entry = project.entry_point(entry_point)
+        declared, extra = resolve_parameters(entry, parameters or {})
+        command = build_command(entry, declared, extra)
+        environment = prepare(project, env_manager or default_manager(project), lock=lock, build=build)
+    except BaseException:
+        source.cleanup()
+        raise
+    return Plan(source=source, entry_point=entry_point, parameters={**declared, **extra},
+                command=command, environment=environment)
+
+
+def _tee(stream: IO[bytes], sink: IO[bytes], echo: IO[bytes] | None) -> None:
+    for chunk in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
+        sink.write(chunk)
+        sink.flush()
+        if echo is not None:
+            echo.write(chunk)
+            echo.flush()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the child's whole process group: SIGTERM, then SIGKILL after a grace period."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=_STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
+             extra_tags: Mapping[str, str], echo: bool, tracking_uri: str | None) -> Run:
+    from lockgate.client import LockgateClient
+    from lockgate.fluent import _default_experiment_id
+
+    client = LockgateClient(tracking_uri)
+    src, env = prepared.source, prepared.environment
+    tags = {TAGS["uri"]: src.uri, TAGS["entry_point"]: prepared.entry_point,
+            TAGS["command"]: prepared.command, TAGS["env_manager"]: env.manager,
+            TAGS["subdirectory"]: src.subdirectory, "mlflow.source.type": "PROJECT",
+            "mlflow.source.name": src.uri, "mlflow.project.entryPoint": prepared.entry_point,
+            "mlflow.project.env": env.manager, **extra_tags}
+    if src.repo:
+        tags[TAGS["repo"]] = src.repo
+    if src.commit:
+        tags.update({TAGS["commit"]: src.commit, "mlflow.source.git.commit": src.commit,
+                     TAGS["dirty"]: "true" if src.dirty else "false"})
+    if env.lock_hash:
+        tags[TAGS["lock_hash"]] = env.lock_hash
+    created = client.create_run(experiment_id or _default_experiment_id(client), run_name=run_name,
+                                tags=tags)
+    run_id = created.info.run_id
+    if prepared.parameters:
+        client.log_params(run_id, prepared.parameters)
+    if env.lock is not None:
+        client.log_text(run_id, env.lock, LOCK_ARTIFACT)
+    child_env = {**os.environ, **env.env, "LOCKGATE_RUN_ID": run_id, "MLFLOW_RUN_ID": run_id,
+                 "LOCKGATE_TRACKING_URI": client.tracking_uri, "MLFLOW_TRACKING_URI": client.tracking_uri,
+                 "LOCKGATE_EXPERIMENT_ID": created.info.experiment_id,
+                 "MLFLOW_EXPERIMENT_ID": created.info.experiment_id}
+    argv = ["bash", "-c", prepared.command]
+    if env.manager == "docker":
+        argv = [env.location, "run", "--rm", "-v", f"{src.directory}:/lockgate/project",
+                "-w", "/lockgate/project", *[f"-e{k}={child_env[k]}" for k in
+                ("LOCKGATE_RUN_ID", "MLFLOW_RUN_ID", "LOCKGATE_TRACKING_URI", "MLFLOW_TRACKING_URI")],
+                str(env.docker_image), "bash", "-c", prepared.command]
+    status, exit_code = RunStatus.FAILED, None
+    with tempfile.TemporaryDirectory(prefix="lockgate-run-") as logs:
+        out_path, err_path = Path(logs, "stdout.txt"), Path(logs, "stderr.txt")
+        interrupted = False
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            process = subprocess.Popen(argv, cwd=src.directory, env=child_env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, start_new_session=True)
+            threads = [threading.Thread(target=_tee, daemon=True, args=(
+                pipe, sink, (target.buffer if echo else None)))
+                for pipe, sink, target in ((process.stdout, out, sys.stdout), (process.stderr, err, sys.stderr))]
+            for thread in threads:
+                thread.start()
+            try:
+                exit_code = process.wait()
+            except KeyboardInterrupt:
+                interrupted = True
+                _stop(process)
+            finally:
+                _stop(process)
+                for thread in threads:
+                    thread.join(timeout=5)
+        for path in (out_path, err_path):
+            client.log_artifact(run_id, path, "project")
+        if interrupted:
+            status = RunStatus.KILLED
+        elif exit_code == 0:
+            status = RunStatus.FINISHED
+        if exit_code is not None:
+            client.set_tag(run_id, TAGS["exit_code"], str(exit_code))
+        client.set_terminated(run_id, status)
+        if interrupted:
+            raise KeyboardInterrupt
+    return client.get_run(run_id)
+
+
+def run(uri: str, *, entry_point: str = "main", parameters: Mapping[str, Any] | None = None,
+        version: str | None = None, env_manager: str | None = None,
+        experiment_id: str | None = None, run_name: str | None = None,
+        tracking_uri: str | None = None, echo: bool = False) -> Run:
+    """Run a project's entry point as a tracked run and return the finished run.
+
+    ``uri``: a folder (``path#subdir``) or a git URI; ``version``: a git commit or branch.
+    A non-zero exit gives a FAILED run (tag ``lockgate.project.exit_code``); Ctrl-C stops the
+    child, marks the run KILLED and re-raises KeyboardInterrupt.
+    """
+    prepared = plan(uri, entry_point=entry_point, parameters=parameters, version=version,
+                    env_manager=env_manager)
+    try:
+        return _execute(prepared, experiment_id=experiment_id, run_name=run_name, extra_tags={},
+                        echo=echo, tracking_uri=tracking_uri)
+    finally:
+        prepared.source.cleanup()
+
+
+def rerun_plan(run_id: str, *, tracking_uri: str | None = None,
+               build: bool = True) -> tuple[Plan, Run]:
+    """The plan that repeats ``run_id``: its commit, entry point, params and locked environment."""
+    from lockgate.client import LockgateClient
+
+    client = LockgateClient(tracking_uri)
+    old = client.get_run(run_id)
+    tags = old.data.tags
+    if TAGS["entry_point"] not in tags:
+        raise InvalidArgument(f"Run {run_id!r} was not started by `lockgate run`; nothing to re-run.")
+    commit, repo = tags.get(TAGS["commit"]), tags.get(TAGS["repo"])
+    if not commit or not repo:
+        raise InvalidArgument(f"Run {run_id!r} recorded no git commit (its project was not in a git "
+                              "repository), so its code cannot be recovered.")
+    if tags.get(TAGS["dirty"]) == "true":
+        raise InvalidArgument(f"Run {run_id!r} ran with uncommitted changes on top of commit "
+                              f"{commit[:12]}; that code cannot be recovered.")
+    lock: str | None = None
+    manager = tags.get(TAGS["env_manager"], "local")
+    if manager == "uv":
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = client.download_artifacts(run_id, LOCK_ARTIFACT, dst_path=tmp)
+                lock = Path(path).read_text()
+            except (NotFound, FileNotFoundError, OSError):
+                raise NotFound(f"Run {run_id!r} has no locked environment ({LOCK_ARTIFACT} artifact "
+                               "missing); it cannot be re-created exactly.") from None
+    sub = tags.get(TAGS["subdirectory"], "")
+    uri = f"{repo}#{sub}" if sub else repo
+    if not repo.startswith(("git@", "git+", "https://", "http://", "ssh://", "file://")):
+        uri = f"{Path(repo).as_uri()}#{sub}" if sub else Path(repo).as_uri()
+    try:
+        prepared = plan(uri, entry_point=tags[TAGS["entry_point"]], parameters=old.data.params,
+                        version=commit, env_manager=manager, lock=lock, build=build)
+    except NotFound as exc:
+        raise NotFound(f"Cannot recover run {run_id!r}'s code: {exc.message}") from None
+    if lock is not None and prepared.environment.lock_hash != tags.get(TAGS["lock_hash"]):
+        raise InvalidArgument(f"Run {run_id!r}'s lock artifact does not match its lock hash tag.")
+    return prepared, old
+
+
+def rerun(run_id: str, *, tracking_uri: str | None = None, experiment_id: str | None = None,
+          echo: bool = False) -> Run:
+    """Run again exactly what produced ``run_id``; the new run has tag lockgate.project.rerun_of."""
+    prepared, old = rerun_plan(run_id, tracking_uri=tracking_uri)
+    try:
+        return _execute(prepared, experiment_id=experiment_id or old.info.experiment_id,
+                        run_name=None, extra_tags={TAGS["rerun_of"]: run_id}, echo=echo,
+                        tracking_uri=tracking_uri)
+    finally:
+        prepared.source.cleanup()
