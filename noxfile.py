@@ -35,6 +35,14 @@ TORCH_WHEEL = "torch-2.13.0+cpu-*.whl"
 PYTHON_VERSION = "3.11"
 LOCK_COMMAND = "python3 dev.py nox -s lock"
 
+# session name -> what mypy checks there (each package in the environment that has its host)
+TYPE_CHECKED: dict[str, str] = {
+    "tests-core": "core/lockgate",
+    "tests-airflow": "integrations/airflow/lockgate_airflow",
+    "tests-prefect": "integrations/prefect/lockgate_prefect",
+    "tests-dagster": "integrations/dagster/lockgate_dagster",
+}
+
 # session name -> (pyproject extras, pytest target)
 TEST_SESSIONS: dict[str, tuple[str, str]] = {
     "tests-core": ("all", "tests"),
@@ -109,7 +117,20 @@ def _service_homes(session: nox.Session) -> dict[str, str]:
     return env
 
 
+def _check_types_and_lint(session: nox.Session) -> None:
+    """mypy over this session's package, and (in tests-core) ruff over the whole repository.
+
+    Part of the test command so that CI fails on a new type or lint error, like on a test.
+    """
+    if session.posargs and os.environ.get("LOCKGATE_SKIP_LINT") == "1":
+        return  # a developer re-running a few tests by hand may opt out; CI never sets this
+    if session.name == "tests-core":
+        session.run("ruff", "check", ".")
+    session.run("mypy", TYPE_CHECKED[session.name])
+
+
 def _run_pytest(session: nox.Session, target: str, extra: list[str], *, browser: bool = False) -> None:
+    _check_types_and_lint(session)
     try:
         _services.ensure_postgres()
         if browser:  # the web UI tests drive Debian's chromium
@@ -165,13 +186,6 @@ def demo(session: nox.Session) -> None:
     # Without a terminal (CI logs) rich would squeeze the results table into 80 columns.
     env = {} if sys.stdout.isatty() else {"COLUMNS": os.environ.get("COLUMNS", "140")}
     session.run("python", "examples/demo.py", *session.posargs, env=env)
-
-
-@nox.session
-def lint(session: nox.Session) -> None:
-    """Ruff over the repository (not part of CI yet)."""
-    session.install("ruff")
-    session.run("ruff", "check", *(session.posargs or ["."]))
 
 
 def _uv_binary() -> str:

@@ -181,11 +181,14 @@ class LockgateModelIOManager(dg.ConfigurableIOManager, LockgateConnection):
         if partition is not None:
             tags.setdefault(TAG_PREFIX + "partition_key", sanitize_tag_value(partition))
         tags.pop(TAG_PREFIX + "retry_number", None)
-        # Same run and source again (a retried step) gives back the existing version.
+        # The step's materialization (root run, asset, partition): a re-executed step gets back
+        # the version it already made, a new Dagster run makes a new one.
+        step = run.data.tags.get(TAG_PREFIX + "materialization_key")
         return client.register_model(
             name, source=source, run_id=run.info.run_id, tags=tags,
             run_link=_run_link(self.resolved_tracking_uri(), run),
             model_description=f"Model asset {asset} (registered by Dagster)",
+            idempotency_key=f"dagster:{step}" if step else None,
         )
 
     def _metadata(

@@ -16,6 +16,7 @@ __all__ = [
     "RunScope",
     "create_markdown_artifact",
     "current_flow_run_link",
+    "current_task_run_id",
     "current_scope",
     "emit_event",
     "flow_run_url",
@@ -143,6 +144,15 @@ def current_flow_run_link() -> tuple[str | None, str | None]:
         return None, None
     flow_run_id = str(ctx.flow_run.id)
     return flow_run_id, flow_run_url(flow_run_id)
+
+
+def current_task_run_id() -> str | None:
+    """The id of the Prefect task run we are inside, or None outside one."""
+    from prefect.context import TaskRunContext
+
+    ctx = TaskRunContext.get()
+    task_run = getattr(ctx, "task_run", None) if ctx is not None else None
+    return str(task_run.id) if task_run is not None else None
 
 
 def in_prefect_run() -> bool:

@@ -127,8 +127,11 @@ def register_model_version(
     all_tags = dict(tags or {})
     if flow_run_id:
         all_tags.setdefault("lockgate.prefect.flow_run_id", flow_run_id)
+    # A retry of this task run gets back its version; a new flow run makes a new one.
+    task_run_id = _compat.current_task_run_id()
     version = client.register_model(
-        name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description
+        name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description,
+        idempotency_key=f"prefect:{task_run_id}" if task_run_id else None,
     )
     _compat.run_logger().info("Registered %s version %s from %s", name, version.version, source)
     return version

@@ -59,26 +59,39 @@ def _guarded(name: str) -> lockgate.LockgateClient:
     return client
 
 
-def test_register_model_version_links_the_flow_run_and_is_idempotent() -> None:
+def test_register_model_version_links_the_flow_run_and_a_retry_gets_its_version_back() -> None:
+    from prefect import task
+
     name = _model_name()
     run_id = _logged_model(0.8)
+    attempts: list[int] = []
+
+    @task(retries=1, retry_delay_seconds=0)
+    def register_then_fail_once() -> int:
+        version = register_model_version.fn(name, run_id=run_id, artifact_path="model")
+        attempts.append(int(version.version))
+        if len(attempts) == 1:
+            raise RuntimeError("the worker died after registering")  # the task is retried
+        return int(version.version)
 
     @flow
-    def register_twice() -> tuple[int, int, str]:
-        first = register_model_version(name, run_id=run_id, artifact_path="model")
-        again = register_model_version(name, run_id=run_id, artifact_path="model")  # a retry
+    def register() -> tuple[int, int, str]:
         from prefect.runtime import flow_run
 
-        return first.version, again.version, flow_run.id
+        retried = register_then_fail_once()
+        again = register_model_version(name, run_id=run_id, artifact_path="model")  # a new step
+        return retried, again.version, flow_run.id
 
-    first, again, flow_run_id = register_twice()
-    assert first == again == 1
+    retried, again, flow_run_id = register()
+    # The retry got back the version its first attempt made; another call is a new version (MLflow).
+    assert attempts == [1, 1]
+    assert (retried, again) == (1, 2)
     mv = lockgate.LockgateClient().get_model_version(name, 1)
     assert mv.run_id == run_id
     assert mv.source == f"runs:/{run_id}/model"
     assert mv.tags["lockgate.prefect.flow_run_id"] == flow_run_id
     assert mv.run_link is not None and mv.run_link.endswith(f"/runs/flow-run/{flow_run_id}")
-    assert len(lockgate.LockgateClient().search_model_versions(f"name = '{name}'")) == 1
+    assert len(lockgate.LockgateClient().search_model_versions(f"name = '{name}'")) == 2
 
 
 def test_register_uses_the_tracked_flows_run_by_default() -> None:

@@ -84,8 +84,12 @@ class RegisterModelOperator(LockgateOperatorMixin, BaseOperator):
         tags = {str(k): str(v) for k, v in (self.tags or {}).items()}
         tags.setdefault("lockgate.airflow.dag_id", str(context["ti"].dag_id))
         tags.setdefault("lockgate.airflow.run_id", str(context["ti"].run_id))
+        ti = context["ti"]
+        # A retry of this task instance gets back its version; another DAG run makes a new one.
+        step = f"airflow:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}"
         version = client.register_model(
-            name, source=f"runs:/{run_id}/{path}", run_id=run_id, tags=tags, description=self.description
+            name, source=f"runs:/{run_id}/{path}", run_id=run_id, tags=tags, description=self.description,
+            idempotency_key=step,
         )
         self.log.info("Registered %s version %s from run %s (%s)", name, version.version, run_id, path)
         record_link(self, LockgateRunLink, run_url(client.tracking_uri, run_id))
