@@ -4,8 +4,9 @@ The dataset is scikit-learn's bundled breast-cancer table standing in for churn 
 real, offline binary classification set). Each run trains a model inside a Lockgate run
 (``@task.lockgate``), registers it as a new version of ``churn``, and asks the registry to
 move ``@champion`` to it. The gate on ``@champion`` demands ``val_auc >= 0.9`` and no loss
-against the current champion; a worse model is refused, the promote task is skipped
-(``soft_fail=True``) and scoring carries on with the champion that stayed.
+against the current champion; a worse model is refused: the promote task fails with every
+rule's verdict in its log, scoring downstream is ``upstream_failed``, and ``@champion``
+stays where it was (so scoring only ever runs right after a promotion, with the champion).
 
 Trigger a deliberately worse model with ``{"quality": "poor"}`` as the run conf. Run it
 locally with ``python examples/airflow/retrain_churn.py`` (needs this folder as a DAG bundle).
@@ -99,14 +100,13 @@ def retrain_churn():
     run_id = train()
     version = RegisterModelOperator(task_id="register", model_name=MODEL_NAME, run_id=run_id, artifact_path="model")
     promote = PromoteModelOperator(
-        task_id="promote", model_name=MODEL_NAME, version=version.output, alias="champion", soft_fail=True
+        task_id="promote", model_name=MODEL_NAME, version=version.output, alias="champion"
     )
     score = BatchPredictOperator(
         task_id="score",
         model_uri=f"models:/{MODEL_NAME}@champion",
         input_path=write_scoring_input(),
         output_path=str(DATA_DIR / "scores_{{ ds_nodash }}_{{ ts_nodash }}.parquet"),
-        trigger_rule="none_failed",
     )
     ensure_gate() >> promote >> score
 

@@ -41,24 +41,26 @@ def test_retrain_churn_promotes_then_gate_stops_a_worse_model(
 
     second = dag.test(run_conf={"quality": "poor"})
     states = task_states(second)
-    assert states["promote"] == "skipped"  # soft_fail: the gate refused, the DAG carried on
-    assert states["score"] == "success" and states["register"] == "success"
+    assert states["promote"] == "failed"  # the gate refused
+    assert states["score"] == "upstream_failed" and states["register"] == "success"
     second_values = _xcoms(second)
     assert second_values["register"] == 2
+    assert "score" not in second_values
 
-    # The champion stayed; scoring in the second run used it.
+    # The champion stayed; scoring only ever ran with it.
     assert client.get_model_version_by_alias("churn", "champion").version == 1
-    assert first_values["score"]["version"] == 1 and second_values["score"]["version"] == 1
+    assert first_values["score"]["version"] == 1
     import pandas as pd
 
-    assert len(pd.read_parquet(second_values["score"]["output_path"])) == 100
+    assert len(pd.read_parquet(first_values["score"]["output_path"])) == 100
 
     # Runs: each DAG run is a parent with a nested training run holding the metric.
     runs = list(client.search_runs(["churn"], max_results=100))
     parents = [r for r in runs if r.data.tags.get("lockgate.airflow.kind") == "dag_run"]
     trains = {r.info.run_id: r for r in runs if r.data.tags.get("lockgate.airflow.task_id") == "train"}
     assert len(parents) == 2 and len(trains) == 2
-    assert {p.info.status for p in parents} == {RunStatus.FINISHED}
+    by_airflow_run = {p.data.tags["lockgate.airflow.run_id"]: p.info.status for p in parents}
+    assert by_airflow_run == {first.run_id: RunStatus.FINISHED, second.run_id: RunStatus.FAILED}
     good, poor = trains[first_values["train"]], trains[second_values["train"]]
     assert good.data.metrics["val_auc"] > 0.95
     assert poor.data.metrics["val_auc"] < 0.9
