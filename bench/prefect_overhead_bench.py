@@ -115,7 +115,6 @@ def _counted(fn: Callable[[], Any], counter: RequestCounter, counts: list[int]) 
 def _lockgate_server(root: Path) -> Iterator[tuple[str, str]]:
     """A ``lockgate server --auth`` process on a free port; yields (URL, API token)."""
     import httpx
-
     from lockgate.server.auth.store import AuthStore
 
     db = f"sqlite:///{root / 'server.db'}"
@@ -176,11 +175,10 @@ def _bench(args: argparse.Namespace, where: tuple[str, str | None, str | None]) 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-    from prefect import flow, task
-    from prefect.testing.utilities import prefect_test_harness
-
     import lockgate
     from lockgate_prefect import tracked, tracking
+    from prefect import flow, task
+    from prefect.testing.utilities import prefect_test_harness
 
     spent = _instrument(tracking)
     counter = RequestCounter()

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Self
+
 
 class _Clock:
     """Wall time and this process's CPU time (user + system) of a block.
@@ -27,7 +29,7 @@ class _Clock:
     (SQLite in WAL mode with synchronous=NORMAL does not wait for the disk on commit).
     """
 
-    def __enter__(self) -> _Clock:
+    def __enter__(self) -> Self:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
         return self
 

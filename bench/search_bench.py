@@ -59,18 +59,18 @@ def seed(engine: Any, exp_id: int, n: int) -> None:
         runs, params, metrics, tags = [], [], [], []
         for i in range(start, min(n, start + 5_000)):
             rid = uuid.uuid4().hex
-            runs.append(dict(run_uuid=rid, experiment_id=exp_id, name=f"run-{i}", user_id="bench",
-                             status=rng.choice(["FINISHED", "FINISHED", "FAILED", "RUNNING"]),
-                             start_time=now - i, end_time=now, lifecycle_stage="active", artifact_uri=""))
-            params += [dict(run_uuid=rid, key="depth", value=str(rng.randint(2, 10))),
-                       dict(run_uuid=rid, key="lr", value=str(rng.choice([0.1, 0.01, 0.001])))]
+            runs.append({"run_uuid": rid, "experiment_id": exp_id, "name": f"run-{i}", "user_id": "bench",
+                             "status": rng.choice(["FINISHED", "FINISHED", "FAILED", "RUNNING"]),
+                             "start_time": now - i, "end_time": now, "lifecycle_stage": "active", "artifact_uri": ""})
+            params += [{"run_uuid": rid, "key": "depth", "value": str(rng.randint(2, 10))},
+                       {"run_uuid": rid, "key": "lr", "value": str(rng.choice([0.1, 0.01, 0.001]))}]
             nan = rng.random() < 0.05
-            metrics.append(dict(run_uuid=rid, key="loss", value=0.0 if nan else rng.random(), is_nan=nan,
-                                timestamp=now, step=0))
+            metrics.append({"run_uuid": rid, "key": "loss", "value": 0.0 if nan else rng.random(), "is_nan": nan,
+                                "timestamp": now, "step": 0})
             if rng.random() < 0.9:
-                metrics.append(dict(run_uuid=rid, key="acc", value=rng.random(), is_nan=False, timestamp=now, step=0))
-            tags += [dict(run_uuid=rid, key="team", value=rng.choice(["risk", "growth", "Risk"])),
-                     dict(run_uuid=rid, key="stage", value="dev")]
+                metrics.append({"run_uuid": rid, "key": "acc", "value": rng.random(), "is_nan": False, "timestamp": now, "step": 0})
+            tags += [{"run_uuid": rid, "key": "team", "value": rng.choice(["risk", "growth", "Risk"])},
+                     {"run_uuid": rid, "key": "stage", "value": "dev"}]
         with write_connection(engine) as conn:
             conn.execute(insert(RunTable.__table__), runs)
             conn.execute(insert(ParamTable.__table__), params)
@@ -107,7 +107,7 @@ def main() -> None:
                 conn.commit()
         R = RunTable.__table__
         for label, filter_string, order_by in CASES:
-            def search() -> int:
+            def search(filter_string: str = filter_string, order_by: list[str] = order_by) -> int:
                 if not args.page_end:
                     return len(store.search_runs([exp], filter_string=filter_string, order_by=order_by, max_results=100))
                 stmt = select(R).where(R.c.experiment_id.in_([int(exp)]), R.c.lifecycle_stage.in_(["active"]))

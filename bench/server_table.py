@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 # (label, path into the JSON, higher is better)
@@ -44,7 +45,7 @@ def main() -> None:
     ap.add_argument("--ready-mlflow", type=float)
     ap.add_argument("--ready-lockgate", type=float)
     args = ap.parse_args()
-    mlf, lg = json.load(open(args.mlflow)), json.load(open(args.lockgate))
+    mlf, lg = json.loads(Path(args.mlflow).read_text()), json.loads(Path(args.lockgate).read_text())
     print("| workload | MLflow | Lockgate | Lockgate vs MLflow |")
     print("|---|---:|---:|---:|")
     for label, path, higher in ROWS:

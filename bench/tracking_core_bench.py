@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 N_RUNS = 1_000
 N_POINTS = 100_000
@@ -72,10 +73,9 @@ class LockgateSide:
 
     def seed_corpus(self, exp: str, n: int) -> None:
         """Bulk-insert n runs with a loss metric and a depth param straight into the tables."""
-        from sqlalchemy import insert
-
         from lockgate.store.sql.engine import write_connection
         from lockgate.store.sql.tables import LatestMetricTable, MetricTable, ParamTable, RunTable
+        from sqlalchemy import insert
 
         engine = self.client.store.engine  # type: ignore[attr-defined]
         rng = random.Random(7)
@@ -84,12 +84,12 @@ class LockgateSide:
             runs, params, metrics = [], [], []
             for i in range(start, min(n, start + 5_000)):
                 rid = uuid.uuid4().hex
-                runs.append(dict(run_uuid=rid, experiment_id=int(exp), name=f"r{i}", user_id="bench",
-                                 status="FINISHED", start_time=now - i, end_time=now, lifecycle_stage="active",
-                                 artifact_uri=""))
-                params.append(dict(run_uuid=rid, key="depth", value=str(rng.randint(2, 10))))
+                runs.append({"run_uuid": rid, "experiment_id": int(exp), "name": f"r{i}", "user_id": "bench",
+                                 "status": "FINISHED", "start_time": now - i, "end_time": now, "lifecycle_stage": "active",
+                                 "artifact_uri": ""})
+                params.append({"run_uuid": rid, "key": "depth", "value": str(rng.randint(2, 10))})
                 loss = rng.random()
-                metrics.append(dict(run_uuid=rid, key="loss", value=loss, is_nan=False, timestamp=now, step=0))
+                metrics.append({"run_uuid": rid, "key": "loss", "value": loss, "is_nan": False, "timestamp": now, "step": 0})
             with write_connection(engine) as conn:
                 conn.execute(insert(RunTable.__table__), runs)
                 conn.execute(insert(ParamTable.__table__), params)

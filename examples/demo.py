@@ -16,10 +16,9 @@ import os
 import sys
 import tempfile
 
+import lockgate
 from rich.console import Console
 from rich.table import Table
-
-import lockgate
 
 console = Console()
 
@@ -161,12 +160,11 @@ def serve_and_score() -> None:
 
     import httpx
     import uvicorn
-
     from lockgate.models.pyfunc import load_model
     from lockgate.serving.app import create_scoring_app
     from lockgate.serving.batch import predict_batch
 
-    data, _, X_val, _, y_val = _load_data()
+    _data, _, X_val, _, y_val = _load_data()
     home = os.environ["LOCKGATE_HOME"]
     source = os.path.join(home, "to_score.parquet")
     scored = os.path.join(home, "scored.parquet")

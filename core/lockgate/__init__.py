@@ -32,7 +32,7 @@ _EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 _SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors",
                "projects"}
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - built from the lazy-export table
 
 
 def __getattr__(name: str) -> Any:
@@ -58,7 +58,19 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from lockgate.client import LockgateClient  # noqa: F401
     from lockgate.fluent import (  # noqa: F401
-        active_run, delete_tag, end_run, get_run, last_active_run, log_input, log_metric,
-        log_metrics, log_param, log_params, search_runs, set_experiment, set_tag, set_tags,
+        active_run,
+        delete_tag,
+        end_run,
+        get_run,
+        last_active_run,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
         start_run,
     )

@@ -7,7 +7,6 @@ automatic splitting of large batches, context tags, and name lookups.
 
 from __future__ import annotations
 
-import math
 import numbers
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,7 +61,7 @@ def _as_metric_value(key: str, value: object) -> float:
         return float(value)
     try:  # numpy 0-d arrays, torch scalars
         item = value.item()  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure here has the same fallback
         item = None
     if isinstance(item, numbers.Real) and not isinstance(item, bool):
         return float(item)

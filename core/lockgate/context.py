@@ -25,7 +25,7 @@ def current_user() -> str:
         return user
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except Exception:  # noqa: BLE001 - no login name in some containers
         return "unknown"
 
 

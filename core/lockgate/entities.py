@@ -12,20 +12,20 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "RunStatus",
-    "LifecycleStage",
-    "ViewType",
-    "Experiment",
-    "Metric",
-    "Param",
-    "RunTag",
     "Dataset",
     "DatasetInput",
-    "RunInfo",
-    "RunData",
-    "RunInputs",
-    "Run",
+    "Experiment",
+    "LifecycleStage",
+    "Metric",
     "PagedList",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInputs",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
 ]
 
 T = TypeVar("T")

@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "LockgateError",
-    "NotFound",
     "AlreadyExists",
-    "InvalidArgument",
-    "PermissionDenied",
-    "Unauthenticated",
     "Conflict",
     "GateFailed",
-    "ServiceUnavailable",
     "InternalError",
+    "InvalidArgument",
+    "LockgateError",
+    "NotFound",
+    "PermissionDenied",
+    "ServiceUnavailable",
+    "Unauthenticated",
     "error_for_code",
 ]
 

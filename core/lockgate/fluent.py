@@ -13,6 +13,8 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import Self
+
 from lockgate import settings
 from lockgate.client import LockgateClient
 from lockgate.entities import Experiment, Metric, PagedList, Run, RunStatus, ViewType
@@ -104,7 +106,7 @@ class ActiveRun:
     def __repr__(self) -> str:
         return f"<ActiveRun run_id={self.info.run_id!r} name={self.info.run_name!r}>"
 
-    def __enter__(self) -> ActiveRun:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 __all__ = [
-    "home_dir",
-    "tracking_uri",
     "default_artifact_root",
-    "set_tracking_uri",
+    "home_dir",
     "is_http_uri",
+    "set_tracking_uri",
+    "tracking_uri",
 ]
 
 _tracking_uri_override: str | None = None

@@ -21,10 +21,9 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from prefect import flow, task
-
 import lockgate
 from lockgate_prefect import batch_predict, promote_model, register_model_version, tracked
+from prefect import flow, task
 
 MODEL = "churn"
 FEATURES = [f"f{i}" for i in range(8)]

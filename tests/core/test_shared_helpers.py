@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
-
 from lockgate import LockgateClient
 from lockgate.connection import ConnectionSettings, connect
 from lockgate.errors import InvalidArgument
 from lockgate.registry.entities import GateTarget, RuleResult
 from lockgate.registry.verdicts import verdict_lines, verdict_markdown_table, verdict_rows
 from lockgate.search import parse_run_filter, tags_filter
+from pydantic import SecretStr
 
 
 def test_register_model_creates_the_model_once(sqlite_uri: str) -> None:

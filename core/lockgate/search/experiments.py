@@ -32,10 +32,10 @@ from lockgate.store.sql.tables import ExperimentTable, ExperimentTagTable, core_
 
 __all__ = [
     "EXPERIMENT_GRAMMAR",
+    "apply_experiment_search",
+    "experiment_filter_clauses",
     "parse_experiment_filter",
     "parse_experiment_order_by",
-    "experiment_filter_clauses",
-    "apply_experiment_search",
 ]
 
 E = core_table(ExperimentTable)

@@ -28,14 +28,14 @@ from lockgate.search.grammar import (
 from lockgate.search.sql import compile_comparison, keyed_clause, pattern_match, sort_key
 
 __all__ = [
-    "REGISTERED_MODEL_GRAMMAR",
     "MODEL_VERSION_GRAMMAR",
-    "parse_registered_model_filter",
-    "parse_registered_model_order_by",
-    "parse_model_version_filter",
-    "parse_model_version_order_by",
+    "REGISTERED_MODEL_GRAMMAR",
     "compile_comparison",
     "keyed_clause",
+    "parse_model_version_filter",
+    "parse_model_version_order_by",
+    "parse_registered_model_filter",
+    "parse_registered_model_order_by",
     "pattern_match",
     "sort_key",
 ]

@@ -53,7 +53,7 @@ from lockgate.store.sql.tables import (
     core_table,
 )
 
-__all__ = ["apply_run_search", "run_filter_clauses", "run_order_by", "RUN_ATTRIBUTE_COLUMNS", "DATASET_CONTEXT_TAG"]
+__all__ = ["DATASET_CONTEXT_TAG", "RUN_ATTRIBUTE_COLUMNS", "apply_run_search", "run_filter_clauses", "run_order_by"]
 
 R = core_table(RunTable)
 LM = core_table(LatestMetricTable)

@@ -29,13 +29,13 @@ from lockgate.search.grammar import Comparison, Value
 
 __all__ = [
     "compile_comparison",
-    "keyed_clause",
-    "pattern_match",
-    "sort_key",
     "json_text",
-    "like_to_sql",
+    "keyed_clause",
     "like_to_glob",
     "like_to_regex",
+    "like_to_sql",
+    "pattern_match",
+    "sort_key",
 ]
 
 _ANY, _ONE = object(), object()

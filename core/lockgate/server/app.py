@@ -22,8 +22,15 @@ if TYPE_CHECKING:
 
 from lockgate.server.services import Services
 
-__all__ = ["create_app", "app_from_env", "ServerState", "ENV_BACKEND", "ENV_ARTIFACTS", "ENV_SERVE_ARTIFACTS",
-           "ENV_AUTH"]
+__all__ = [
+    "ENV_ARTIFACTS",
+    "ENV_AUTH",
+    "ENV_BACKEND",
+    "ENV_SERVE_ARTIFACTS",
+    "ServerState",
+    "app_from_env",
+    "create_app",
+]
 
 ENV_BACKEND = "LOCKGATE_SERVER_BACKEND_STORE_URI"
 ENV_ARTIFACTS = "LOCKGATE_SERVER_ARTIFACTS_DESTINATION"
@@ -196,9 +203,7 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
 
     routers = [mlflow_logged_models.build_router()]
     if importlib.util.find_spec("lockgate.registry") is not None:
-        from lockgate.server.routers import mlflow_registry
-
-        from lockgate.server.routers import native_registry
+        from lockgate.server.routers import mlflow_registry, native_registry
 
         routers.append(mlflow_registry.build_router())
         app.include_router(native_registry.build_router(), prefix="/api/v1")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.responses import Response
 
-__all__ = ["json_response", "wire_float", "EMPTY"]
+__all__ = ["EMPTY", "json_response", "wire_float"]
 
 EMPTY: dict[str, Any] = {}
 
@@ -17,7 +17,7 @@ def wire_float(value: float) -> float | str:
     """A float as JSON can carry it: NaN and ±infinity become "NaN", "Infinity", "-Infinity"."""
     if math.isfinite(value):
         return value
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
 

@@ -13,13 +13,13 @@ from lockgate.entities import DatasetInput, Experiment, Metric, Run, RunInfo
 from lockgate.server.responses import wire_float
 
 __all__ = [
+    "dataset_input_json",
     "experiment_json",
-    "run_info_json",
-    "run_json",
+    "key_values",
     "metric_json",
     "metrics_json",
-    "key_values",
-    "dataset_input_json",
+    "run_info_json",
+    "run_json",
 ]
 
 

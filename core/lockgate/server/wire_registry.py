@@ -6,7 +6,7 @@ from typing import Any
 
 from lockgate.server.wire import key_values
 
-__all__ = ["model_version_json", "registered_model_json", "logged_model_json"]
+__all__ = ["logged_model_json", "model_version_json", "registered_model_json"]
 
 
 def model_version_json(mv: Any) -> dict[str, Any]:

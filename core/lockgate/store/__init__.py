@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from lockgate.registry.base import ModelRegistry
     from lockgate.store.base import TrackingStore
 
-__all__ = ["get_tracking_store", "get_model_registry", "clear_store_cache"]
+__all__ = ["clear_store_cache", "get_model_registry", "get_tracking_store"]
 
 _stores: dict[tuple[str, str], TrackingStore] = {}
 _lock = threading.Lock()

@@ -22,9 +22,17 @@ from lockgate.entities import (
     ViewType,
 )
 
-__all__ = ["TrackingStore", "MAX_METRICS_PER_BATCH", "MAX_PARAMS_PER_BATCH", "MAX_TAGS_PER_BATCH",
-           "MAX_ENTITIES_PER_BATCH", "MAX_KEY_LENGTH", "MAX_PARAM_VALUE_LENGTH",
-           "MAX_TAG_VALUE_LENGTH", "MAX_RESULTS_LIMIT"]
+__all__ = [
+    "MAX_ENTITIES_PER_BATCH",
+    "MAX_KEY_LENGTH",
+    "MAX_METRICS_PER_BATCH",
+    "MAX_PARAMS_PER_BATCH",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_RESULTS_LIMIT",
+    "MAX_TAGS_PER_BATCH",
+    "MAX_TAG_VALUE_LENGTH",
+    "TrackingStore",
+]
 
 # MLflow's per-request limits, enforced at the store boundary; the client splits larger batches.
 MAX_METRICS_PER_BATCH = 1000

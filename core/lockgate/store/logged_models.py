@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LoggedModelStatus", "LoggedModel", "RunOutput"]
+__all__ = ["LoggedModel", "LoggedModelStatus", "RunOutput"]
 
 
 class LoggedModelStatus(str, Enum):

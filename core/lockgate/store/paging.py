@@ -8,7 +8,7 @@ import json
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["encode_page_token", "decode_page_token"]
+__all__ = ["decode_page_token", "encode_page_token"]
 
 
 def encode_page_token(offset: int) -> str:

@@ -9,6 +9,7 @@ behaves identically in-process and over HTTP. Credentials come from ``LOCKGATE_T
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ _TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
 
 def _wire_float(value: float) -> float | str:
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"

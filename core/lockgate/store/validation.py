@@ -23,20 +23,20 @@ from lockgate.store.base import (
 )
 
 __all__ = [
+    "MAX_DATASETS_PER_REQUEST",
+    "MAX_IDS_PER_REQUEST",
+    "MAX_LIST_PER_REQUEST",
+    "MAX_TAGS_PER_REQUEST",
+    "validate_batch",
+    "validate_dataset_inputs",
+    "validate_experiment_name",
+    "validate_id_list",
     "validate_key",
+    "validate_max_results",
     "validate_metric",
     "validate_param",
-    "validate_tag",
-    "validate_batch",
-    "validate_experiment_name",
     "validate_run_id",
-    "validate_max_results",
-    "validate_id_list",
-    "validate_dataset_inputs",
-    "MAX_IDS_PER_REQUEST",
-    "MAX_DATASETS_PER_REQUEST",
-    "MAX_TAGS_PER_REQUEST",
-    "MAX_LIST_PER_REQUEST",
+    "validate_tag",
 ]
 
 # MLflow's per-request limits (mlflow/utils/validation.py) for what it documents, and bounds

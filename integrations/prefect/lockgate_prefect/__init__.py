@@ -46,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
     from lockgate_prefect.tasks import (
         BatchPrediction,
-        batch_predict, load_model, promote_model, register_model_version, wait_for_promotion,
+        batch_predict,
+        load_model,
+        promote_model,
+        register_model_version,
+        wait_for_promotion,
     )
     from lockgate_prefect.tracking import tracked

@@ -16,8 +16,8 @@ __all__ = [
     "RunScope",
     "create_markdown_artifact",
     "current_flow_run_link",
-    "current_task_run_id",
     "current_scope",
+    "current_task_run_id",
     "emit_event",
     "flow_run_url",
     "in_prefect_run",
@@ -47,7 +47,7 @@ def flow_run_url(flow_run_id: str) -> str | None:
         from prefect.utilities.urls import url_for
 
         return url_for("flow-run", obj_id=flow_run_id)
-    except Exception:  # no UI configured, or a Prefect without url_for
+    except Exception:  # noqa: BLE001 - no UI configured, or a Prefect without url_for
         return None
 
 
@@ -59,7 +59,7 @@ def _deployment_name(deployment_id: Any) -> str | None:
 
         name = deployment.name
         return str(name) if name else None
-    except Exception:  # the API may be unreachable from a worker sandbox; the id is enough
+    except Exception:  # noqa: BLE001 - the API may be unreachable from a worker sandbox; the id is enough
         return None
 
 
@@ -170,7 +170,7 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         from prefect.logging import get_run_logger
 
         return get_run_logger()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure here has the same fallback
         return _fallback_logger
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lockgate.registry.verdicts import verdict_markdown_table
+
 from lockgate_prefect import _compat
 
 __all__ = ["artifact_key", "lockgate_links", "publish_verdicts", "verdict_markdown"]

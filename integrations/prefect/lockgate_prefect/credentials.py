@@ -11,11 +11,10 @@ import os
 import threading
 from typing import TYPE_CHECKING, ClassVar
 
-from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, field_validator
-
 from lockgate.connection import ConnectionSettings
 from lockgate.errors import InvalidArgument, NotFound
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, field_validator
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient

@@ -14,10 +14,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel
-
 from lockgate.errors import (
     AlreadyExists,
     GateFailed,
@@ -27,6 +23,10 @@ from lockgate.errors import (
     Unauthenticated,
 )
 from lockgate.registry.verdicts import verdict_rows
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
 from lockgate_prefect import _compat
 from lockgate_prefect.artifacts import lockgate_links, publish_verdicts, verdict_markdown
 from lockgate_prefect.credentials import CredentialsLike, client_for
@@ -55,7 +55,7 @@ def _retry_unless_permanent(task: Any, task_run: Any, state: Any) -> bool:
     if not isinstance(data, BaseException):
         try:
             data = state.result(raise_on_failure=False)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure here has the same fallback
             return True
     return not isinstance(data, _PERMANENT)
 
@@ -155,7 +155,7 @@ def _last_move_event_id(
 ) -> int | None:
     try:
         history = client.get_promotion_history(name, alias=alias, stage=stage)
-    except Exception:  # the event id only de-duplicates re-sent events; never fail for it
+    except Exception:  # noqa: BLE001 - the event id only de-duplicates re-sent events; never fail for it
         return None
     moves = [e for e in history if (e.to_version or e.version) == version and e.type.value != "GATE_REJECTED"]
     return moves[-1].id if moves else None
@@ -306,7 +306,6 @@ def batch_predict(
     returned, and tagged on the active Lockgate run, so a score can be traced to its model.
     """
     import pandas as pd
-
     from lockgate.models.pyfunc import load_model as load_pyfunc
 
     client = client_for(credentials)

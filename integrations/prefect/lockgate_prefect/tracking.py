@@ -35,6 +35,7 @@ from lockgate.entities import RunStatus
 from lockgate.errors import InvalidArgument, LockgateError
 from lockgate.fluent import get_client
 from lockgate.store.base import MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
+
 from lockgate_prefect import _compat
 from lockgate_prefect.credentials import CredentialsLike, resolve_credentials
 
@@ -67,7 +68,7 @@ def param_value(value: Any) -> tuple[str, str | None]:
     elif hasattr(value, "model_dump_json") and callable(value.model_dump_json):
         try:
             text = value.model_dump_json()
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure here has the same fallback
             text, warning = repr(value), "it does not serialise to JSON"
     elif isinstance(value, (list, tuple, dict, set, frozenset)):
         try:
@@ -175,9 +176,9 @@ def _status_of_result(value: Any) -> RunStatus:
 
 
 def _status_of_exception(exc: BaseException) -> RunStatus:
-    from prefect.exceptions import TerminationSignal
-
     import asyncio
+
+    from prefect.exceptions import TerminationSignal
 
     if isinstance(exc, (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError)):
         return RunStatus.KILLED

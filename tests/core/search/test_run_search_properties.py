@@ -256,7 +256,7 @@ def matches(run: FakeRun, comparison: Comparison) -> bool:
 def python_order(runs: list[FakeRun], orders: list[OrderBy]) -> list[str]:
     ordered = sorted(runs, key=lambda r: (-r.start_time, r.run_id))
     for order in reversed(orders):
-        def value(run: FakeRun) -> Any:
+        def value(run: FakeRun, order: OrderBy = order) -> Any:
             if order.kind == "attribute":
                 return getattr(run, order.key)
             return {"metric": run.metrics, "param": run.params, "tag": run.tags}[order.kind].get(order.key)
@@ -282,18 +282,18 @@ def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
         conn.execute(
             insert(R),
             [
-                dict(run_uuid=r.run_id, experiment_id=experiment_id, name=r.run_name, user_id=r.user_id,
-                     status=r.status, start_time=r.start_time, end_time=r.end_time,
-                     lifecycle_stage=r.lifecycle_stage, artifact_uri=r.artifact_uri)
+                {"run_uuid": r.run_id, "experiment_id": experiment_id, "name": r.run_name, "user_id": r.user_id,
+                     "status": r.status, "start_time": r.start_time, "end_time": r.end_time,
+                     "lifecycle_stage": r.lifecycle_stage, "artifact_uri": r.artifact_uri}
                 for r in runs
             ],
         )
         metrics = [
-            dict(run_uuid=r.run_id, key=k, value=0.0 if math.isnan(v) else v, is_nan=math.isnan(v), timestamp=0, step=0)
+            {"run_uuid": r.run_id, "key": k, "value": 0.0 if math.isnan(v) else v, "is_nan": math.isnan(v), "timestamp": 0, "step": 0}
             for r in runs for k, v in r.metrics.items()
         ]
-        params = [dict(run_uuid=r.run_id, key=k, value=v) for r in runs for k, v in r.params.items()]
-        tags = [dict(run_uuid=r.run_id, key=k, value=v) for r in runs for k, v in r.tags.items()]
+        params = [{"run_uuid": r.run_id, "key": k, "value": v} for r in runs for k, v in r.params.items()]
+        tags = [{"run_uuid": r.run_id, "key": k, "value": v} for r in runs for k, v in r.tags.items()]
         if metrics:
             conn.execute(insert(LatestMetricTable.__table__), metrics)
         if params:
@@ -303,12 +303,12 @@ def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
         dataset_ids = {ds: uuid.uuid4().hex for ds in DATASETS}
         conn.execute(
             insert(DatasetTable.__table__),
-            [dict(dataset_uuid=i, experiment_id=experiment_id, name=n, digest=d, source_type="", source="")
+            [{"dataset_uuid": i, "experiment_id": experiment_id, "name": n, "digest": d, "source_type": "", "source": ""}
              for (n, d), i in dataset_ids.items()],
         )
         inputs = [
-            dict(run_uuid=r.run_id, dataset_uuid=dataset_ids[(n, d)],
-                 tags_json=json.dumps({CONTEXT_TAG: c} if c is not None else {"other": "x"}))
+            {"run_uuid": r.run_id, "dataset_uuid": dataset_ids[(n, d)],
+                 "tags_json": json.dumps({CONTEXT_TAG: c} if c is not None else {"other": "x"})}
             for r in runs for n, d, c in r.inputs
         ]
         if inputs:
@@ -333,7 +333,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[tuple[Engine, int]]:
     with engine.begin() as conn:
         exp_id = conn.execute(
             insert(ExperimentTable.__table__).returning(ExperimentTable.__table__.c.experiment_id),
-            dict(name="search-props", artifact_location="/tmp/x", lifecycle_stage="active", creation_time=0, last_update_time=0),
+            {"name": "search-props", "artifact_location": "/tmp/x", "lifecycle_stage": "active", "creation_time": 0, "last_update_time": 0},
         ).scalar_one()
     yield engine, exp_id
 

@@ -77,8 +77,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     eng = create_engine(uri)
     _meta.create_all(eng)
     with eng.begin() as conn:
-        conn.execute(insert(models), [dict(id=i, name=n, source=s) for i, n, s in ROWS])
-        conn.execute(insert(model_tags), [dict(model_id=m, key=k, value=v) for m, k, v in TAGS])
+        conn.execute(insert(models), [{"id": i, "name": n, "source": s} for i, n, s in ROWS])
+        conn.execute(insert(model_tags), [{"model_id": m, "key": k, "value": v} for m, k, v in TAGS])
     yield eng
     eng.dispose()
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lockgate.cli.users import users_app
+from lockgate.errors import PermissionDenied
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
-
-from lockgate.cli.users import users_app
-from lockgate.errors import PermissionDenied
 
 API = "/api/2.0/mlflow"
 PASSWORD = {"root": "root-secret-1", "alice": "alice-secret-1", "bob": "bob-secret-12"}
@@ -180,7 +179,7 @@ def test_non_loopback_bind_requires_an_admin(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     result = subprocess.run(
         [sys.executable, "-m", "lockgate.cli.server", "--host", "0.0.0.0", "--port", "0", "--backend-store-uri", db],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode != 0
     assert "no admin user" in result.stderr + result.stdout

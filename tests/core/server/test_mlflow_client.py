@@ -8,10 +8,10 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from lockgate import LockgateClient  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
+from lockgate import LockgateClient
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import mlflow
 import pytest
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 
 @pytest.fixture(autouse=True)

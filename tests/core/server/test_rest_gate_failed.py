@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import lockgate
+import pytest
 from lockgate.errors import GateFailed
 from lockgate.registry.entities import RuleResult
 

@@ -22,7 +22,7 @@ def _writer(uri: str, experiment_id: str, worker: int, queue: mp.Queue) -> None:
                 client.log_metric(run.info.run_id, "loss", float(step), step=step)
             client.set_terminated(run.info.run_id)
         queue.put(("ok", worker))
-    except Exception as exc:  # report to the parent rather than dying silently
+    except Exception as exc:  # noqa: BLE001 - report to the parent rather than dying silently
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 

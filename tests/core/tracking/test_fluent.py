@@ -6,9 +6,8 @@ import os
 import threading
 from pathlib import Path
 
-import pytest
-
 import lockgate
+import pytest
 from lockgate.errors import InvalidArgument
 
 
@@ -36,17 +35,15 @@ def test_issue_example_runs_on_embedded_default(lockgate_home: Path) -> None:
 
 
 def test_exception_marks_run_failed() -> None:
-    with pytest.raises(ZeroDivisionError):
-        with lockgate.start_run() as run:
-            1 / 0
+    with pytest.raises(ZeroDivisionError), lockgate.start_run() as run:
+        _ = 1 / 0
     assert lockgate.get_run(run.info.run_id).info.status.value == "FAILED"
     assert lockgate.active_run() is None
 
 
 def test_second_top_level_run_needs_nested() -> None:
-    with lockgate.start_run() as outer:
-        with pytest.raises(InvalidArgument, match=outer.info.run_id):
-            lockgate.start_run()
+    with lockgate.start_run() as outer, pytest.raises(InvalidArgument, match=outer.info.run_id):
+        lockgate.start_run()
     lockgate.end_run()  # no active run: harmless
 
 

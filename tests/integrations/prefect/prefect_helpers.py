@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from typing_extensions import Self
 
 
 def run_ids_of(experiment_id: str, *, uri: str) -> list[str]:
@@ -75,7 +76,6 @@ class LockgateServer:
         import threading
 
         import uvicorn
-
         from lockgate.server.app import create_app
 
         with socket.socket() as sock:
@@ -87,7 +87,7 @@ class LockgateServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> LockgateServer:
+    def __enter__(self) -> Self:
         import time
 
         self.thread.start()
@@ -157,7 +157,7 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -7,11 +7,10 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-from prefect import flow
-
 import lockgate
+import pytest
 from lockgate_prefect import promote_model
+from prefect import flow
 
 pytestmark = pytest.mark.slow  # waits for Prefect's trigger service to act on the event
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import lockgate
 import pytest
+from lockgate.errors import InvalidArgument, NotFound
+from lockgate_prefect import LockgateCredentials
+from lockgate_prefect.credentials import client_for, resolve_credentials
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import ValidationError
-
-import lockgate
-from lockgate.errors import InvalidArgument, NotFound
-from lockgate_prefect import LockgateCredentials
-from lockgate_prefect.credentials import client_for, resolve_credentials
 
 
 class TestLockgateCredentialsStandards(BlockStandardTestSuite):

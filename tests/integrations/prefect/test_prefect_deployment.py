@@ -10,9 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import lockgate
+import pytest
 from lockgate.entities import RunStatus
 
 pytestmark = pytest.mark.slow  # starts a real worker, which runs the flow in a subprocess

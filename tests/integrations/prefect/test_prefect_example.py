@@ -8,9 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 
-import pandas as pd
-
 import lockgate
+import pandas as pd
 from lockgate.entities import RunStatus
 from lockgate_prefect.artifacts import artifact_key
 from prefect_helpers import markdown_artifacts, run_ids_of, wait_for_prefect_events

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from prefect import flow, task
-
 import lockgate
+import pytest
 from lockgate.entities import RunStatus
 from lockgate_prefect import LockgateCredentials, promote_model, tracked
 from lockgate_prefect.tasks import _retry_unless_permanent
+from prefect import flow, task
 from prefect_helpers import LiveLockgate
 
 

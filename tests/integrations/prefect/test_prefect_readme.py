@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
-
 import lockgate
+import pytest
 from lockgate.entities import RunStatus
 from prefect_helpers import free_port
 
@@ -34,7 +33,7 @@ def _section() -> str:
 
 
 def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", _section(), flags=re.S)
+    return re.findall(rf"```{language}\n(.*?)```", _section(), flags=re.DOTALL)
 
 
 def _bash(script: str, *, env: dict[str, str], timeout: float) -> str:

@@ -7,13 +7,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from prefect import flow
-
 import lockgate
+import pytest
 from lockgate.entities import RunStatus
 from lockgate.errors import ServiceUnavailable, Unauthenticated
 from lockgate_prefect import LockgateCredentials, tracked
+from prefect import flow
 from prefect_helpers import LockgateServer
 
 

@@ -8,15 +8,14 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-from prefect import flow
-
 import lockgate
+import pytest
 from lockgate.errors import GateFailed, NotFound, ServiceUnavailable
+from lockgate.registry.verdicts import verdict_markdown_table
 from lockgate_prefect import (
     EVENT_GATE_FAILED,
-    BatchPrediction,
     EVENT_PROMOTED,
+    BatchPrediction,
     LockgateCredentials,
     batch_predict,
     load_model,
@@ -24,8 +23,8 @@ from lockgate_prefect import (
     register_model_version,
     wait_for_promotion,
 )
-from lockgate.registry.verdicts import verdict_markdown_table
 from lockgate_prefect.artifacts import artifact_key
+from prefect import flow
 from prefect_helpers import markdown_artifacts, wait_for_prefect_events
 
 GATE = {"rules": [

@@ -19,10 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import lockgate
 import pandas as pd
 import pytest
-
-import lockgate
 from lockgate.entities import RunStatus
 from prefect_helpers import LiveLockgate, prefect_server_process, wait_for_prefect_events
 
@@ -103,7 +102,7 @@ def serving(
         with get_client(sync_client=True) as client:
             try:
                 client.delete_deployment(client.read_deployment_by_name(DEPLOYMENT).id)
-            except Exception:  # never served: nothing to delete
+            except Exception:  # noqa: BLE001, S110 - never served: nothing to delete
                 pass
 
 

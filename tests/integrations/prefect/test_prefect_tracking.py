@@ -6,14 +6,12 @@ import asyncio
 import logging
 from pathlib import Path
 
-import pytest
-from prefect import flow, task
-from prefect.states import Failed
-
 import lockgate
+import pytest
 from lockgate.entities import Run, RunStatus
 from lockgate_prefect import LockgateCredentials, tracked
-
+from prefect import flow, task
+from prefect.states import Failed
 from prefect_helpers import run_ids_of
 
 
@@ -402,9 +400,8 @@ def test_a_cancelled_outcome_marks_the_run_killed() -> None:
 
 
 def test_termination_signals_and_interrupts_count_as_killed() -> None:
-    from prefect.exceptions import TerminationSignal
-
     from lockgate_prefect.tracking import _status_of_exception
+    from prefect.exceptions import TerminationSignal
 
     assert _status_of_exception(TerminationSignal(signal=15)) == RunStatus.KILLED
     assert _status_of_exception(KeyboardInterrupt()) == RunStatus.KILLED

@@ -117,7 +117,7 @@ class _Upload:
                 raise InvalidArgument(f"Artifact path {rel!r} is a directory; upload to a file path.")
             # A short temp name beside the target: the target's own name may already be 255 bytes.
             self.target = posixpath.join(posixpath.dirname(self.full), f".upload-{uuid.uuid4().hex}")
-            self.handle: Any = open(self.target, "wb")
+            self.handle: Any = open(self.target, "wb")  # noqa: SIM115 - written chunk by chunk, closed by finish()
         else:
             self.target = self.full
             self.handle = repo.fs.open(self.full, "wb", block_size=6 * CHUNK_SIZE)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 
-__all__ = ["get_engine", "dispose_engines", "write_connection", "read_connection", "is_sqlite"]
+__all__ = ["dispose_engines", "get_engine", "is_sqlite", "read_connection", "write_connection"]
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -35,7 +35,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def _normalize(uri: str) -> str:
-    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+    if uri.startswith(("postgresql://", "postgres://")):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         return "postgresql+psycopg://" + uri.split("://", 1)[1]
     if uri.startswith("mysql://"):
@@ -64,7 +64,7 @@ def _configure_sqlite(engine: Engine) -> None:
 def _create(uri: str) -> Engine:
     try:
         url = make_url(uri)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
+    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError with a terse text
         raise InvalidArgument(f"Invalid tracking URI {uri!r}: {exc}") from None
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -122,9 +122,8 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection for reading; one consistent snapshot for its lifetime."""
-    with engine.connect() as conn:
-        with conn.begin():
-            yield conn
+    with engine.connect() as conn, conn.begin():
+        yield conn
 
 
 @contextmanager

@@ -33,7 +33,7 @@ E = core_table(ExperimentTable)
 R = core_table(RunTable)
 
 _FILTER_TERM = re.compile(
-    r"""^\s*(?P<field>[A-Za-z_][\w.]*|`[^`]+`)\s*(?P<op>=|!=)\s*(?P<q>['"])(?P<value>.*?)(?P=q)\s*$""", re.S
+    r"""^\s*(?P<field>[A-Za-z_][\w.]*|`[^`]+`)\s*(?P<op>=|!=)\s*(?P<q>['"])(?P<value>.*?)(?P=q)\s*$""", re.DOTALL
 )
 _ATTRIBUTES = {
     "name": LM_.c.name,
@@ -237,7 +237,7 @@ def _parse_filter(text: str) -> list[Any]:
     if not text.strip():
         return []
     clauses = []
-    for term in re.split(r"\s+and\s+", text.strip(), flags=re.I):
+    for term in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
         match = _FILTER_TERM.match(term)
         if not match:
             raise InvalidArgument(

@@ -3,17 +3,26 @@ tokens and per-resource permissions for auth."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApiTokenTable",
+    "LoggedModelParamTable",
     "LoggedModelTable",
     "LoggedModelTagTable",
-    "LoggedModelParamTable",
+    "PermissionTable",
     "RunOutputTable",
     "UserTable",
-    "ApiTokenTable",
-    "PermissionTable",
 ]
 
 

@@ -56,15 +56,15 @@ from lockgate.store.sql.tables import (
 from lockgate.store.validation import (
     validate_batch,
     validate_dataset_inputs,
-    validate_id_list,
     validate_experiment_name,
+    validate_id_list,
     validate_key,
     validate_max_results,
     validate_run_id,
     validate_tag,
 )
 
-__all__ = ["SqlStore", "DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME"]
+__all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "SqlStore"]
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -243,22 +243,23 @@ class SqlStore:
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             if cols.metrics is None or cols.metrics:
-                stmt = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(LM.c.run_uuid.in_(chunk))
+                metric_rows = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(
+                    LM.c.run_uuid.in_(chunk))
                 if cols.metrics is not None:
-                    stmt = stmt.where(LM.c.key.in_(list(cols.metrics)))
-                for run_uuid, key, value, nan in conn.execute(stmt):
+                    metric_rows = metric_rows.where(LM.c.key.in_(list(cols.metrics)))
+                for run_uuid, key, value, nan in conn.execute(metric_rows):
                     metrics[run_uuid][key] = _metric_value(value, nan)
             if cols.params is None or cols.params:
-                stmt = select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
+                param_rows = select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
                 if cols.params is not None:
-                    stmt = stmt.where(P.c.key.in_(list(cols.params)))
-                for run_uuid, key, value in conn.execute(stmt):
+                    param_rows = param_rows.where(P.c.key.in_(list(cols.params)))
+                for run_uuid, key, value in conn.execute(param_rows):
                     params[run_uuid][key] = value
             if cols.tags is None or cols.tags:
-                stmt = select(T.c.run_uuid, T.c.key, T.c.value).where(T.c.run_uuid.in_(chunk))
+                tag_rows = select(T.c.run_uuid, T.c.key, T.c.value).where(T.c.run_uuid.in_(chunk))
                 if cols.tags is not None:
-                    stmt = stmt.where(T.c.key.in_(list(cols.tags)))
-                for run_uuid, key, value in conn.execute(stmt):
+                    tag_rows = tag_rows.where(T.c.key.in_(list(cols.tags)))
+                for run_uuid, key, value in conn.execute(tag_rows):
                     tags[run_uuid][key] = value
             for row in conn.execute(
                 select(RI.c.run_uuid, RI.c.tags_json, D).join(D, D.c.dataset_uuid == RI.c.dataset_uuid)

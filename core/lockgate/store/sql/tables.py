@@ -7,20 +7,30 @@ Times are integer milliseconds since the epoch. Metric values that are NaN are s
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "core_table",
+    "DatasetTable",
     "ExperimentTable",
     "ExperimentTagTable",
-    "RunTable",
-    "ParamTable",
-    "MetricTable",
     "LatestMetricTable",
-    "RunTagTable",
-    "DatasetTable",
+    "MetricTable",
+    "ParamTable",
     "RunInputTable",
+    "RunTable",
+    "RunTagTable",
+    "core_table",
 ]
 
 _KEY = 250

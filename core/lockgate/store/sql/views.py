@@ -24,6 +24,7 @@ from lockgate.store.sql.tables import (
     ParamTable,
     RunTable,
     RunTagTable,
+    core_table,
 )
 from lockgate.store.validation import validate_run_id
 
@@ -38,11 +39,11 @@ __all__ = [
     "sample_metric_histories",
 ]
 
-R = RunTable.__table__
-P = ParamTable.__table__
-M = MetricTable.__table__
-LM = LatestMetricTable.__table__
-T = RunTagTable.__table__
+R = core_table(RunTable)
+P = core_table(ParamTable)
+M = core_table(MetricTable)
+LM = core_table(LatestMetricTable)
+T = core_table(RunTagTable)
 
 MAX_SAMPLED_POINTS = 10_000
 XAxis = Literal["step", "timestamp"]

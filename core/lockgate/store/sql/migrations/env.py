@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import lockgate.store.sql.tables  # noqa: F401  (registers tables on the metadata)
+import lockgate.store.sql.tables
 
 try:  # the registry's tables, once that package exists
-    import lockgate.store.sql.registry_tables  # noqa: F401
+    import lockgate.store.sql.registry_tables
 except ImportError:  # pragma: no cover
     pass
 
