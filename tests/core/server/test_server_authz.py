@@ -144,7 +144,7 @@ def test_auth_off_every_caller_is_privileged(server_url: str) -> None:
 
 
 def test_the_documented_permission_table_is_the_one_in_force() -> None:
-    doc = (Path(__file__).parents[3] / "docs" / "security-authz.md").read_text()
+    doc = (Path(__file__).parents[3] / "docs" / "security.md").read_text()
     rows = [line.split("|")[1:4] for line in doc.splitlines() if line.startswith("| `")]
     documented = {name.strip(" `"): (scope.strip(), needs.strip()) for name, scope, needs in rows
                   if name.strip(" `") in {op.value for op in Operation}}
