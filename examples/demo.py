@@ -208,6 +208,19 @@ def main() -> None:
     best = show_results(experiment)
     register_and_gate(best)
     serve_and_score()
+    show_ui_hint(experiment)
+
+
+def show_ui_hint(experiment: str) -> None:
+    """Tell the user how to look at what the demo made in the web UI."""
+    exp = lockgate.LockgateClient().get_experiment_by_name(experiment)
+    home = os.environ.get("LOCKGATE_HOME", "~/.lockgate")
+    page = f"experiments/{exp.experiment_id}" if exp is not None else ""
+    console.print(
+        "\nSee it in the web UI:\n"
+        f"  LOCKGATE_HOME={home} .nox/demo/bin/lockgate ui      (or `lockgate ui` where lockgate is installed)\n"
+        f"  then open http://127.0.0.1:5000/{page}  (runs, charts, compare)"
+    )
 
 
 if __name__ == "__main__":
