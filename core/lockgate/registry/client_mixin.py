@@ -134,8 +134,11 @@ class RegistryClientMixin:
         run_link: str | None = None,
         description: str | None = None,
         model_description: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ModelVersion:
         """A new version of ``name`` from ``source``, creating the registered model if missing.
+
+        ``idempotency_key`` makes a retried registration return the version it made.
 
         The one "register, creating if needed" workflow: ``log_model(registered_model_name=)``,
         the Airflow operator, the Prefect task and the Dagster IO manager all call this.
@@ -144,7 +147,8 @@ class RegistryClientMixin:
             name, description=model_description, exist_ok=True, actor=self.user
         )
         return self.create_model_version(
-            name, source=source, run_id=run_id, tags=tags, run_link=run_link, description=description
+            name, source=source, run_id=run_id, tags=tags, run_link=run_link, description=description,
+            idempotency_key=idempotency_key,
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:

@@ -10,6 +10,7 @@ given ``retries``.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,8 +128,11 @@ def register_model_version(
     all_tags = dict(tags or {})
     if flow_run_id:
         all_tags.setdefault("lockgate.prefect.flow_run_id", flow_run_id)
+    # Registering the same run and path (or source) again, a retry, returns the same version.
+    key = "lockgate-prefect:" + hashlib.sha256(f"{run_id or ''}|{source}".encode()).hexdigest()
     version = client.register_model(
-        name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description
+        name, source=source, run_id=run_id, tags=all_tags, run_link=url, description=description,
+        idempotency_key=key,
     )
     _compat.run_logger().info("Registered %s version %s from %s", name, version.version, source)
     return version
