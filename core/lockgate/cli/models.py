@@ -188,7 +188,7 @@ def register_version(
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:
-    """Register a new version of a model (the same run and source again returns the existing one)."""
+    """Register a new version of a model: every call makes a new version, as in MLflow."""
     check_output(output)
     client = _client(tracking_uri)
     mv = client.create_model_version(name, source=source, run_id=run_id, tags=_tags(tag),

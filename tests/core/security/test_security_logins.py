@@ -8,41 +8,18 @@ import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live_server import ThreadServer
 from lockgate.server.app import create_app
 from lockgate.server.auth.store import AuthStore
 
 V1 = "/api/v1"
 ROOT, ALICE, BOB = ("root", "root-secret-1"), ("alice", "alice-secret-1"), ("bob", "bob-secret-12")
-
-
-class _Server:
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -52,13 +29,13 @@ def auth_server(sqlite_uri: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
     store.create_user(*ROOT, admin=True)
     store.create_user(*ALICE)
     store.create_user(*BOB)
-    servers: list[_Server] = []
+    servers: list[ThreadServer] = []
 
     def start() -> str:
-        server = _Server(create_app(backend_store_uri=sqlite_uri, artifacts_destination=str(tmp_path / "a"),
+        server = ThreadServer(create_app(backend_store_uri=sqlite_uri, artifacts_destination=str(tmp_path / "a"),
                                     auth=True))
         servers.append(server)
-        return server.start()
+        return server.start().url
 
     yield start
     for server in servers:
