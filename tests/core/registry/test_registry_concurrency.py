@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from lockgate.registry import CustomRule, EventType, GatePolicy
-from lockgate.registry.rule_catalog import register_gate_rule
+from lockgate.registry.rule_catalog import register_gate_rule, unregister_gate_rule
 from registry_race import rendezvous
 from registry_support import RegistryClient
 
@@ -58,10 +58,13 @@ def test_two_processes_racing_one_wins_one_conflicts(store_uri: str, target: dic
         client.create_model_version("churn", source=f"s3://b/{i}")
     client.promote("churn", version=1, **target)
     register_gate_rule("rendezvous", rendezvous)  # each worker installs it too
-    # The rule holds both promoters until each has read "version 1 holds the target".
-    client.set_gate_policy("churn", policy=GatePolicy(rules=[CustomRule(rule="rendezvous")]),
-                           **target)
-    outcomes = _run_workers(store_uri, [2, 3], target, rendezvous=True)
+    try:
+        # The rule holds both promoters until each has read "version 1 holds the target".
+        client.set_gate_policy("churn", policy=GatePolicy(rules=[CustomRule(rule="rendezvous")]),
+                               **target)
+        outcomes = _run_workers(store_uri, [2, 3], target, rendezvous=True)
+    finally:
+        unregister_gate_rule("rendezvous")  # installed rules are process-wide: leave none behind
     kinds = sorted(kind for _, kind, _ in outcomes)
     assert kinds == ["conflict", "ok"], outcomes
     winner = next(v for v, kind, _ in outcomes if kind == "ok")

@@ -111,6 +111,7 @@ def test_an_unexpected_error_keeps_the_connection_usable(app_factory: Any, sqlit
         raise RuntimeError("a bug, not bad input")
 
     app.add_api_route("/api/v1/test-boom", boom, methods=["GET"])
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the web UI's catch-all route
     with thread_server(app) as url, httpx.Client(base_url=url, timeout=30,
                                                  limits=httpx.Limits(max_connections=1)) as client:
         for _ in range(3):
