@@ -32,9 +32,10 @@ def test_register_promote_sense_and_score(task_states) -> None:  # type: ignore[
     values = _xcoms(dag_run)
     client = LockgateClient()
 
-    # Registering the same run's model twice gives the same version.
-    assert values["register"] == 1 and values["register_again"] == 1
-    (version,) = client.search_model_versions("name='ok-model'")
+    # Two register tasks are two steps: two versions, as MLflow makes (a retry of one task would
+    # get its own version back through its idempotency key).
+    assert values["register"] == 1 and values["register_again"] == 2
+    version = client.get_model_version("ok-model", 1)
     assert version.run_id == values["train"]
     assert version.source == f"runs:/{values['train']}/model"
     assert version.tags["lockgate.airflow.dag_id"] == "lg_registry_ok"
@@ -45,7 +46,7 @@ def test_register_promote_sense_and_score(task_states) -> None:  # type: ignore[
     assert client.get_model_version_by_alias("ok-model", "champion").version == 1
     types = _event_types(client, "ok-model")
     assert types.count("ALIAS_SET") == 1
-    assert types.count("VERSION_CREATED") == 1
+    assert types.count("VERSION_CREATED") == 2
 
     # Poke-mode and deferred sensors both saw the events after cursor 0.
     assert values["new_version"] == 1

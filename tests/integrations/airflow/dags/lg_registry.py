@@ -47,7 +47,7 @@ def lg_registry_ok():
     register_again = RegisterModelOperator(task_id="register_again", model_name="ok-model", run_id=run_id)
     promote = PromoteModelOperator(task_id="promote", model_name="ok-model", version=register.output, alias="champion")
     promote_again = PromoteModelOperator(
-        task_id="promote_again", model_name="ok-model", version="{{ ti.xcom_pull(task_ids='register_again') }}",
+        task_id="promote_again", model_name="ok-model", version="{{ ti.xcom_pull(task_ids='register') }}",
         alias="champion",
     )
     new_version = ModelVersionSensor(task_id="new_version", model_name="ok-model", after_event_id=0, poke_interval=1)
