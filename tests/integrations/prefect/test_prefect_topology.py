@@ -98,12 +98,15 @@ def serving(
             proc.kill()
             proc.wait(timeout=10)
         from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
 
         with get_client(sync_client=True) as client:
             try:
-                client.delete_deployment(client.read_deployment_by_name(DEPLOYMENT).id)
-            except Exception:  # noqa: BLE001, S110 - never served: nothing to delete
-                pass
+                deployment = client.read_deployment_by_name(DEPLOYMENT)
+            except ObjectNotFound:  # never served: nothing to delete
+                deployment = None
+            if deployment is not None:
+                client.delete_deployment(deployment.id)
 
 
 def _tail(log: Path) -> str:
