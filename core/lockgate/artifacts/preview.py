@@ -107,8 +107,9 @@ def _mlmodel_summary(text: str) -> dict[str, Any]:
         return {}
     flavors: dict[str, Any] = doc["flavors"] if isinstance(doc.get("flavors"), dict) else {}
     signature: dict[str, Any] = doc["signature"] if isinstance(doc.get("signature"), dict) else {}
-    pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
-    env: dict[str, Any] = pyfunc.get("env") if isinstance(pyfunc.get("env"), dict) else {}
+    found = flavors.get("python_function")
+    pyfunc: dict[str, Any] = found if isinstance(found, dict) else {}
+    env: dict[str, Any] = pyfunc["env"] if isinstance(pyfunc.get("env"), dict) else {}
     return {
         "flavors": sorted(str(name) for name in flavors),
         "run_id": str(doc.get("run_id", "")),

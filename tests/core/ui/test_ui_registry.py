@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -224,7 +225,7 @@ def test_timeline_filters_expands_evidence_pages_and_exports(reg: dict[str, Any]
     assert timeline.get_by_test_id("event-actor").all_inner_texts() == ["bob"]
     with page.expect_download() as info:
         page.get_by_role("button", name="Export JSON").click()
-    exported = json.loads(open(info.value.path()).read())
+    exported = json.loads(Path(info.value.path()).read_text())
     assert [(e["type"], e["actor"]) for e in exported] == [("GATE_REJECTED", "bob")]
 
     page = bp.goto("/models/busy/history")
