@@ -114,11 +114,14 @@ export function quoteKey(kind, key) {
 
 const M = (name) => `/api/v1/registered-models/${encodeURIComponent(name)}`;
 
-// A string literal of the search language: single quotes unless the value holds one.
+// A string literal of the search language that parses back to exactly `v` (backslash escapes).
 export function quoteValue(v) {
-  if (!v.includes("'")) return `'${v}'`;
-  if (!v.includes('"')) return `"${v}"`;
-  return `'${v.replace(/'/g, "\\'")}'`;
+  return "'" + v.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+}
+
+// An ILIKE pattern literal matching names that contain `v` (its %, _ and \ taken literally).
+export function containsPattern(v) {
+  return quoteValue("%" + v.replace(/[\\%_]/g, (c) => "\\" + c) + "%");
 }
 
 // Downloads what an API URL returns (with the tab's credentials) as a file.

@@ -1,45 +1,33 @@
 // Registered models: aliases, stages, latest version and the last promotion; search by name or tag.
-import { useEffect, useState } from "preact/hooks";
-import { api, quoteValue } from "../api.js";
+import { useState } from "preact/hooks";
+import { api, containsPattern, quoteValue } from "../api.js";
 import { fmtTime } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
+import { useSearch } from "../components/useSearch.js";
 import { targetLabel } from "../components/Verdicts.jsx";
 import { ErrorBox } from "./NotFound.jsx";
 
-// "churn" searches names; "team=risk" searches a tag (key=value) of the model.
+// "churn" searches names; "team=risk" (a plain key, then =) searches a tag of the model.
 function filterFor(query) {
   const q = query.trim();
   if (!q) return "";
-  const eq = q.indexOf("=");
-  if (eq > 0) {
-    const key = q.slice(0, eq).trim();
-    const k = /^[A-Za-z_][A-Za-z0-9_.]*$/.test(key) ? key : "`" + key.replace(/`/g, "") + "`";
-    return `tags.${k} = ${quoteValue(q.slice(eq + 1).trim())}`;
-  }
-  return `name ILIKE ${quoteValue("%" + q + "%")}`;
+  const tag = /^([A-Za-z_][\w.-]*)\s*=\s*(.*)$/.exec(q);
+  if (tag) return `tags.\`${tag[1]}\` = ${quoteValue(tag[2])}`;
+  return `name ILIKE ${containsPattern(q)}`;
 }
 
 export function ModelsPage() {
   const [query, setQuery] = useState("");
-  const [items, setItems] = useState(null);
-  const [promotions, setPromotions] = useState({});
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    let live = true;
-    const t = setTimeout(async () => {
-      try {
-        const page = await api.searchModels(filterFor(query));
-        if (!live) return;
-        setItems(page.items);
-        setError(null);
-        if (page.items.length) {
-          const found = await api.lastPromotions(page.items.map((m) => m.name));
-          if (live) setPromotions(Object.fromEntries(found.items.map((e) => [e.model_name, e])));
-        }
-      } catch (err) { if (live) setError(err); }
-    }, query ? 150 : 0);
-    return () => { live = false; clearTimeout(t); };
-  }, [query]);
+  const [found, error] = useSearch(query, async (q, emit) => {
+    const page = await api.searchModels(filterFor(q));
+    emit({ items: page.items });
+    if (page.items.length) {
+      const last = await api.lastPromotions(page.items.map((m) => m.name));
+      emit({ promotions: Object.fromEntries(last.items.map((e) => [e.model_name, e])) });
+    }
+  });
+  const items = found ? found.items : null;
+  const promotions = (found && found.promotions) || {};
   return (
     <section>
       <h1>Registered models</h1>
