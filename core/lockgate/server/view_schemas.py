@@ -20,8 +20,10 @@ __all__ = [
     "GateOverviewPublic",
     "GatePolicyVersionPublic",
     "GateTargetPublic",
-    "LastPromotionsPage",
-    "LastPromotionsRequest",
+    "GuardedTargetPublic",
+    "ModelSummariesPage",
+    "ModelSummariesRequest",
+    "ModelSummaryPublic",
     "PermissionPublic",
     "RunKeysPublic",
     "SampledHistoryPublic",
@@ -162,11 +164,25 @@ class GateOverviewPublic(BaseModel):
     verdicts: list[VerdictPublic]
 
 
-class LastPromotionsRequest(_In):
+class ModelSummariesRequest(_In):
     names: list[Annotated[str, Field(max_length=256)]] = Field(max_length=1000)
 
 
-class LastPromotionsPage(BaseModel):
-    """The newest alias or stage move of each named model that has one."""
+class GuardedTargetPublic(BaseModel):
+    """A guarded alias (``@champion``) or stage: its rules in words, the latest move or refusal."""
 
-    items: list[RegistryEvent]
+    target: str
+    rules: list[str]
+    last: RegistryEvent | None = None
+
+
+class ModelSummaryPublic(BaseModel):
+    name: str
+    last_promotion: RegistryEvent | None = None
+    gates: list[GuardedTargetPublic]
+
+
+class ModelSummariesPage(BaseModel):
+    """One summary per named model that exists."""
+
+    items: list[ModelSummaryPublic]

@@ -1,6 +1,6 @@
 """The read-only registry endpoints behind the UI's registry pages, over HTTP on SQLite and
 PostgreSQL: the timeline newest first with filters and index paging, its CSV/JSON export,
-gate policies in words with their history, each version's last verdict, last promotions."""
+gate policies in words with their history, each version's last verdict, model summaries."""
 
 from __future__ import annotations
 
@@ -109,6 +109,10 @@ def test_gate_overview_says_policies_in_words_and_last_verdicts(gated: dict[str,
         (2, ["auc >= 0.8", "tags validation=passed"], "alice"), (1, ["auc >= 0.5"], "alice")]
     assert [(v["version"], v["target"], v["verdict"], v["actor"]) for v in overview["verdicts"]] == [
         (1, "@champion", "passed", "alice"), (2, "@champion", "overridden", "bob")]
-    promos = httpx.post(f"{url}{API}/last-promotions", json={"names": ["churn", "unknown"]}).json()["items"]
-    assert [(p["model_name"], p["to_version"], p["override"]) for p in promos] == [("churn", 2, True)]
+    [summary] = httpx.post(f"{url}{API}/summaries", json={"names": ["churn", "unknown"]}).json()["items"]
+    last = summary["last_promotion"]
+    assert (summary["name"], last["to_version"], last["override"], last["actor"]) == ("churn", 2, True, "bob")
+    [guarded] = summary["gates"]
+    assert (guarded["target"], guarded["rules"]) == ("@champion", ["auc >= 0.8", "tags validation=passed"])
+    assert (guarded["last"]["type"], guarded["last"]["to_version"], guarded["last"]["override"]) == ("ALIAS_SET", 2, True)
     assert httpx.get(f"{url}{API}/nope/gates/overview").status_code == 404

@@ -93,7 +93,10 @@ def test_model_page_shows_gates_in_words_and_each_versions_verdict(reg: dict[str
     table = page.get_by_test_id("models-table")
     row = table.locator("tbody tr", has_text="churn").first
     row.wait_for()
+    row.get_by_test_id("model-gates").get_by_text("@champion").wait_for()  # the summaries' answer
     assert "@champion → v1" in row.inner_text() and "v1 to @champion by alice" in row.inner_text()
+    gates = row.get_by_test_id("model-gates").inner_text()
+    assert "@canary: custom slow_ok no verdict yet" in gates and "@champion: auc >= 0.8; 1 approval refused v2" in gates
     bp.screenshot("models")
     row.get_by_role("link", name="churn").click()
     gate = page.get_by_test_id("gate-@champion")

@@ -1,7 +1,7 @@
 """Read-only ``/api/v1`` registry endpoints behind the web UI's registry pages (usable by any
 client): a model's timeline (its event log newest first, filtered, paged on the log's index),
 its export as CSV or JSON, its gate policies in words with their history and each version's
-last verdict, and the last promotion of many models at once.
+last verdict, and a summary of many models at once (last promotion, guarded targets).
 
 Thin: the queries live in ``lockgate.store.sql.registry_views``; nothing here changes data.
 """
@@ -59,6 +59,14 @@ def _types(types: list[str] | None) -> list[Any]:
     return out
 
 
+def _in_words(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored policy's description and its rules as the short labels verdicts use."""
+    from lockgate.registry.gates import GatePolicy
+
+    policy = GatePolicy.from_document(document)
+    return {"description": policy.description, "rules": [rule.describe() for rule in policy.rules]}
+
+
 def _csv_row(event: dict[str, Any]) -> list[Any]:
     row = dict(event)
     row["time"] = datetime.fromtimestamp(event["timestamp"] / 1000, tz=timezone.utc).isoformat()
@@ -69,7 +77,7 @@ def _csv_row(event: dict[str, Any]) -> list[Any]:
 
 def build_router() -> APIRouter:
     """The registry view endpoints, without prefix (mounted under /api/v1)."""
-    from lockgate.store.sql.registry_views import last_promotions, last_verdicts, model_timeline
+    from lockgate.store.sql.registry_views import last_verdicts, model_summaries, model_timeline
 
     router = APIRouter()
     tag: list[str | Enum] = ["views"]
@@ -137,8 +145,6 @@ def build_router() -> APIRouter:
     @router.get("/registered-models/{name}/gates/overview", tags=tag, response_model=s.GateOverviewPublic,
                 summary="A model's gate policies in words with their history, and each version's last verdict")
     def gate_overview(name: str, reg: RegistryDep, authz: AuthzDep) -> Response:
-        from lockgate.registry.gates import GatePolicy
-
         authz.require(Op.GET_GATE_POLICY, name)
         gates = []
         for current in reg.list_gate_policies(name):
@@ -147,22 +153,36 @@ def build_router() -> APIRouter:
             for number in range(current.policy_version, 0, -1):
                 record = reg.get_gate_policy(name, alias=t.name if t.kind == "alias" else None,
                                              stage=t.name if t.kind == "stage" else None, policy_version=number)
-                if record is None:
-                    continue
-                policy = GatePolicy.from_document(record.policy)
-                history.append({"policy_version": number, "created_by": record.created_by,
-                                "created_at": record.created_at, "description": policy.description,
-                                "rules": [rule.describe() for rule in policy.rules]})
+                if record is not None:
+                    history.append({"policy_version": number, "created_by": record.created_by,
+                                    "created_at": record.created_at, **_in_words(record.policy)})
             gates.append({"kind": t.kind, "name": t.name, "history": history})
         verdicts = [v.__dict__ for v in last_verdicts(_engine(reg), name)]
         return json_response({"gates": gates, "verdicts": verdicts})
 
-    @router.post("/registered-models/last-promotions", tags=tag, response_model=s.LastPromotionsPage,
-                 summary="The newest alias or stage move of each named model")
-    def promotions(body: s.LastPromotionsRequest, reg: RegistryDep, authz: AuthzDep) -> Response:
-        for name in body.names:
+    @router.post("/registered-models/summaries", tags=tag, response_model=s.ModelSummariesPage,
+                 summary="For each named model: its newest move and each guarded target's rules and latest verdict")
+    def summaries(body: s.ModelSummariesRequest, reg: RegistryDep, authz: AuthzDep) -> Response:
+        policies: dict[str, dict[str, list[str]]] = {}
+        targets: dict[str, list[Any]] = {}
+        for name in dict.fromkeys(body.names):
             authz.require(Op.GET_MODEL_HISTORY, name)
-        found = last_promotions(_engine(reg), body.names)
-        return json_response({"items": [e.model_dump(mode="json") for e in found.values()]})
+            try:
+                records = reg.list_gate_policies(name)
+            except NotFound:
+                continue
+            guarded = {str(r.target): (r.target, _in_words(r.policy)["rules"]) for r in records}
+            guarded = {k: v for k, v in guarded.items() if v[1]}
+            policies[name] = {k: v[1] for k, v in guarded.items()}
+            targets[name] = [v[0] for v in guarded.values()]
+
+        def event(e: Any) -> Any:
+            return e.model_dump(mode="json") if e is not None else None
+
+        return json_response({"items": [
+            {"name": x.name, "last_promotion": event(x.last_promotion),
+             "gates": [{"target": label, "rules": rules, "last": event(x.last_judged.get(label))}
+                       for label, rules in policies[x.name].items()]}
+            for x in model_summaries(_engine(reg), targets)]})
 
     return router

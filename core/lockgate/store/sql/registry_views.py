@@ -1,6 +1,6 @@
 """Read-only aggregates of the registry for the web UI (and any API user): a model's event
-log newest first in pages, the gate verdict each version last got per target, and the last
-promotion of many models at once.
+log newest first in pages, the gate verdict each version last got per target, and a summary
+of many models at once (last promotion, latest verdict on each guarded target).
 
 Every query walks an index of ``registry_events`` from the top: ``(model_name, id)`` and
 ``(model_id, id)``, so the first page of a model with millions of events costs the page,
@@ -10,18 +10,18 @@ not the history.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from lockgate.errors import NotFound
-from lockgate.registry.entities import EventType, RegistryEvent
+from lockgate.registry.entities import EventType, GateTarget, RegistryEvent
 from lockgate.store.sql.engine import read_connection
 from lockgate.store.sql.registry_rows import EV, RM, event_entity
 
-__all__ = ["MAX_TIMELINE_PAGE", "TimelinePage", "VersionVerdict", "last_promotions", "last_verdicts",
-           "model_timeline"]
+__all__ = ["MAX_TIMELINE_PAGE", "ModelSummary", "TimelinePage", "VersionVerdict", "last_verdicts",
+           "model_summaries", "model_timeline"]
 
 MAX_TIMELINE_PAGE = 1000
 #: Events that record a gate's verdict on a version for a target.
@@ -117,17 +117,35 @@ def last_verdicts(engine: Engine, name: str) -> list[VersionVerdict]:
     return sorted(seen.values(), key=lambda v: (v.version, v.target))
 
 
-def last_promotions(engine: Engine, names: Sequence[str]) -> dict[str, RegistryEvent]:
-    """The newest alias or stage move of each named model that has one."""
+@dataclass
+class ModelSummary:
+    """A model's newest alias or stage move and the newest gate-judged event of each target."""
+
+    name: str
+    last_promotion: RegistryEvent | None
+    last_judged: dict[str, RegistryEvent] = field(default_factory=dict)
+
+
+def model_summaries(engine: Engine, targets: dict[str, list[GateTarget]]) -> list[ModelSummary]:
+    """For each model named in ``targets`` that exists: its newest move, and for each of its
+    given targets the newest move or refusal that carried a gate's evidence (``@alias`` or
+    stage name as key)."""
     moves = (EventType.ALIAS_SET.value, EventType.STAGE_CHANGED.value)
-    found: dict[str, RegistryEvent] = {}
+    out: list[ModelSummary] = []
     with read_connection(engine) as conn:
-        for name in dict.fromkeys(names):
+        for name, guarded in targets.items():
             model_id = _model_id(conn, name)
             if model_id is None:
                 continue
             row = conn.execute(select(EV).where(EV.c.model_id == model_id, EV.c.event_type.in_(moves))
                                .order_by(EV.c.id.desc()).limit(1)).first()
-            if row is not None:
-                found[name] = event_entity(row)
-    return found
+            summary = ModelSummary(name=name, last_promotion=event_entity(row) if row is not None else None)
+            for target in guarded:
+                column = EV.c.alias if target.kind == "alias" else EV.c.stage
+                last = conn.execute(select(EV).where(
+                    EV.c.model_id == model_id, column == target.name, EV.c.evidence.is_not(None),
+                    EV.c.event_type.in_(_VERDICT_TYPES)).order_by(EV.c.id.desc()).limit(1)).first()
+                if last is not None:
+                    summary.last_judged[str(target)] = event_entity(last)
+            out.append(summary)
+    return out

@@ -84,7 +84,7 @@ export const api = {
   modelAccess: (name) => get("/api/v1/auth/whoami", { registered_model: name }),
   searchModels: (filter, pageToken) => get("/api/v1/registered-models", {
     filter_string: filter, max_results: 100, page_token: pageToken, order_by: "name ASC" }),
-  lastPromotions: (names) => post("/api/v1/registered-models/last-promotions", { names }),
+  modelSummaries: (names) => post("/api/v1/registered-models/summaries", { names }),
   model: (name) => get(`${M(name)}`),
   versions: (name) => get("/api/v1/model-versions", {
     filter_string: `name = ${quoteValue(name)}`, max_results: 1000, order_by: "version_number DESC" }),
@@ -97,7 +97,6 @@ export const api = {
   evaluate: (name, body) => post(`${M(name)}/gates/evaluate`, body),
   promote: (name, body) => post(`${M(name)}/promote`, body),
   approve: (name, v, comment) => post(`${M(name)}/versions/${encodeURIComponent(v)}/approve`, { comment: comment || null }),
-  setAlias: (name, alias, version) => send("PUT", `${M(name)}/aliases/${encodeURIComponent(alias)}`, { version }),
   deleteAlias: (name, alias, reason, override) => send("DELETE", `${M(name)}/aliases/${encodeURIComponent(alias)}`,
     undefined, { reason, override: override ? "true" : undefined }),
   transition: (name, v, body) => post(`${M(name)}/versions/${encodeURIComponent(v)}/stage`, body),

@@ -33,3 +33,6 @@ export function targetLabel(x) {
   if (x.kind) return x.kind === "alias" ? `@${x.name}` : x.name;
   return x.alias ? `@${x.alias}` : (x.stage || "");
 }
+
+// How a gate judged a recorded move or refusal: "passed", "refused" or "overridden".
+export const verdictOf = (e) => (e.type === "GATE_REJECTED" ? "refused" : e.override ? "overridden" : "passed");

@@ -4,7 +4,7 @@ import { api, containsPattern, quoteValue } from "../api.js";
 import { fmtTime } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useSearch } from "../components/useSearch.js";
-import { targetLabel } from "../components/Verdicts.jsx";
+import { targetLabel, verdictOf } from "../components/Verdicts.jsx";
 import { ErrorBox } from "./NotFound.jsx";
 
 // "churn" searches names; "team=risk" (a plain key, then =) searches a tag of the model.
@@ -22,12 +22,12 @@ export function ModelsPage() {
     const page = await api.searchModels(filterFor(q));
     emit({ items: page.items });
     if (page.items.length) {
-      const last = await api.lastPromotions(page.items.map((m) => m.name));
-      emit({ promotions: Object.fromEntries(last.items.map((e) => [e.model_name, e])) });
+      const found = await api.modelSummaries(page.items.map((m) => m.name));
+      emit({ summaries: Object.fromEntries(found.items.map((x) => [x.name, x])) });
     }
   });
   const items = found ? found.items : null;
-  const promotions = (found && found.promotions) || {};
+  const summaries = (found && found.summaries) || {};
   return (
     <section>
       <h1>Registered models</h1>
@@ -41,21 +41,26 @@ export function ModelsPage() {
         <table class="grid" data-testid="models-table">
           <caption class="sr-only">Registered models</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Aliases</th><th scope="col">Latest versions</th>
-            <th scope="col">Last promotion</th><th scope="col">Updated</th></tr></thead>
+            <th scope="col">Gates (latest verdict)</th><th scope="col">Last promotion</th><th scope="col">Updated</th></tr></thead>
           <tbody>
             {items.map((m) => {
-              const p = promotions[m.name];
+              const sum = summaries[m.name];
+              const p = sum && sum.last_promotion;
               return (
                 <tr key={m.name}>
                   <td><Link href={modelHref(m.name)}>{m.name}</Link></td>
                   <td>{Object.entries(m.aliases || {}).map(([a, v]) => `@${a} → v${v}`).join(", ")}</td>
                   <td>{(m.latest_versions || []).map((v) => `v${v.version} (${v.current_stage})`).join(", ")}</td>
+                  <td class="wrap" data-testid="model-gates">{sum ? sum.gates.map((g) => (
+                    <div key={g.target}><strong>{g.target}</strong>: {g.rules.join("; ")}
+                      {g.last ? <> <span class={`verdict verdict-${verdictOf(g.last)}`}>{verdictOf(g.last)}</span> v{g.last.to_version ?? g.last.version}</> : <span class="muted"> no verdict yet</span>}</div>
+                  )) : ""}</td>
                   <td>{p ? `v${p.to_version} to ${targetLabel(p)}${p.override ? " (override)" : ""} by ${p.actor || "?"}, ${fmtTime(p.timestamp)}` : ""}</td>
                   <td>{fmtTime(m.last_updated_timestamp)}</td>
                 </tr>
               );
             })}
-            {items.length === 0 && <tr><td colSpan={5} class="muted">No models match.</td></tr>}
+            {items.length === 0 && <tr><td colSpan={6} class="muted">No models match.</td></tr>}
           </tbody>
         </table>
       )}

@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { fmtTime, fmtValue } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useEventCursor } from "../components/useEventCursor.js";
-import { targetLabel, VerdictTable } from "../components/Verdicts.jsx";
+import { targetLabel, verdictOf, VerdictTable } from "../components/Verdicts.jsx";
 import { VersionActions } from "./VersionActions.jsx";
 import { ErrorBox, NotFoundPage } from "./NotFound.jsx";
 
@@ -63,7 +63,7 @@ function MLmodelSummary({ source }) {
 
 // A recorded evaluation: what the gate said when someone moved (or tried to move) this version.
 function Evaluation({ event }) {
-  const kind = event.type === "GATE_REJECTED" ? "refused" : event.override ? "overridden" : "passed";
+  const kind = verdictOf(event);
   return (
     <details class="evaluation" data-testid="evaluation" open={kind !== "passed"}>
       <summary><span class={`verdict verdict-${kind}`}>{kind}</span> {targetLabel(event)} by {event.actor || "?"}, {fmtTime(event.timestamp)}
