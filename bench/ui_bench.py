@@ -311,9 +311,9 @@ def main() -> None:
         for proc in procs:
             _stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{args.runs} runs x 20 params/20 metrics over {args.keys} keys; "
-          f"{args.series} series of {args.points} points; {args.events} timeline events; "
-          f"load {os.getloadavg()[0]:.1f}")
+    runs = "" if args.timeline_only else (f"{args.runs} runs x 20 params/20 metrics over {args.keys} keys; "
+                                          f"{args.series} series of {args.points} points; ")
+    print(f"\n{runs}{args.events} timeline events; load {os.getloadavg()[0]:.1f}")
     print(f"{'measure':45} {'Lockgate s':>11} {'heap MB':>8} {'MLflow s':>10} {'heap MB':>8} {'ratio':>7}")
     for name, (secs, heap) in results["Lockgate"].items():
         other = results.get("MLflow", {}).get(name)
