@@ -10,6 +10,13 @@ runs with 20 params and 20 metrics each drawn from ``--keys`` distinct keys, and
 5 metrics of ``--points`` points. Measured: time until the first runs-table row is visible,
 re-sort by a metric, the compare view of 1,000 runs drawing its parallel coordinates, the
 big-series chart drawing, and the browser's JS heap after each.
+
+``--events N`` (default 100,000) also gives one registered model N events in its audit trail
+(written straight into the server's database before it starts, as the registry would have
+recorded them) and measures its timeline page: first row visible, the next page, a filter by
+a rare actor, and the API's pages; ``--timeline-only`` skips the runs measurements. MLflow
+has no promotion history to compare with. The SQLite query plan of a page is printed, to
+show that it walks the event log's index.
 """
 
 from __future__ import annotations
@@ -159,6 +166,85 @@ def measure_lockgate(browser: Any, url: str, data: dict[str, Any]) -> dict[str, 
     return out
 
 
+TIMELINE_MODEL = "audited"
+
+
+def populate_events(db: Path, events: int) -> None:
+    """A model with a gated @champion and ``events`` audit events: moves with evidence,
+    refusals, approvals and tag changes by 50 actors, one of them ("rare-actor") 10 times."""
+    import json
+
+    from lockgate.client import LockgateClient
+    from lockgate.registry import GatePolicy, MetricThreshold
+    from lockgate.store.sql.engine import get_engine
+    from lockgate.store.sql.registry_rows import EV, RM
+
+    client = LockgateClient(tracking_uri=f"sqlite:///{db}", user="bench")
+    client.create_registered_model(TIMELINE_MODEL)
+    client.set_gate_policy(TIMELINE_MODEL, alias="champion", policy=GatePolicy(rules=[MetricThreshold(metric="auc", min=0.8)]))
+    for _ in range(3):
+        client.create_model_version(TIMELINE_MODEL, source="s3://bench/model")
+    engine = get_engine(f"sqlite:///{db}")
+    evidence = json.dumps({"passed": False, "policy_version": 1, "results": [
+        {"rule": "auc >= 0.8", "passed": False, "observed": 0.71, "expected": {"min": 0.8}, "message": "0.71 < 0.8"}]})
+    kinds = ["ALIAS_SET", "GATE_REJECTED", "VERSION_APPROVED", "VERSION_TAG_SET"]
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        model_id = conn.execute(RM.select().where(RM.c.name == TIMELINE_MODEL)).first().id
+        base = int(time.time() * 1000) - events * 1000
+        rows = []
+        for i in range(events):
+            kind = kinds[i % 4]
+            rows.append({
+                "event_type": kind, "model_id": model_id, "model_name": TIMELINE_MODEL, "version": 1 + i % 3,
+                "alias": "champion" if kind in ("ALIAS_SET", "GATE_REJECTED") else None,
+                "from_version": 1 + (i + 1) % 3, "to_version": 1 + i % 3,
+                "actor": "rare-actor" if i % (events // 10 or 1) == 5 else f"user{i % 50}",
+                "time": base + i * 1000, "reason": f"reason {i}", "override": False,
+                "evidence": evidence if kind in ("ALIAS_SET", "GATE_REJECTED") else None, "details": None,
+            })
+            if len(rows) == 10_000:
+                conn.execute(EV.insert(), rows)
+                rows = []
+        if rows:
+            conn.execute(EV.insert(), rows)
+    print(f"  wrote {events} events in {time.perf_counter() - started:.1f} s", flush=True)
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        plan = conn.execute(text("EXPLAIN QUERY PLAN SELECT * FROM registry_events WHERE model_id = :m "
+                                 "AND id < :b ORDER BY id DESC LIMIT 101"), {"m": model_id, "b": 10**9}).all()
+        print("  query plan of a page: " + "; ".join(str(r[-1]) for r in plan), flush=True)
+
+
+def measure_timeline(browser: Any, url: str) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    api = f"{url}/api/v1/registered-models/{TIMELINE_MODEL}/timeline"
+    for label, params in [("API: first page of 100", {"limit": 100}),
+                          ("API: a page 90,000 events deep", {"limit": 100, "before_id": 10_000}),
+                          ("API: filter by a rare actor", {"limit": 100, "actor": "rare-actor"})]:
+        t = time.perf_counter()
+        httpx.get(api, params=params, timeout=120).raise_for_status()
+        out[label] = (time.perf_counter() - t, 0.0)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(120_000)
+    for label in ("timeline page, first row (cold browser)", "timeline page, first row (warm)"):
+        t = time.perf_counter()
+        page.goto(f"{url}/models/{TIMELINE_MODEL}/history")
+        page.locator("[data-testid=timeline] tr[data-event-id]").first.wait_for()
+        out[label] = (time.perf_counter() - t, _heap(page))
+    t = time.perf_counter()
+    page.get_by_test_id("load-more").click()
+    page.locator("[data-testid=timeline] tr[data-event-id]").nth(199).wait_for()
+    out["timeline, next 100 events"] = (time.perf_counter() - t, _heap(page))
+    t = time.perf_counter()
+    page.goto(f"{url}/models/{TIMELINE_MODEL}/history?actor=rare-actor")
+    page.locator("[data-testid=timeline] tr[data-event-id]").first.wait_for()
+    out["timeline filtered by a rare actor"] = (time.perf_counter() - t, _heap(page))
+    page.close()
+    return out
+
+
 def measure_mlflow(browser: Any, url: str, data: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """Only what can be automated without MLflow-internal selectors: the newest run's name
     appearing on the experiment page. A timeout is reported, with a screenshot to look at."""
@@ -189,6 +275,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--series", type=int, default=5)
     parser.add_argument("--mlflow", action="store_true", help="also measure `mlflow server`'s UI")
+    parser.add_argument("--events", type=int, default=100_000, help="audit events of the timeline's model")
+    parser.add_argument("--timeline-only", action="store_true", help="measure only the registry timeline")
     parser.add_argument("--chromium", default=os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium"))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -198,12 +286,14 @@ def main() -> None:
     results: dict[str, dict[str, tuple[float, float]]] = {}
     try:
         sizes = {"runs": args.runs, "keys": args.keys, "points": args.points, "series": args.series}
+        if args.events:
+            populate_events(tmp / "lockgate.db", args.events)
         lg_url, proc = start_lockgate(tmp)
         procs.append(proc)
         _wait(lg_url, proc)
-        lg_data = populate(lg_url, **sizes)
+        lg_data = None if args.timeline_only else populate(lg_url, **sizes)
         ml_url = ml_data = None
-        if args.mlflow:
+        if args.mlflow and not args.timeline_only:
             ml_url, proc = start_mlflow(tmp)
             procs.append(proc)
             _wait(ml_url, proc)
@@ -211,7 +301,9 @@ def main() -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, headless=True,
                                          args=[*CHROMIUM_FLAGS, "--enable-precise-memory-info"])
-            results["Lockgate"] = measure_lockgate(browser, lg_url, lg_data)
+            results["Lockgate"] = measure_lockgate(browser, lg_url, lg_data) if lg_data else {}
+            if args.events:
+                results["Lockgate"].update(measure_timeline(browser, lg_url))
             if ml_url and ml_data:
                 results["MLflow"] = measure_mlflow(browser, ml_url, ml_data)
             browser.close()
@@ -219,8 +311,9 @@ def main() -> None:
         for proc in procs:
             _stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{args.runs} runs x 20 params/20 metrics over {args.keys} keys; "
-          f"{args.series} series of {args.points} points; load {os.getloadavg()[0]:.1f}")
+    runs = "" if args.timeline_only else (f"{args.runs} runs x 20 params/20 metrics over {args.keys} keys; "
+                                          f"{args.series} series of {args.points} points; ")
+    print(f"\n{runs}{args.events} timeline events; load {os.getloadavg()[0]:.1f}")
     print(f"{'measure':45} {'Lockgate s':>11} {'heap MB':>8} {'MLflow s':>10} {'heap MB':>8} {'ratio':>7}")
     for name, (secs, heap) in results["Lockgate"].items():
         other = results.get("MLflow", {}).get(name)

@@ -107,12 +107,17 @@ def _mlmodel_summary(text: str) -> dict[str, Any]:
         return {}
     flavors: dict[str, Any] = doc["flavors"] if isinstance(doc.get("flavors"), dict) else {}
     signature: dict[str, Any] = doc["signature"] if isinstance(doc.get("signature"), dict) else {}
+    found = flavors.get("python_function")
+    pyfunc: dict[str, Any] = found if isinstance(found, dict) else {}
+    env: dict[str, Any] = pyfunc["env"] if isinstance(pyfunc.get("env"), dict) else {}
     return {
         "flavors": sorted(str(name) for name in flavors),
         "run_id": str(doc.get("run_id", "")),
         "created": str(doc.get("utc_time_created", "")),
         "signature_inputs": str(signature.get("inputs", "")),
         "signature_outputs": str(signature.get("outputs", "")),
+        "python_version": str(pyfunc.get("python_version", "")),
+        "environment": ", ".join(f"{kind}: {path}" for kind, path in sorted(env.items())),
     }
 
 

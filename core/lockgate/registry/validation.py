@@ -49,7 +49,8 @@ def version_number(version: int | str) -> int:
         raise InvalidArgument(f"Invalid model version {version!r}: expected a positive integer")
     if isinstance(version, int):
         value = version
-    elif isinstance(version, str) and version.strip().isdigit():
+    elif isinstance(version, str) and version.strip().isascii() and version.strip().isdigit():
+        # isdigit alone accepts '¹' and other digits int() cannot read
         value = int(version.strip())
     else:
         raise InvalidArgument(f"Invalid model version {version!r}: expected a positive integer")

@@ -203,10 +203,11 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
 
     routers = [mlflow_logged_models.build_router()]
     if importlib.util.find_spec("lockgate.registry") is not None:
-        from lockgate.server.routers import mlflow_registry, native_registry
+        from lockgate.server.routers import mlflow_registry, native_registry, native_registry_views
 
         routers.append(mlflow_registry.build_router())
         app.include_router(native_registry.build_router(), prefix="/api/v1")
+        app.include_router(native_registry_views.build_router(), prefix="/api/v1")
     for router in routers:
         for prefix in MLFLOW_PREFIXES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])

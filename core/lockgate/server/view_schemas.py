@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lockgate.registry.entities import RegistryEvent
 from lockgate.server.native_schemas import Int64, WireFloat
 
 __all__ = [
@@ -16,12 +17,21 @@ __all__ = [
     "ExperimentStatsPage",
     "ExperimentStatsPublic",
     "ExperimentStatsRequest",
+    "GateOverviewPublic",
+    "GatePolicyVersionPublic",
+    "GateTargetPublic",
+    "GuardedTargetPublic",
+    "ModelSummariesPage",
+    "ModelSummariesRequest",
+    "ModelSummaryPublic",
     "PermissionPublic",
     "RunKeysPublic",
     "SampledHistoryPublic",
     "SampledHistoryRequest",
     "SampledPointPublic",
     "SampledSeriesPublic",
+    "TimelinePublic",
+    "VerdictPublic",
 ]
 
 
@@ -109,3 +119,70 @@ class ArtifactPreviewPublic(BaseModel):
     summary: dict[str, str | list[str]] | None = None
     media_type: str | None = None
     message: str | None = None
+
+
+class TimelinePublic(BaseModel):
+    """One page of a model's events, newest first; pass ``next_before_id`` as ``before_id``."""
+
+    events: list[RegistryEvent]
+    next_before_id: int | None = None
+
+
+class GatePolicyVersionPublic(BaseModel):
+    """One version of a target's policy, its rules in words."""
+
+    policy_version: int
+    created_by: str
+    created_at: int
+    description: str | None = None
+    rules: list[str]
+
+
+class GateTargetPublic(BaseModel):
+    """A guarded alias (``@champion``) or stage and its policy history, newest first."""
+
+    kind: Literal["alias", "stage"]
+    name: str
+    history: list[GatePolicyVersionPublic]
+
+
+class VerdictPublic(BaseModel):
+    """The last gate verdict a version got for a target."""
+
+    version: int
+    target: str
+    verdict: Literal["passed", "refused", "overridden"]
+    event_id: int
+    timestamp: int
+    actor: str
+
+
+class GateOverviewPublic(BaseModel):
+    """A model's gates in words and each version's last verdict per guarded target."""
+
+    gates: list[GateTargetPublic]
+    verdicts: list[VerdictPublic]
+
+
+class ModelSummariesRequest(_In):
+    names: list[Annotated[str, Field(max_length=256)]] = Field(max_length=1000)
+
+
+class GuardedTargetPublic(BaseModel):
+    """A guarded alias (``@champion``) or stage: its rules in words, the latest move or refusal."""
+
+    target: str
+    rules: list[str]
+    last: RegistryEvent | None = None
+
+
+class ModelSummaryPublic(BaseModel):
+    name: str
+    last_promotion: RegistryEvent | None = None
+    gates: list[GuardedTargetPublic]
+
+
+class ModelSummariesPage(BaseModel):
+    """One summary per named model that exists."""
+
+    items: list[ModelSummaryPublic]

@@ -11,6 +11,13 @@ import { RunPage } from "./pages/Run.jsx";
 import { ComparePage } from "./pages/Compare.jsx";
 import { NotFoundPage } from "./pages/NotFound.jsx";
 import { LoginPage } from "./pages/Login.jsx";
+import { ModelsPage } from "./pages/Models.jsx";
+import { ModelPage } from "./pages/Model.jsx";
+import { VersionPage } from "./pages/Version.jsx";
+import { TimelinePage } from "./pages/Timeline.jsx";
+
+// Model names never hold '/' (the registry refuses them), so such a link names nothing.
+const badName = (name) => name.includes("/") || name.includes("\u0000");
 
 function Page({ route }) {
   switch (route.page) {
@@ -18,6 +25,14 @@ function Page({ route }) {
     case "runs": return <RunsPage key={route.id} experimentId={route.id} params={route.params} />;
     case "run": return <RunPage key={route.id} runId={route.id} />;
     case "compare": return <ComparePage key={route.params.get("runs")} params={route.params} />;
+    case "models": return <ModelsPage />;
+    case "model":
+    case "version":
+    case "history":
+      if (badName(route.name)) return <NotFoundPage what="model" message={`Registered model "${route.name.replace("\u0000", "")}" does not exist: model names cannot contain '/'.`} />;
+      if (route.page === "model") return <ModelPage key={route.name} name={route.name} />;
+      if (route.page === "version") return <VersionPage key={`${route.name}\u0000${route.version}`} name={route.name} version={route.version} />;
+      return <TimelinePage key={route.name} name={route.name} params={route.params} />;
     default: return <NotFoundPage what="page" />;
   }
 }
@@ -38,7 +53,7 @@ function App() {
     <>
       <header class="top">
         <Link href="/" class="brand">Lockgate</Link>
-        <nav aria-label="Main"><Link href="/">Experiments</Link></nav>
+        <nav aria-label="Main"><Link href="/">Experiments</Link><Link href="/models">Models</Link></nav>
         <span class="spacer" />
         {info.auth && credentials() && needLogin === null &&
           <button type="button" class="link" onClick={() => { clearCredentials(); setNeedLogin(""); }}>Sign out</button>}

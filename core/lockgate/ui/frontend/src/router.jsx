@@ -15,10 +15,22 @@ export function fromMlflowHash(hash) {
     try { ids = JSON.parse(runs || "[]"); } catch (e) { ids = (runs || "").split(","); }
     return `/compare?runs=${ids.map(encodeURIComponent).join(",")}`;
   }
-  if (path.startsWith("/models")) return path;
+  m = path.match(/^\/models\/([^/]+)\/versions\/([^/]+)/);
+  if (m) return `/models/${m[1]}/versions/${m[2]}`;
+  m = path.match(/^\/models\/([^/]+)\/?$/);
+  if (m) return `/models/${m[1]}`;
+  if (path.startsWith("/models")) return "/models";
   if (path === "/" || path === "") return "/";
   return path;
 }
+
+// A malformed escape (%E0%A4%A) is a name nobody has, not a crash.
+function dec(part) {
+  try { return decodeURIComponent(part); } catch (e) { return "\u0000" + part; }
+}
+
+// The app's URL of a model page (names may hold spaces, unicode, quotes...; never '/').
+export const modelHref = (name, rest = "") => `/models/${encodeURIComponent(name)}${rest}`;
 
 export function currentRoute() {
   const { pathname, search } = window.location;
@@ -28,6 +40,12 @@ export function currentRoute() {
   if ((m = pathname.match(/^\/experiments\/([^/]+)\/?$/))) return { page: "runs", id: decodeURIComponent(m[1]), params };
   if ((m = pathname.match(/^\/runs\/([^/]+)\/?$/))) return { page: "run", id: decodeURIComponent(m[1]), params };
   if (pathname === "/compare") return { page: "compare", params };
+  if (pathname === "/models" || pathname === "/models/") return { page: "models", params };
+  if ((m = pathname.match(/^\/models\/([^/]+)\/?$/))) return { page: "model", name: dec(m[1]), params };
+  if ((m = pathname.match(/^\/models\/([^/]+)\/history\/?$/))) return { page: "history", name: dec(m[1]), params };
+  if ((m = pathname.match(/^\/models\/([^/]+)\/versions\/([^/]+)\/?$/))) {
+    return { page: "version", name: dec(m[1]), version: dec(m[2]), params };
+  }
   return { page: "notfound", params };
 }
 

@@ -1,31 +1,23 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { fmtTime } from "../format.js";
 import { Link } from "../router.jsx";
+import { useSearch } from "../components/useSearch.js";
 import { ErrorBox } from "./NotFound.jsx";
 
 export function ExperimentsPage() {
   const [query, setQuery] = useState("");
-  const [items, setItems] = useState(null);
-  const [stats, setStats] = useState({});
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    const filter = query ? `name ILIKE '%${query.replace(/'/g, "\\'")}%'` : "";
-    let live = true;
-    const t = setTimeout(async () => {
-      try {
-        const page = await api.searchExperiments({ filter_string: filter, max_results: 1000, order_by: ["last_update_time DESC"] });
-        if (!live) return;
-        setItems(page.items);
-        setError(null);
-        if (page.items.length) {
-          const s = await api.experimentStats(page.items.map((e) => e.experiment_id));
-          if (live) setStats(Object.fromEntries(s.items.map((x) => [x.experiment_id, x])));
-        }
-      } catch (err) { if (live) setError(err); }
-    }, query ? 150 : 0);
-    return () => { live = false; clearTimeout(t); };
-  }, [query]);
+  const [found, error] = useSearch(query, async (q, emit) => {
+    const filter = q ? `name ILIKE '%${q.replace(/'/g, "\\'")}%'` : "";
+    const page = await api.searchExperiments({ filter_string: filter, max_results: 1000, order_by: ["last_update_time DESC"] });
+    emit({ items: page.items });
+    if (page.items.length) {
+      const s = await api.experimentStats(page.items.map((e) => e.experiment_id));
+      emit({ stats: Object.fromEntries(s.items.map((x) => [x.experiment_id, x])) });
+    }
+  });
+  const items = found ? found.items : null;
+  const stats = (found && found.stats) || {};
   return (
     <section>
       <h1>Experiments</h1>

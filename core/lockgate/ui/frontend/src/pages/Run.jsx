@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { fmtDuration, fmtTime, fmtValue, orchestrator, safeUrl } from "../format.js";
-import { Link } from "../router.jsx";
+import { Link, modelHref } from "../router.jsx";
 import { LineChart } from "../components/Chart.jsx";
 import { ArtifactBrowser } from "./Artifacts.jsx";
 import { ErrorBox, NotFoundPage } from "./NotFound.jsx";
@@ -144,7 +144,8 @@ export function RunPage({ runId }) {
           <th scope="col">Stage</th><th scope="col">Source</th></tr></thead>
         <tbody>
           {(versions || []).map((v) => (
-            <tr key={`${v.name}/${v.version}`}><td>{v.name}</td><td class="num">{v.version}</td>
+            <tr key={`${v.name}/${v.version}`}><td><Link href={modelHref(v.name)}>{v.name}</Link></td>
+              <td class="num"><Link href={modelHref(v.name, `/versions/${v.version}`)}>{v.version}</Link></td>
               <td>{(v.aliases || []).map((a) => "@" + a).join(", ")}</td><td>{v.current_stage}</td>
               <td class="clip">{v.source}</td></tr>
           ))}
