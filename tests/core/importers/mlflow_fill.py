@@ -99,7 +99,7 @@ def fill(url: str) -> dict[str, object]:
     client.create_registered_model("churn-model", tags={"owner": "retention"}, description="churn classifier")
     v1 = client.create_model_version("churn-model", f"runs:/{gid}/model", run_id=gid, tags={"data": "v1"})
     v2 = client.create_model_version("churn-model", f"runs:/{gid}/model", run_id=gid, description="retrained")
-    v3 = client.create_model_version("churn-model", logged.model_uri, run_id=gid)
+    v3 = mlflow.register_model(logged.model_uri, "churn-model")
     client.transition_model_version_stage("churn-model", v1.version, "Archived")
     client.transition_model_version_stage("churn-model", v2.version, "Production")
     client.transition_model_version_stage("churn-model", v3.version, "Staging")

@@ -250,13 +250,24 @@ class DatabaseSource:
             return f"{self.artifacts_root}/{rest}"
         return root_uri
 
-    def artifact_files(self, owner: ArtifactOwner, owner_id: str, root_uri: str) -> Iterator[str]:
+    def artifact_files(
+        self, owner: ArtifactOwner, owner_id: str, root_uri: str
+    ) -> Iterator[str | SourceArtifactMissing]:
         from lockgate.artifacts.repository import ArtifactRepository
 
-        repo = ArtifactRepository(self._root(root_uri))
-        if not repo.exists():
+        try:
+            repo = ArtifactRepository(self._root(root_uri))
+            if not repo.exists():
+                return
+            files = repo.walk_files()
+        except SourceArtifactMissing as exc:
+            yield exc
             return
-        for info in repo.walk_files():
+        except OSError as exc:
+            yield SourceArtifactMissing(f"{owner.replace('_', ' ')} {owner_id}: artifacts at {root_uri!r} "
+                                        f"cannot be listed: {exc}")
+            return
+        for info in files:
             yield info.path
 
     @contextmanager

@@ -72,6 +72,11 @@ def import_mlflow(
     return job.report
 
 
+def _creation_order(exp: SourceExperiment) -> tuple[int, str]:
+    """Source ids ascending, so experiments are created here in the order they were there."""
+    return (int(exp.experiment_id) if exp.experiment_id.isdigit() else 1 << 62, exp.experiment_id)
+
+
 class _Import:
     def __init__(self, source: MlflowSource, writer: LockgateWriter, options: ImportOptions,
                  progress: ImportProgress) -> None:
@@ -81,7 +86,7 @@ class _Import:
 
     def run(self) -> None:
         self.source.check()
-        experiments = self._selected(list(self.source.experiments()))
+        experiments = self._selected(sorted(self.source.experiments(), key=_creation_order))
         self.progress.start("experiments", total=len(experiments))
         self.progress.start("runs")
         self.progress.start("metric points")
@@ -178,12 +183,10 @@ class _Import:
         return written + len(batch)
 
     def _artifacts(self, owner: ArtifactOwner, owner_id: str, source_root: str, dest_root: str) -> None:
-        try:
-            paths = list(self.source.artifact_files(owner, owner_id, source_root))
-        except SourceArtifactMissing as exc:
-            self.report.problem("artifacts", "failed", exc.message)
-            return
-        for path in paths:
+        for path in self.source.artifact_files(owner, owner_id, source_root):
+            if isinstance(path, SourceArtifactMissing):
+                self.report.problem("artifacts", "failed", path.message)
+                continue
             try:
                 with self.source.open_artifact(owner, owner_id, source_root, path) as handle:
                     self.writer.write_artifact(dest_root, path, handle)

@@ -33,6 +33,16 @@ RUN_PAGE = 500
 HISTORY_PAGE = 25_000
 
 
+def _reason(response: httpx.Response) -> str:
+    """MLflow's own error message, when the answer is one of its JSON errors."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return f": {str(message)[:300]}" if message else ""
+
+
 class RestSource:
     """An MLflow server at ``url`` (``http://old-mlflow:5000``); never writes to it."""
 
@@ -56,15 +66,10 @@ class RestSource:
 
     def _json(self, method: str, path: str, *, artifacts: bool = False, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
-        if response.status_code >= 400 and artifacts:
-            raise SourceArtifactMissing(
-                f"MLflow server {self.url} could not list artifacts ({method} {path}, "
-                f"{kwargs.get('params')}): HTTP {response.status_code} {response.text[:200]}")
         if response.status_code >= 400:
-            raise SourceUnavailable(
-                f"MLflow server {self.url} answered {response.status_code} to {method} {path}: "
-                f"{response.text[:300]}"
-            )
+            error = SourceArtifactMissing if artifacts else SourceUnavailable
+            raise error(f"MLflow server {self.url} answered HTTP {response.status_code} to {method} {path}"
+                        f"{_reason(response)}")
         # MLflow writes NaN and Infinity as bare JSON literals; the json module reads them.
         body: dict[str, Any] = json.loads(response.content or b"{}")
         return body
@@ -135,11 +140,20 @@ class RestSource:
         return list(self._json("GET", f"{_API}/logged-models/{owner_id}/artifacts/directories",
                                params=params, artifacts=True).get("files") or ())
 
-    def artifact_files(self, owner: ArtifactOwner, owner_id: str, root_uri: str) -> Iterator[str]:
+    def artifact_files(
+        self, owner: ArtifactOwner, owner_id: str, root_uri: str
+    ) -> Iterator[str | SourceArtifactMissing]:
         pending = [""]
         while pending:
             directory = pending.pop()
-            for item in self._listing(owner, owner_id, directory):
+            try:
+                listing = self._listing(owner, owner_id, directory)
+            except SourceArtifactMissing as exc:
+                yield SourceArtifactMissing(
+                    f"{owner.replace('_', ' ')} {owner_id}: artifacts under {directory or '.'!r} cannot be "
+                    f"listed: {exc.message}")
+                continue
+            for item in listing:
                 path = str(item["path"])
                 if item.get("is_dir"):
                     pending.append(path)
