@@ -15,6 +15,7 @@ from lockgate.entities import ViewType
 from lockgate.importers.mlflow import ImportOptions, LockgateWriter, import_mlflow, open_source
 from lockgate.importers.mlflow.records import parse_run
 from lockgate.store import clear_store_cache
+from lockgate.store.sql.logged_models import SqlLoggedModels
 from mlflow import MlflowClient
 from mlflow_fill import FilledMlflow
 from sqlalchemy import create_engine, func, select, text
@@ -144,8 +145,10 @@ def test_artifacts_logged_model_and_registry(
     gid = m["grandchild"]
     assert lg.artifact_repository(f"runs:/{gid}").read_text("notes/readme.txt") == "hello from mlflow"
     assert json.loads(lg.artifact_repository(f"runs:/{gid}").read_text("config.json")) == {"threshold": 0.5}
-    # The logged model keeps its id, so models:/m-... still names it, files included.
-    assert lg.artifact_repository(SqlLoggedModels(DEST).get(m['logged_model']).artifact_location).exists("MLmodel")
+    # The logged model keeps its id (models:/m-... names it), files included.
+    logged = SqlLoggedModels(imported["dest"]).get(m["logged_model"])
+    assert logged.source_run_id == gid
+    assert lg.artifact_repository(logged.artifact_location).exists("MLmodel")
     versions = {v.version: v for v in lg.search_model_versions(filter_string="name='churn-model'")}
     want = {int(v.version): v for v in src.search_model_versions("name='churn-model'")}
     assert sorted(versions) == sorted(want) == [1, 2, 3]
@@ -284,3 +287,30 @@ def test_interrupted_import_resumes_without_duplicates(
     exp = lg.get_experiment_by_name("churn")
     assert exp is not None and len(lg.search_runs([exp.experiment_id], view_type=ViewType.ALL)) == 4
     assert _metric_rows(sqlite_uri) == 100_000 + 4 + 2  # loss, special (4), two auc points
+
+
+def _doc_commands(path: Path, heading: str | None = None) -> list[str]:
+    text = path.read_text()
+    if heading:
+        text = text.split(heading, 1)[1]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.startswith("lockgate import")]
+
+
+def test_readme_and_docs_commands_run(imported: dict[str, Any], mlflow_source: FilledMlflow,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).parents[3]
+    commands = (_doc_commands(root / "README.md", "## Moving from MLflow")
+                + _doc_commands(root / "docs" / "migration.md"))
+    assert len(commands) == 6
+    monkeypatch.setenv("LOCKGATE_HOME", str(imported["home"]))
+    for command in commands:
+        line = (command.replace("http://old-mlflow:5000", mlflow_source.url)
+                .replace("sqlite:///mlflow.db", mlflow_source.db_uri)
+                .replace("/srv/mlflow-artifacts", str(mlflow_source.artifacts_dir)))
+        clear_store_cache()
+        result = _import(imported["dest"], *line.split()[3:])
+        # Everything is already here (the module's import ran first): nothing new, nothing lost.
+        assert result.exit_code == 0, (line, result.output)
+        assert "already here" in result.output and "Traceback" not in result.output
+    assert _counts(imported["dest"]) == imported["after"]

@@ -31,7 +31,7 @@ from lockgate.importers.mlflow.source import (
     SourceUnavailable,
 )
 from lockgate.importers.mlflow.writer import LockgateWriter
-from lockgate.store.sql.importing import IMPORT_SOURCE_TAG, RunState
+from lockgate.store.sql.importing import RunState
 
 __all__ = ["ImportOptions", "import_mlflow"]
 
@@ -115,9 +115,10 @@ class _Import:
     # -------------------------------------------------------------- experiments
     def _experiment(self, exp: SourceExperiment) -> None:
         existing = self.writer.experiment(exp.name)
-        if existing is not None and not self.writer.is_ours(existing):
-            count = self.writer.run_count(existing)
-            if count and not self.options.merge:
+        imported = existing is not None and self.writer.is_imported(existing.tags)
+        if existing is not None and not self.options.merge:
+            count = self.writer.native_run_count(existing)
+            if count:
                 self.report.problem("experiments", "conflict", (
                     f"Experiment {exp.name!r} already exists in Lockgate with {count} run(s) of its own: "
                     "skipped. Pass --merge to import into it, or rename one of them."))
@@ -126,8 +127,7 @@ class _Import:
             self.report.add("experiments", "present" if existing is not None else "created")
             exp_id = existing.experiment_id if existing is not None else None
         else:
-            self.report.add("experiments", "present" if existing is not None and self.writer.is_ours(existing)
-                            else "created")
+            self.report.add("experiments", "present" if imported else "created")
             exp_id = self.writer.adopt_experiment(exp.name, tags=exp.tags, existing=existing)
         if exp_id is not None and not self.options.dry_run:
             for model in self.source.logged_models(exp.experiment_id):
@@ -201,7 +201,7 @@ class _Import:
         if self.options.experiments and not any(v.run_id in self.run_ids for v in versions):
             return
         existing = self.writer.registered_model(model.name)
-        ours = existing is not None and existing.tags.get(IMPORT_SOURCE_TAG) == self.writer.source_label
+        ours = existing is not None and self.writer.is_imported(existing.tags)
         if existing is not None and not ours and not self.options.merge:
             self.report.problem("registered models", "conflict", (
                 f"Registered model {model.name!r} already exists in Lockgate: skipped with its "

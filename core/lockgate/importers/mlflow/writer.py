@@ -75,12 +75,14 @@ class LockgateWriter:
         """The destination experiment of that name (any lifecycle)."""
         return self.store.get_experiment_by_name(name)
 
-    def is_ours(self, experiment: Experiment) -> bool:
-        """Whether an earlier import from this source made (or adopted) it."""
-        return experiment.tags.get(IMPORT_SOURCE_TAG) == self.source_label
+    @staticmethod
+    def is_imported(tags: Mapping[str, str]) -> bool:
+        """Whether an earlier import made (or adopted) the experiment or model with these tags."""
+        return IMPORT_SOURCE_TAG in tags
 
-    def run_count(self, experiment: Experiment) -> int:
-        return self.rows.experiment_run_count(experiment.experiment_id)
+    def native_run_count(self, experiment: Experiment) -> int:
+        """Runs of the experiment that Lockgate users made (not imported)."""
+        return self.rows.native_run_count(experiment.experiment_id)
 
     def adopt_experiment(self, name: str, *, tags: Mapping[str, str], existing: Experiment | None) -> str:
         """Create the experiment (or take the existing one) and give it the source's tags."""

@@ -112,11 +112,12 @@ class SqlImportRows:
         self.engine = store.engine
 
     # -------------------------------------------------------------- experiments
-    def experiment_run_count(self, experiment_id: str) -> int:
-        """How many runs (any lifecycle) the experiment holds."""
+    def native_run_count(self, experiment_id: str) -> int:
+        """How many runs (any lifecycle) of the experiment were not imported: its own content."""
+        imported = select(T.c.run_uuid).where(T.c.run_uuid == R.c.run_uuid, T.c.key == IMPORT_SOURCE_TAG)
         with read_connection(self.engine) as conn:
             return int(conn.execute(select(func.count()).select_from(R).where(
-                R.c.experiment_id == int(experiment_id))).scalar_one())
+                R.c.experiment_id == int(experiment_id), ~imported.exists())).scalar_one())
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
         """Upsert experiment tags in one transaction."""
