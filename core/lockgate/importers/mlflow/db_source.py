@@ -24,13 +24,13 @@ from lockgate.errors import InvalidArgument, NotFound
 from lockgate.importers.mlflow.records import (
     SourceDatasetInput,
     SourceExperiment,
-    SourceLoggedModel,
     SourceMetric,
     SourceModelVersion,
     SourceRegisteredModel,
     SourceRun,
 )
 from lockgate.importers.mlflow.source import ArtifactOwner, SourceArtifactMissing, SourceUnavailable
+from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
 
 __all__ = ["DatabaseSource"]
 
@@ -190,7 +190,7 @@ class DatabaseSource:
                 page = []
         yield page
 
-    def logged_models(self, experiment_id: str) -> Iterator[SourceLoggedModel]:
+    def logged_models(self, experiment_id: str) -> Iterator[LoggedModel]:
         rows = list(self._rows(select(LOGGED).where(LOGGED.c.experiment_id == int(experiment_id),
                                                     LOGGED.c.lifecycle_stage != "deleted")))
         ids = [r.model_id for r in rows]
@@ -199,11 +199,11 @@ class DatabaseSource:
         params = self._pairs(select(LOGGED_PARAMS.c.model_id, LOGGED_PARAMS.c.param_key, LOGGED_PARAMS.c.param_value)
                              .where(LOGGED_PARAMS.c.model_id.in_(ids)))
         for r in rows:
-            yield SourceLoggedModel(
+            yield LoggedModel(
                 model_id=r.model_id, experiment_id=str(r.experiment_id), name=r.name,
-                artifact_location=r.artifact_location, creation_time=int(r.creation_timestamp_ms or 0),
-                last_updated_time=int(r.last_updated_timestamp_ms or 0),
-                status=_LOGGED_STATUS.get(int(r.status or 0), "LOGGED_MODEL_READY"),
+                artifact_location=r.artifact_location, creation_timestamp=int(r.creation_timestamp_ms or 0),
+                last_updated_timestamp=int(r.last_updated_timestamp_ms or 0),
+                status=LoggedModelStatus(_LOGGED_STATUS.get(int(r.status or 0), "LOGGED_MODEL_READY")),
                 status_message=r.status_message, source_run_id=r.source_run_id, model_type=r.model_type,
                 tags=tags.get(r.model_id, {}), params=params.get(r.model_id, {}),
             )

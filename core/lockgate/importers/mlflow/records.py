@@ -10,10 +10,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
+
 __all__ = [
     "SourceDatasetInput",
     "SourceExperiment",
-    "SourceLoggedModel",
     "SourceMetric",
     "SourceModelVersion",
     "SourceRegisteredModel",
@@ -86,25 +87,6 @@ class SourceRun:
     def parent_run_id(self) -> str | None:
         """The parent of a nested run (MLflow keeps it in a tag)."""
         return self.tags.get("mlflow.parentRunId") or None
-
-
-@dataclass(frozen=True)
-class SourceLoggedModel:
-    """An MLflow 3 logged model (``models:/m-...``)."""
-
-    model_id: str
-    experiment_id: str
-    name: str
-    artifact_location: str
-    creation_time: int
-    last_updated_time: int
-    status: str
-    status_message: str | None = None
-    source_run_id: str | None = None
-    model_type: str | None = None
-    creator_id: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,17 +196,17 @@ def parse_run(body: dict[str, Any]) -> SourceRun:
     )
 
 
-def parse_logged_model(body: dict[str, Any]) -> SourceLoggedModel:
-    """A logged model from MLflow's ``logged-models/search`` JSON."""
+def parse_logged_model(body: dict[str, Any]) -> LoggedModel:
+    """A logged model from MLflow's ``logged-models/search`` JSON (ids and location as MLflow has them)."""
     info, data = body.get("info") or {}, body.get("data") or {}
-    return SourceLoggedModel(
+    return LoggedModel(
         model_id=str(info["model_id"]),
         experiment_id=str(info.get("experiment_id")),
         name=str(info.get("name") or info["model_id"]),
         artifact_location=str(info.get("artifact_uri") or ""),
-        creation_time=_int(info.get("creation_timestamp_ms")),
-        last_updated_time=_int(info.get("last_updated_timestamp_ms")),
-        status=str(info.get("status") or "LOGGED_MODEL_READY"),
+        creation_timestamp=_int(info.get("creation_timestamp_ms")),
+        last_updated_timestamp=_int(info.get("last_updated_timestamp_ms")),
+        status=LoggedModelStatus(str(info.get("status") or "LOGGED_MODEL_READY")),
         status_message=info.get("status_message") or None,
         source_run_id=info.get("source_run_id") or None,
         model_type=info.get("model_type") or None,

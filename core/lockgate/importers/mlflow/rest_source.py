@@ -12,7 +12,6 @@ import httpx
 
 from lockgate.importers.mlflow.records import (
     SourceExperiment,
-    SourceLoggedModel,
     SourceMetric,
     SourceModelVersion,
     SourceRegisteredModel,
@@ -25,6 +24,7 @@ from lockgate.importers.mlflow.records import (
     parse_run,
 )
 from lockgate.importers.mlflow.source import ArtifactOwner, SourceArtifactMissing, SourceUnavailable
+from lockgate.store.logged_models import LoggedModel
 
 __all__ = ["RestSource"]
 
@@ -115,7 +115,7 @@ class RestSource:
             if not token:
                 return
 
-    def logged_models(self, experiment_id: str) -> Iterator[SourceLoggedModel]:
+    def logged_models(self, experiment_id: str) -> Iterator[LoggedModel]:
         for item in self._pages("POST", f"{_API}/logged-models/search", "models",
                                 {"experiment_ids": [experiment_id], "max_results": 100}):
             yield parse_logged_model(item)

@@ -19,16 +19,15 @@ from lockgate import settings
 from lockgate.entities import Dataset, DatasetInput, Experiment
 from lockgate.errors import InvalidArgument
 from lockgate.importers.mlflow.records import (
-    SourceLoggedModel,
     SourceMetric,
     SourceModelVersion,
     SourceRun,
 )
 from lockgate.registry.entities import ModelVersion, RegisteredModel
 from lockgate.registry.service import RegistryService
+from lockgate.store.logged_models import LoggedModel
 from lockgate.store.sql.importing import (
     IMPORT_SOURCE_TAG,
-    ImportedLoggedModel,
     ImportedRun,
     RunState,
     SqlImportRows,
@@ -120,13 +119,8 @@ class LockgateWriter:
                              outputs=run.outputs)
 
     # ----------------------------------------------------------- logged models
-    def put_logged_model(self, model: SourceLoggedModel, *, experiment_id: str) -> tuple[str, bool]:
-        return self.rows.put_logged_model(ImportedLoggedModel(
-            model_id=model.model_id, experiment_id=experiment_id, name=model.name,
-            creation_time=model.creation_time, last_updated_time=model.last_updated_time, status=model.status,
-            status_message=model.status_message, source_run_id=model.source_run_id, model_type=model.model_type,
-            user_id=model.creator_id, tags=model.tags, params=model.params,
-        ))
+    def put_logged_model(self, model: LoggedModel, *, experiment_id: str) -> tuple[str, bool]:
+        return self.rows.put_logged_model(model.model_copy(update={"experiment_id": experiment_id}))
 
     # ---------------------------------------------------------------- registry
     def registered_model(self, name: str) -> RegisteredModel | None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from lockgate.entities import DatasetInput, Param
 from lockgate.errors import InvalidArgument
-from lockgate.store.logged_models import LoggedModelStatus
+from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
 from lockgate.store.sql.engine import read_connection, write_connection
 from lockgate.store.sql.server_tables import (
     LoggedModelParamTable,
@@ -34,7 +34,7 @@ from lockgate.store.sql.server_tables import (
 from lockgate.store.sql.store import ET, LM, RUN_NAME_TAG, E, M, R, SqlStore, T
 from lockgate.store.sql.tables import core_table
 
-__all__ = ["IMPORT_SOURCE_TAG", "ImportedLoggedModel", "ImportedRun", "MetricPoint", "RunState", "SqlImportRows"]
+__all__ = ["IMPORT_SOURCE_TAG", "ImportedRun", "MetricPoint", "RunState", "SqlImportRows"]
 
 #: Written last on every imported run (and on experiments and models the importer made):
 #: where it came from, and the mark that its import completed.
@@ -84,24 +84,6 @@ class ImportedRun:
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     inputs: Sequence[DatasetInput] = ()
-
-
-@dataclass(frozen=True)
-class ImportedLoggedModel:
-    """A logged model as another server had it, its ``m-...`` id included."""
-
-    model_id: str
-    experiment_id: str
-    name: str
-    creation_time: int
-    last_updated_time: int
-    status: str
-    status_message: str | None = None
-    source_run_id: str | None = None
-    model_type: str | None = None
-    user_id: str = ""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    params: Mapping[str, str] = field(default_factory=dict)
 
 
 class SqlImportRows:
@@ -229,9 +211,11 @@ class SqlImportRows:
                 LMOD.c.source_run_id == run_id, LMOD.c.name == name).order_by(LMOD.c.creation_time.desc())).first()
         return None if row is None else str(row.artifact_location)
 
-    def put_logged_model(self, model: ImportedLoggedModel) -> tuple[str, bool]:
-        """Insert the logged model under its own id (or keep the one already here); upsert its
-        tags and params. Returns (artifact location, whether it was created)."""
+    def put_logged_model(self, model: LoggedModel) -> tuple[str, bool]:
+        """Insert the logged model under its own id into experiment ``model.experiment_id`` here
+        (its files go under that experiment's root, ``model.artifact_location`` is not used),
+        or keep the one already here; upsert its tags and params.
+        Returns (artifact location here, whether it was created)."""
         status = LoggedModelStatus(model.status).value
         with write_connection(self.engine) as conn:
             existing = conn.execute(select(LMOD.c.artifact_location).where(LMOD.c.model_id == model.model_id)).first()
@@ -240,9 +224,10 @@ class SqlImportRows:
                 location = f"{exp.artifact_location.rstrip('/')}/models/{model.model_id}/artifacts"
                 conn.execute(insert(LMOD).values(
                     model_id=model.model_id, experiment_id=exp.experiment_id, name=model.name[:500],
-                    artifact_location=location, creation_time=model.creation_time,
-                    last_updated_time=model.last_updated_time, status=status, status_message=model.status_message,
-                    source_run_id=model.source_run_id, model_type=model.model_type, user_id=model.user_id,
+                    artifact_location=location, creation_time=model.creation_timestamp,
+                    last_updated_time=model.last_updated_timestamp, status=status,
+                    status_message=model.status_message, source_run_id=model.source_run_id,
+                    model_type=model.model_type, user_id=model.creator_id,
                     lifecycle_stage="active",
                 ))
             else:
