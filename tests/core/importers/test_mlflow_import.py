@@ -21,6 +21,10 @@ from mlflow_fill import FilledMlflow
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+# The first test also pays for starting and filling the session's mlflow server: about a
+# minute on a quiet machine, many more on a loaded one.
+pytestmark = pytest.mark.timeout(1800)
+
 runner = CliRunner(env={"COLUMNS": "250"})
 app = build_app()
 
