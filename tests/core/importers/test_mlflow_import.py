@@ -42,13 +42,18 @@ def _metric_rows(dest: str) -> int:
         engine.dispose()
 
 
-def _counts(dest: str) -> dict[str, int]:
+def _counts(dest: str) -> dict[str, Any]:
     engine = create_engine(dest)
     try:
         with engine.connect() as conn:
-            return {t: int(conn.execute(select(func.count()).select_from(text(t))).scalar_one())
-                    for t in ("experiments", "runs", "metrics", "params", "tags", "run_inputs", "logged_models",
-                              "registered_models", "model_versions", "model_aliases", "registry_events")}
+            counts: dict[str, Any] = {
+                t: int(conn.execute(select(func.count()).select_from(text(t))).scalar_one())
+                for t in ("experiments", "runs", "metrics", "params", "tags", "run_inputs", "logged_models",
+                          "registered_models", "model_versions", "model_aliases", "registry_events")}
+            # Rows whose times a careless re-run would touch (deletion and update times).
+            for t in ("experiments", "runs", "model_versions", "registered_models"):
+                counts[f"{t} rows"] = sorted(map(tuple, conn.execute(text(f"SELECT * FROM {t}")).all()), key=repr)
+            return counts
     finally:
         engine.dispose()
 
@@ -230,6 +235,9 @@ def test_unreachable_source_is_one_clear_line(services: Any, sqlite_uri: str, tm
     assert wrong.exit_code == 1 and "Unsupported MLflow source" in wrong.output
     unknown = _import(sqlite_uri, "--from", "http://127.0.0.1:1", "--experiments", "x")
     assert unknown.exit_code == 1 and "Traceback" not in unknown.output
+    # Into a running server: said plainly, with what to do instead.
+    to_server = _import(f"http://127.0.0.1:{port}", "--from", "http://127.0.0.1:1")
+    assert to_server.exit_code == 1 and "is a server" in to_server.output and "--backend-store-uri" in to_server.output
 
 
 def test_unknown_fields_in_responses_are_ignored(mlflow_source: FilledMlflow) -> None:

@@ -85,9 +85,9 @@ class LockgateWriter:
 
     def adopt_experiment(self, name: str, *, tags: Mapping[str, str], existing: Experiment | None) -> str:
         """Create the experiment (or take the existing one) and give it the source's tags."""
+        # A deleted experiment stays deleted while its runs are written (the import path does
+        # not need it active), so a re-run does not touch its or its runs' deletion times.
         exp_id = existing.experiment_id if existing else self.store.create_experiment(name)
-        if existing is not None and existing.lifecycle_stage.value != "active":
-            self.store.restore_experiment(exp_id)
         self.rows.set_experiment_tags(exp_id, {**tags, IMPORT_SOURCE_TAG: self.source_label})
         return exp_id
 
