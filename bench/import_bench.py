@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=2)
     parser.add_argument("--points", type=int, default=1000, help="points per metric key")
     args = parser.parse_args()
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     services = _services()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -338,7 +338,7 @@ def start_mlflow_server(
         "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(artifacts_dir),
     ]
     # No job runner (seven huey processes the tracking API never needs), no telemetry.
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_ENABLE_TELEMETRY": "false",
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
            "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
