@@ -116,7 +116,9 @@ class _Import:
     def _experiment(self, exp: SourceExperiment) -> None:
         existing = self.writer.experiment(exp.name)
         imported = existing is not None and self.writer.is_imported(existing.tags)
-        if existing is not None and not self.options.merge:
+        # An experiment an import already adopted is resumed (its runs without a completion
+        # mark are that import's, interrupted); any other with runs of its own is a clash.
+        if existing is not None and not imported and not self.options.merge:
             count = self.writer.native_run_count(existing)
             if count:
                 self.report.problem("experiments", "conflict", (
