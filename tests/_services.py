@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "MlflowServer",
     "S3Server",
     "ServiceError",
     "ensure_chromium",
@@ -32,6 +33,7 @@ __all__ = [
     "find_weed",
     "free_port",
     "port_open",
+    "start_mlflow_server",
     "start_seaweedfs",
 ]
 
@@ -289,6 +291,66 @@ def start_seaweedfs(
         f"SeaweedFS ({weed}) did not start an S3 gateway within {timeout:.0f}s. "
         f"Last lines of {log_path}:\n{last_error}"
     )
+
+
+@dataclass
+class MlflowServer:
+    """A running ``mlflow server`` (the real one): its URL, database and artifact folder."""
+
+    url: str
+    port: int
+    backend_store_uri: str
+    artifacts_dir: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+    log_path: Path = field(repr=False)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server and every worker it spawned; ``kill`` is SIGKILL (a crash)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_mlflow_server(
+    backend_store_uri: str, artifacts_dir: Path, *, port: int | None = None, mlflow: str | None = None,
+    timeout: float = 120.0,
+) -> MlflowServer:
+    """Start ``mlflow server`` (one worker, artifacts served through its proxy) and return once
+    ``/health`` answers. ``mlflow`` is the CLI to run (default: the one beside this Python).
+
+    Raises ServiceError with the server's log when it does not come up.
+    """
+    cli = mlflow or shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    if cli is None:
+        raise ServiceError("the `mlflow` CLI is not installed in this environment")
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    log_path = artifacts_dir.parent / f"mlflow-server-{port}.log"
+    command = [
+        *_die_with_parent(), cli, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", backend_store_uri, "--artifacts-destination", str(artifacts_dir),
+    ]
+    # No job runner (seven huey processes the tracking API never needs), no telemetry.
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+           "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    server = MlflowServer(url, port, backend_store_uri, artifacts_dir, process, log_path)
+    _wait(lambda: process.poll() is not None or _http_status(url + "/health") == 200, timeout=timeout)
+    if process.poll() is None and _http_status(url + "/health") == 200:
+        return server
+    server.stop(kill=True)
+    raise ServiceError(f"mlflow server did not answer on {url} within {timeout:.0f}s. Last lines of "
+                       f"{log_path}:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
 def _main(argv: list[str]) -> int:

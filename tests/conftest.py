@@ -104,6 +104,12 @@ def _services_module():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def services():  # type: ignore[no-untyped-def]
+    """The tests/_services.py module: starters for PostgreSQL, SeaweedFS and ``mlflow server``."""
+    return _services_module()
+
+
+@pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A real SeaweedFS S3 server on free loopback ports, shared by the whole test session.
 

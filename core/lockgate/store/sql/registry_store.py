@@ -301,6 +301,46 @@ class SqlRegistryStore:
             idempotency_key=idempotency_key,
         )
 
+    def import_version(
+        self, name: str, version: int, *, source: str, storage_location: str, run_id: str | None,
+        status: str, stage: str, description: str | None, user_id: str, run_link: str | None,
+        tags: Sequence[tuple[str, str]], creation_time: int, last_updated_time: int, imported_from: str,
+    ) -> tuple[ModelVersion, bool]:
+        """Version ``version`` exactly as another registry had it; (the version, whether it was made).
+
+        An existing version with that number is kept as it is (the caller compares sources);
+        a deleted one is reported, since its number stays retired.
+        """
+        q = stmts()
+        with write_connection(self.engine) as conn:
+            model = self._model_row(conn, name, lock=True)
+            row = conn.execute(q["version"], {"mid": model.id, "ver": version}).first()
+            if row is not None:
+                if row.deleted_time is not None:
+                    raise Conflict(f"Version {version} of {name!r} was deleted here; its number is retired")
+                return version_entities(conn, [row], {model.id: name})[0], False
+            experiment_id = None
+            if run_id is not None:
+                run = conn.execute(q["run_info"], {"run_id": run_id}).first()
+                experiment_id = str(run.experiment_id) if run is not None else None
+            conn.execute(q["insert_version"], {
+                "model_id": model.id, "version": version, "source": source,
+                "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
+                "run_link": run_link, "status": status, "status_message": None, "current_stage": stage,
+                "description": description, "user_id": user_id, "creation_time": creation_time,
+                "last_updated_time": last_updated_time, "deleted_time": None, "idempotency_key": None,
+            })
+            if tags:
+                conn.execute(q["insert_version_tags"], [
+                    {"model_id": model.id, "version": version, "key": k, "value": v} for k, v in tags])
+            self._append(conn, model.id, name, [{
+                "type": EventType.VERSION_CREATED, "version": version, "actor": user_id, "time": creation_time,
+                "stage": None if stage == "None" else stage,
+                "details": {"source": source, "run_id": run_id, "imported_from": imported_from},
+            }], returning=False)
+            row = conn.execute(q["version"], {"mid": model.id, "ver": version}).one()
+            return version_entities(conn, [row], {model.id: name})[0], True
+
     def _keyed_version(self, conn: Connection, model_id: int, name: str, version: int, key: str | None,
                        source: str, run_id: str | None) -> ModelVersion:
         """The version an idempotency key already made, if the retry asks for the same thing."""
