@@ -220,3 +220,29 @@ def test_rerun_refuses_uncommitted_changes(make_repo: Callable[..., Path]) -> No
     assert run.data.tags["lockgate.source.git.dirty"] == "true"
     with pytest.raises(InvalidArgument, match="uncommitted changes on top of commit"):
         lockgate.projects.rerun(run.info.run_id)
+
+
+def test_entry_point_started_before_its_run_is_recorded_waits_for_the_record(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `lockgate run` with an embedded store starts the entry point first (warm start); the
+    # entry point's start_run() must then wait for the run, not fail or create another.
+    import threading
+    import uuid
+
+    run_id = uuid.uuid4().hex
+    monkeypatch.setenv("LOCKGATE_RUN_ID", run_id)
+    monkeypatch.setenv("LOCKGATE_RUN_PENDING", run_id)
+    client = lockgate.LockgateClient()
+    recorder = threading.Timer(0.5, lambda: client.create_run("0", run_id=run_id, run_name="late"))
+    recorder.start()
+    with lockgate.start_run() as active:
+        lockgate.log_metric("m", 1.5)
+    recorder.join()
+    run = client.get_run(run_id)
+    assert (active.info.run_id, run.info.run_name, run.data.metrics["m"]) == (run_id, "late", 1.5)
+    with pytest.raises(InvalidArgument, match="32 lowercase hex"):
+        client.create_run("0", run_id="not-an-id")
+    monkeypatch.delenv("LOCKGATE_RUN_PENDING")
+    monkeypatch.setenv("LOCKGATE_RUN_ID", uuid.uuid4().hex)
+    with pytest.raises(NotFound):  # without the pending marker a missing run fails at once
+        lockgate.start_run()
