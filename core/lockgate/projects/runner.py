@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from lockgate.errors import InvalidArgument, NotFound
+from lockgate.errors import InvalidArgument, LockgateError, NotFound
 from lockgate.projects.envs import Environment, default_manager, prepare
 from lockgate.projects.params import build_command, resolve_parameters
 from lockgate.projects.source import ProjectSource, fetch
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lockgate.client import LockgateClient
     from lockgate.entities import Run
 
-__all__ = ["LOCK_ARTIFACT", "TAGS", "Plan", "plan", "rerun", "run"]
+__all__ = ["LOCK_ARTIFACT", "TAGS", "Plan", "ProjectRunFailed", "plan", "rerun", "run", "summary"]
 
 LOCK_ARTIFACT = "project/requirements.lock"
 TAGS = {
@@ -37,6 +37,31 @@ TAGS = {
     "dirty": "lockgate.source.git.dirty",
 }
 _STOP_GRACE_S = 10.0
+
+
+_STDERR_TAIL_LINES = 20
+
+
+class ProjectRunFailed(LockgateError):
+    """An entry point exited non-zero (``run(check=True)``); ``run`` is the finished FAILED run."""
+
+    code = "PROJECT_RUN_FAILED"
+
+    def __init__(self, run: Run, *, stderr_tail: str = "") -> None:
+        tags = run.data.tags
+        exit_code = tags.get(TAGS["exit_code"], "unknown")
+        message = (f"Entry point {tags.get(TAGS['entry_point'])!r} of project {tags.get(TAGS['uri'])!r} "
+                   f"exited with code {exit_code}; run {run.info.run_id} is FAILED.")
+        if stderr_tail:
+            message += f" Its stderr ends with:\n{stderr_tail}"
+        super().__init__(message, details={"run_id": run.info.run_id, "exit_code": exit_code})
+        self.run = run
+
+
+def summary(run: Run) -> dict[str, Any]:
+    """What an orchestrator step hands on: ``{"run_id", "status", "metrics", "params"}``."""
+    return {"run_id": run.info.run_id, "status": run.info.status.value,
+            "metrics": dict(run.data.metrics), "params": dict(run.data.params)}
 
 
 @dataclass
@@ -169,7 +194,7 @@ def _record(client: LockgateClient, prepared: Plan, launch: _Launch, *, run_name
 
 def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
              extra_tags: Mapping[str, str], echo: bool, tracking_uri: str | None,
-             parent_run_id: str | None = None) -> Run:
+             parent_run_id: str | None = None, check: bool = False) -> Run:
     launch = _launch(tracking_uri, experiment_id, parent_run_id)
     tags = _tags(prepared, extra_tags)
     start_ms = int(time.time() * 1000)
@@ -226,7 +251,7 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
             _ensure_recorded(client, prepared, launch, run_name=run_name, tags=tags,
                              parent_run_id=parent_run_id, start_ms=start_ms)
         return _finish(client, run_id, (out_path, err_path), exit_code=exit_code,
-                       interrupted=interrupted)
+                       interrupted=interrupted, check=check)
 
 
 def _ensure_recorded(client: LockgateClient, prepared: Plan, launch: _Launch, **kwargs: Any) -> None:
@@ -237,8 +262,9 @@ def _ensure_recorded(client: LockgateClient, prepared: Plan, launch: _Launch, **
 
 
 def _finish(client: LockgateClient, run_id: str, logs: tuple[Path, ...], *, exit_code: int | None,
-            interrupted: bool) -> Run:
-    """Store the logs and set the status from the exit; re-raise an interrupt after that."""
+            interrupted: bool, check: bool) -> Run:
+    """Store the logs and set the status from the exit; re-raise an interrupt after that, and
+    with ``check`` a failure as ProjectRunFailed."""
     from lockgate.entities import RunStatus
 
     for path in logs:
@@ -253,28 +279,34 @@ def _finish(client: LockgateClient, run_id: str, logs: tuple[Path, ...], *, exit
     client.set_terminated(run_id, status)
     if interrupted:
         raise KeyboardInterrupt
-    return client.get_run(run_id)
+    finished = client.get_run(run_id)
+    if check and status == RunStatus.FAILED:
+        lines = logs[-1].read_text(errors="replace").rstrip().splitlines()
+        raise ProjectRunFailed(finished, stderr_tail="\n".join(lines[-_STDERR_TAIL_LINES:]))
+    return finished
 
 
 def run(uri: str, *, entry_point: str = "main", parameters: Mapping[str, Any] | None = None,
         version: str | None = None, env_manager: str | None = None,
         experiment_id: str | None = None, run_name: str | None = None,
         tracking_uri: str | None = None, echo: bool = False,
-        parent_run_id: str | None = None, tags: Mapping[str, str] | None = None) -> Run:
+        parent_run_id: str | None = None, tags: Mapping[str, str] | None = None,
+        check: bool = False) -> Run:
     """Run a project's entry point as a tracked run and return the finished run.
 
     ``uri``: a folder (``path#subdir``) or a git URI; ``version``: a git commit or branch.
     ``parent_run_id`` nests the run under another (in that run's experiment unless
     ``experiment_id`` is given); ``tags`` are added to the run.
-    A non-zero exit gives a FAILED run (tag ``lockgate.project.exit_code``); Ctrl-C stops the
-    child, marks the run KILLED and re-raises KeyboardInterrupt.
+    A non-zero exit gives a FAILED run (tag ``lockgate.project.exit_code``), and with ``check``
+    raises ProjectRunFailed (exit code and the end of stderr) after recording it; Ctrl-C stops
+    the child, marks the run KILLED and re-raises KeyboardInterrupt.
     """
     prepared = plan(uri, entry_point=entry_point, parameters=parameters, version=version,
                     env_manager=env_manager)
     try:
         return _execute(prepared, experiment_id=experiment_id, run_name=run_name,
                         extra_tags=dict(tags or {}), echo=echo, tracking_uri=tracking_uri,
-                        parent_run_id=parent_run_id)
+                        parent_run_id=parent_run_id, check=check)
     finally:
         prepared.source.cleanup()
 
