@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from lockgate_airflow.links import LockgateRunLink
 from lockgate_airflow.operators.base import rendered_name
@@ -32,7 +32,7 @@ class RunProjectOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("uri", "entry_point", "parameters", "version", "experiment")
-    template_fields_renderers = {"parameters": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"parameters": "json"}
     ui_color = "#e8f5e9"
     operator_extra_links = (LockgateRunLink(),)
 
