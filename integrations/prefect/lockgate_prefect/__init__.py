@@ -46,6 +46,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
+    from lockgate_prefect.projects import run_project
     from lockgate_prefect.tasks import (
         BatchPrediction,
         batch_predict,
@@ -54,5 +55,4 @@ if TYPE_CHECKING:  # pragma: no cover
         register_model_version,
         wait_for_promotion,
     )
-    from lockgate_prefect.projects import run_project
     from lockgate_prefect.tracking import tracked
