@@ -4,8 +4,8 @@ Run by hand (not a test): ``python bench/projects_bench.py --rounds 3 [--dep six
 with the tests-core interpreter (``.nox/tests-core/bin/python``). For each tool it measures a
 cold start (a fresh environment cache, so the environment is built) and a warm one (the same
 inputs again), beside ``mlflow run --env-manager virtualenv`` on the same project in the same
-sitting. MLflow's virtualenv manager needs pyenv and virtualenv; when it cannot run here the
-reason is printed instead of a figure. Numbers depend heavily on machine load: ``uptime`` is
+sitting, and MLflow's own uv manager. MLflow's virtualenv manager needs pyenv; when it cannot
+run here the reason is printed instead of a figure. Numbers depend heavily on machine load: ``uptime`` is
 printed with them.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -29,7 +30,9 @@ def _project(root: Path, deps: list[str]) -> Path:
     (root / "MLproject").write_text(
         "name: bench\npython_env: python_env.yaml\nentry_points:\n"
         "  main:\n    command: 'python first_line.py'\n")
-    py = ".".join(map(str, sys.version_info[:2]))
+    # The exact version: MLflow's virtualenv manager would otherwise ask pyenv for the newest
+    # 3.x.y it can build and compile that from source.
+    py = platform.python_version()
     (root / "python_env.yaml").write_text(
         f"python: '{py}'\nbuild_dependencies: [pip]\ndependencies: {deps!r}\n")
     (root / "first_line.py").write_text(ENTRY)
@@ -52,7 +55,8 @@ def _bench(name: str, argv: list[str], env_for_cache: dict[str, str], rounds: in
     cold: list[float] = []
     warm: list[float] = []
     for i in range(rounds):
-        cache = work / f"{name}-cache-{i}"
+        cache = work / f"{''.join(c if c.isalnum() else '-' for c in name)}-cache-{i}"
+        cache.mkdir(parents=True)
         env = {**os.environ, **{k: v.format(cache=cache) for k, v in env_for_cache.items()}}
         for bucket in (cold, warm):
             result = _time_to_first_line(argv, env, work / "stamp")
@@ -82,16 +86,20 @@ def main() -> None:
         if args.skip_mlflow:
             return
         mlflow = bindir / "mlflow"
-        missing = [tool for tool in ("pyenv", "virtualenv")
-                   if not shutil.which(tool) and not (bindir / tool).exists()]
-        if not mlflow.exists() or missing:
-            print(f"mlflow run (virtualenv)      cannot run here: missing {', '.join(missing) or 'mlflow'}")
+        if not mlflow.exists():
+            print("mlflow run                   cannot run here: mlflow is not installed")
             return
-        _bench("mlflow run (virtualenv)", [str(mlflow), "run", str(project), "--env-manager",
-                                           "virtualenv"],
-               {"MLFLOW_ENV_ROOT": "{cache}/envs", "MLFLOW_TRACKING_URI": "file://{cache}/mlruns",
-                "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}, args.rounds, work)
-
+        # MLflow 3's virtualenv manager installs the Python with pyenv and builds the env with
+        # `python -m venv` + pip; its uv manager uses `uv venv` + `uv pip install`.
+        mlflow_env = {"MLFLOW_ENV_ROOT": "{cache}/envs", "MLFLOW_TRACKING_URI": "sqlite:///{cache}/mlflow.db",
+                      "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        if shutil.which("pyenv"):
+            _bench("mlflow run (virtualenv)", [str(mlflow), "run", str(project), "--env-manager",
+                                               "virtualenv"], mlflow_env, args.rounds, work)
+        else:
+            print("mlflow run (virtualenv)      cannot run here: no pyenv on PATH")
+        _bench("mlflow run (uv)", [str(mlflow), "run", str(project), "--env-manager", "uv"],
+               mlflow_env, args.rounds, work)
 
 if __name__ == "__main__":
     main()

@@ -260,8 +260,12 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
         parent_run_id: str | None = None,
         start_time: int | None = None,
         context_tags: bool = True,
+        run_id: str | None = None,
     ) -> Run:
-        """Start a run in an experiment (id or name); system tags describe where it ran."""
+        """Start a run in an experiment (id or name); system tags describe where it ran.
+
+        ``run_id`` names a run whose process was started before its record (SQL stores only).
+        """
         from lockgate.context import run_context_tags
 
         all_tags: dict[str, str] = run_context_tags() if context_tags else {}
@@ -274,6 +278,7 @@ class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
             run_name=run_name,
             tags=[RunTag(key=k, value=v) for k, v in all_tags.items()],
             parent_run_id=parent_run_id,
+            run_id=run_id,
         )
 
     def get_run(self, run_id: str) -> Run:

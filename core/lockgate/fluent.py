@@ -9,6 +9,7 @@ see their own, and nested runs stack naturally. ``LOCKGATE_RUN_ID`` makes the fi
 from __future__ import annotations
 
 import os
+import time
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Self
 
 from lockgate import settings
+from lockgate.chosen_experiment import chosen_experiment_id, known_experiment_id
 from lockgate.client import LockgateClient
 from lockgate.entities import Experiment, Metric, PagedList, Run, RunStatus, ViewType
-from lockgate.errors import InvalidArgument
+from lockgate.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from lockgate.artifacts.repository import FileInfo
@@ -54,8 +56,8 @@ __all__ = [
 ]
 
 _run_stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("lockgate_run_stack", default=())
-_experiment_id: ContextVar[str | None] = ContextVar("lockgate_experiment_id", default=None)
 _last_run_id: str | None = None
+PENDING_RUN_WAIT_S = 60.0  # how long a resumed run may still be being recorded by `lockgate run`
 _clients: dict[str, LockgateClient] = {}
 
 
@@ -71,7 +73,7 @@ def get_client() -> LockgateClient:
 def _reset_for_tests() -> None:
     global _last_run_id
     _run_stack.set(())
-    _experiment_id.set(None)
+    chosen_experiment_id.set(None)
     _last_run_id = None
     _clients.clear()
     from lockgate.store import clear_store_cache
@@ -132,19 +134,27 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         experiment = client.get_experiment(str(experiment_id))
         if experiment.lifecycle_stage.value != "active":
             raise InvalidArgument(f"Experiment {experiment.name!r} is deleted; restore it first.")
-    _experiment_id.set(experiment.experiment_id)
+    chosen_experiment_id.set(experiment.experiment_id)
     return experiment
 
 
 def _default_experiment_id(client: LockgateClient) -> str:
-    chosen = _experiment_id.get()
-    if chosen is not None:
-        return chosen
-    if os.environ.get("LOCKGATE_EXPERIMENT_ID"):
-        return os.environ["LOCKGATE_EXPERIMENT_ID"]
-    if os.environ.get("LOCKGATE_EXPERIMENT_NAME"):
-        return client.get_or_create_experiment(os.environ["LOCKGATE_EXPERIMENT_NAME"]).experiment_id
-    return "0"
+    known = known_experiment_id()
+    if known is not None:
+        return known
+    return client.get_or_create_experiment(os.environ["LOCKGATE_EXPERIMENT_NAME"]).experiment_id
+
+
+def _resumable_run(client: LockgateClient, run_id: str) -> Run:
+    """The run to resume, waiting for one that ``lockgate run`` is still recording (LOCKGATE_RUN_PENDING)."""
+    deadline = time.monotonic() + PENDING_RUN_WAIT_S
+    while True:
+        try:
+            return client.get_run(run_id)
+        except NotFound:
+            if os.environ.get("LOCKGATE_RUN_PENDING") != run_id or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def start_run(
@@ -172,7 +182,7 @@ def start_run(
     env_run_id = os.environ.get("LOCKGATE_RUN_ID") if not stack else None
     resume_id = run_id or env_run_id
     if resume_id:
-        run = client.get_run(resume_id)
+        run = _resumable_run(client, resume_id)
         if run.info.lifecycle_stage.value != "active":
             raise InvalidArgument(f"Run {resume_id!r} is deleted and cannot be resumed.")
         if run.info.status != RunStatus.RUNNING:

@@ -33,7 +33,6 @@ from lockgate.cli.common import (
 )
 from lockgate.cli.extras import requires_extra
 from lockgate.errors import GateFailed, InvalidArgument
-from lockgate.registry.verdicts import VERDICT_COLUMNS, format_value, verdict_rows
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
@@ -76,6 +75,8 @@ def _tags(pairs: list[str] | None) -> dict[str, str]:
 
 
 def _verdict_table(title: str, results: list[RuleResult]) -> Table:
+    from lockgate.registry.verdicts import VERDICT_COLUMNS, verdict_rows
+
     table = Table(title=title, title_justify="left")
     for column in VERDICT_COLUMNS:
         table.add_column(column, overflow="fold")
@@ -130,6 +131,8 @@ def list_models(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """List (search) registered models with MLflow's filter grammar."""
+    from lockgate.registry.verdicts import format_value
+
     check_output(output)
     client = _client(tracking_uri)
     page = client.search_registered_models(filter_string=filter_string, max_results=max_results,
@@ -322,6 +325,8 @@ def history(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Who moved which version where, when, why, and the gate's evidence."""
+    from lockgate.registry.verdicts import format_value
+
     check_output(output)
     client = _client(tracking_uri)
     events = client.get_promotion_history(name, alias=alias, stage=stage)
@@ -357,6 +362,8 @@ def events(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """The registry's event log after an id, oldest first (what sensors poll)."""
+    from lockgate.registry.verdicts import format_value
+
     check_output(output)
     client = _client(tracking_uri)
     found = client.get_events(after_id=after_id, model_name=model, types=event_type, limit=limit)

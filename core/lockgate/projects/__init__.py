@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["load_project", "rerun", "run"]
+__all__ = ["ProjectRunFailed", "load_project", "rerun", "run", "summary"]
 
 _EXPORTS = {"run": "lockgate.projects.runner", "rerun": "lockgate.projects.runner",
+            "summary": "lockgate.projects.runner", "ProjectRunFailed": "lockgate.projects.runner",
             "load_project": "lockgate.projects.spec"}
 
 

@@ -96,26 +96,30 @@ def _requirements(project: Project) -> tuple[str | None, str]:
     raise InvalidArgument(f"The uv environment manager cannot read {spec.path.name}.")
 
 
-def _python_for(uv: str, requested: str | None, notes: list[str]) -> str:
+def _python_for(uv: str, requested: str | None, notes: list[str]) -> tuple[str, str]:
+    """(interpreter, its exact version) for the project's requested Python."""
     current = platform.python_version()
     if requested and (current == requested or current.startswith(f"{requested}.")):
-        return sys.executable  # asking uv would only find this interpreter again
+        return sys.executable, current  # asking uv would only find this interpreter again
     if requested:
+        # Asking uv and the interpreter costs two processes (~1 s); a warm start reads the answer.
+        known = _cache_root() / "pythons" / f"{hashlib.sha256(requested.encode()).hexdigest()[:16]}.txt"
+        if known.is_file():
+            python, _, version = known.read_text().partition("\n")
+            if Path(python).is_file():
+                return python, version.strip()
         found = subprocess.run([uv, "python", "find", requested], capture_output=True, check=False, text=True,
                                env=_uv_env())
         if found.returncode == 0 and found.stdout.strip():
-            return found.stdout.strip()
+            python = found.stdout.strip()
+            version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                                     capture_output=True, text=True, check=True).stdout.strip()
+            known.parent.mkdir(parents=True, exist_ok=True)
+            known.write_text(f"{python}\n{version}\n")
+            return python, version
         notes.append(f"Python {requested} (asked for by the project) is not installed here; "
                      f"using this interpreter's Python {current} instead.")
-    return sys.executable
-
-
-def _python_version(python: str) -> str:
-    if python == sys.executable:
-        return platform.python_version()
-    out = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+    return sys.executable, current
 
 
 def compile_lock(project: Project, *, uv: str, python_version: str) -> str:
@@ -171,8 +175,7 @@ def _uv_environment(project: Project, *, lock: str | None, build: bool) -> Envir
     uv = find_uv()
     notes: list[str] = []
     requested, _text = _requirements(project) if lock is None else (None, "")
-    python = _python_for(uv, requested, notes)
-    version = _python_version(python)
+    python, version = _python_for(uv, requested, notes)
     root = _cache_root()
     # The inputs -> lock step is cached too, so a warm run calls no resolver.
     inputs_key = hashlib.sha256("\n".join([

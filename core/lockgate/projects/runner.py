@@ -8,19 +8,24 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from lockgate.entities import Run, RunStatus
-from lockgate.errors import InvalidArgument, NotFound
+from lockgate.errors import InvalidArgument, LockgateError, NotFound
 from lockgate.projects.envs import Environment, default_manager, prepare
 from lockgate.projects.params import build_command, resolve_parameters
 from lockgate.projects.source import ProjectSource, fetch
 from lockgate.projects.spec import load_project
 
-__all__ = ["LOCK_ARTIFACT", "TAGS", "Plan", "plan", "rerun", "run"]
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
+    from lockgate.entities import Run
+
+__all__ = ["LOCK_ARTIFACT", "TAGS", "Plan", "ProjectRunFailed", "plan", "rerun", "run", "summary"]
 
 LOCK_ARTIFACT = "project/requirements.lock"
 TAGS = {
@@ -32,6 +37,31 @@ TAGS = {
     "dirty": "lockgate.source.git.dirty",
 }
 _STOP_GRACE_S = 10.0
+
+
+_STDERR_TAIL_LINES = 20
+
+
+class ProjectRunFailed(LockgateError):
+    """An entry point exited non-zero (``run(check=True)``); ``run`` is the finished FAILED run."""
+
+    code = "PROJECT_RUN_FAILED"
+
+    def __init__(self, run: Run, *, stderr_tail: str = "") -> None:
+        tags = run.data.tags
+        exit_code = tags.get(TAGS["exit_code"], "unknown")
+        message = (f"Entry point {tags.get(TAGS['entry_point'])!r} of project {tags.get(TAGS['uri'])!r} "
+                   f"exited with code {exit_code}; run {run.info.run_id} is FAILED.")
+        if stderr_tail:
+            message += f" Its stderr ends with:\n{stderr_tail}"
+        super().__init__(message, details={"run_id": run.info.run_id, "exit_code": exit_code})
+        self.run = run
+
+
+def summary(run: Run) -> dict[str, Any]:
+    """What an orchestrator step hands on: ``{"run_id", "status", "metrics", "params"}``."""
+    return {"run_id": run.info.run_id, "status": run.info.status.value,
+            "metrics": dict(run.data.metrics), "params": dict(run.data.params)}
 
 
 @dataclass
@@ -95,12 +125,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
-             extra_tags: Mapping[str, str], echo: bool, tracking_uri: str | None) -> Run:
-    from lockgate.client import LockgateClient
-    from lockgate.fluent import _default_experiment_id
-
-    client = LockgateClient(tracking_uri)
+def _tags(prepared: Plan, extra_tags: Mapping[str, str]) -> dict[str, str]:
     src, env = prepared.source, prepared.environment
     tags = {TAGS["uri"]: src.uri, TAGS["entry_point"]: prepared.entry_point,
             TAGS["command"]: prepared.command, TAGS["env_manager"]: env.manager,
@@ -114,73 +139,174 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
                      TAGS["dirty"]: "true" if src.dirty else "false"})
     if env.lock_hash:
         tags[TAGS["lock_hash"]] = env.lock_hash
-    created = client.create_run(experiment_id or _default_experiment_id(client), run_name=run_name,
-                                tags=tags)
-    run_id = created.info.run_id
+    return tags
+
+
+def _argv(prepared: Plan, child_env: Mapping[str, str]) -> list[str]:
+    env = prepared.environment
+    if env.manager != "docker":
+        return ["bash", "-c", prepared.command]
+    return [env.location, "run", "--rm", "-v", f"{prepared.source.directory}:/lockgate/project",
+            "-w", "/lockgate/project", *[f"-e{k}={child_env[k]}" for k in
+            ("LOCKGATE_RUN_ID", "MLFLOW_RUN_ID", "LOCKGATE_TRACKING_URI", "MLFLOW_TRACKING_URI")],
+            str(env.docker_image), "bash", "-c", prepared.command]
+
+
+@dataclass
+class _Launch:
+    """Where a run is recorded, decided before the entry point starts."""
+
+    tracking_uri: str
+    experiment_id: str | None  # None: the client resolves it (a name, or a parent's experiment)
+    early: bool  # start the entry point before recording the run
+    run_id: str | None = None
+
+
+def _launch(tracking_uri: str | None, experiment_id: str | None,
+            parent_run_id: str | None) -> _Launch:
+    from lockgate import settings
+    from lockgate.chosen_experiment import known_experiment_id
+
+    uri = tracking_uri or settings.tracking_uri()
+    known = known_experiment_id() if experiment_id is None and parent_run_id is None else None
+    # With an embedded store, importing it costs more than everything else in a warm start, so
+    # the entry point starts first under a run id chosen here, and its lockgate.start_run()
+    # waits for the record (LOCKGATE_RUN_PENDING). A server assigns run ids: record first there.
+    if known is not None and not settings.is_http_uri(uri):
+        return _Launch(uri, known, early=True, run_id=uuid.uuid4().hex)
+    return _Launch(uri, experiment_id, early=False)
+
+
+def _record(client: LockgateClient, prepared: Plan, launch: _Launch, *, run_name: str | None,
+            tags: Mapping[str, str], parent_run_id: str | None, start_ms: int) -> Run:
+    experiment = launch.experiment_id
+    if experiment is None:
+        from lockgate.fluent import _default_experiment_id
+
+        experiment = (client.get_run(parent_run_id).info.experiment_id if parent_run_id
+                      else _default_experiment_id(client))
+    created = client.create_run(experiment, run_name=run_name, tags=tags, run_id=launch.run_id,
+                                parent_run_id=parent_run_id, start_time=start_ms)
     if prepared.parameters:
-        client.log_params(run_id, prepared.parameters)
-    if env.lock is not None:
-        client.log_text(run_id, env.lock, LOCK_ARTIFACT)
-    child_env = {**os.environ, **env.env, "LOCKGATE_RUN_ID": run_id, "MLFLOW_RUN_ID": run_id,
-                 "LOCKGATE_TRACKING_URI": client.tracking_uri, "MLFLOW_TRACKING_URI": client.tracking_uri,
-                 "LOCKGATE_EXPERIMENT_ID": created.info.experiment_id,
-                 "MLFLOW_EXPERIMENT_ID": created.info.experiment_id}
-    argv = ["bash", "-c", prepared.command]
-    if env.manager == "docker":
-        argv = [env.location, "run", "--rm", "-v", f"{src.directory}:/lockgate/project",
-                "-w", "/lockgate/project", *[f"-e{k}={child_env[k]}" for k in
-                ("LOCKGATE_RUN_ID", "MLFLOW_RUN_ID", "LOCKGATE_TRACKING_URI", "MLFLOW_TRACKING_URI")],
-                str(env.docker_image), "bash", "-c", prepared.command]
-    status, exit_code = RunStatus.FAILED, None
+        client.log_params(created.info.run_id, prepared.parameters)
+    return created
+
+
+def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
+             extra_tags: Mapping[str, str], echo: bool, tracking_uri: str | None,
+             parent_run_id: str | None = None, check: bool = False) -> Run:
+    launch = _launch(tracking_uri, experiment_id, parent_run_id)
+    tags = _tags(prepared, extra_tags)
+    start_ms = int(time.time() * 1000)
+    client: LockgateClient | None = None
+    if not launch.early:
+        from lockgate.client import LockgateClient
+
+        client = LockgateClient(launch.tracking_uri)
+        created = _record(client, prepared, launch, run_name=run_name, tags=tags,
+                          parent_run_id=parent_run_id, start_ms=start_ms)
+        launch.run_id, launch.experiment_id = created.info.run_id, created.info.experiment_id
+    run_id, exp_id = str(launch.run_id), str(launch.experiment_id)
+    child_env = {**os.environ, **prepared.environment.env, "LOCKGATE_RUN_ID": run_id,
+                 "MLFLOW_RUN_ID": run_id, "LOCKGATE_TRACKING_URI": launch.tracking_uri,
+                 "MLFLOW_TRACKING_URI": launch.tracking_uri, "LOCKGATE_EXPERIMENT_ID": exp_id,
+                 "MLFLOW_EXPERIMENT_ID": exp_id}
+    if launch.early:
+        child_env["LOCKGATE_RUN_PENDING"] = run_id
+    exit_code: int | None = None
+    recorded = not launch.early
     with tempfile.TemporaryDirectory(prefix="lockgate-run-") as logs:
         out_path, err_path = Path(logs, "stdout.txt"), Path(logs, "stderr.txt")
         interrupted = False
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            process = subprocess.Popen(argv, cwd=src.directory, env=child_env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, start_new_session=True)
+            process = subprocess.Popen(_argv(prepared, child_env), cwd=prepared.source.directory,
+                                       env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
             threads = [threading.Thread(target=_tee, daemon=True, args=(
                 pipe, sink, (target.buffer if echo else None)))
                 for pipe, sink, target in ((process.stdout, out, sys.stdout), (process.stderr, err, sys.stderr))]
             for thread in threads:
                 thread.start()
             try:
+                if client is None:
+                    from lockgate.client import LockgateClient
+
+                    client = LockgateClient(launch.tracking_uri)
+                if not recorded:
+                    _record(client, prepared, launch, run_name=run_name, tags=tags,
+                            parent_run_id=parent_run_id, start_ms=start_ms)
+                    recorded = True
+                if prepared.environment.lock is not None:
+                    client.log_text(run_id, prepared.environment.lock, LOCK_ARTIFACT)
                 exit_code = process.wait()
             except KeyboardInterrupt:
                 interrupted = True
-                _stop(process)
             finally:
                 _stop(process)
                 for thread in threads:
                     thread.join(timeout=5)
-        for path in (out_path, err_path):
-            client.log_artifact(run_id, path, "project")
-        if interrupted:
-            status = RunStatus.KILLED
-        elif exit_code == 0:
-            status = RunStatus.FINISHED
-        if exit_code is not None:
-            client.set_tag(run_id, TAGS["exit_code"], str(exit_code))
-        client.set_terminated(run_id, status)
-        if interrupted:
+        if client is None:  # interrupted before anything was recorded
             raise KeyboardInterrupt
-    return client.get_run(run_id)
+        if not recorded:  # interrupted while recording: make sure the run exists to be marked
+            _ensure_recorded(client, prepared, launch, run_name=run_name, tags=tags,
+                             parent_run_id=parent_run_id, start_ms=start_ms)
+        return _finish(client, run_id, (out_path, err_path), exit_code=exit_code,
+                       interrupted=interrupted, check=check)
+
+
+def _ensure_recorded(client: LockgateClient, prepared: Plan, launch: _Launch, **kwargs: Any) -> None:
+    try:
+        client.get_run(str(launch.run_id))
+    except NotFound:
+        _record(client, prepared, launch, **kwargs)
+
+
+def _finish(client: LockgateClient, run_id: str, logs: tuple[Path, ...], *, exit_code: int | None,
+            interrupted: bool, check: bool) -> Run:
+    """Store the logs and set the status from the exit; re-raise an interrupt after that, and
+    with ``check`` a failure as ProjectRunFailed."""
+    from lockgate.entities import RunStatus
+
+    for path in logs:
+        client.log_artifact(run_id, path, "project")
+    status = RunStatus.FAILED
+    if interrupted:
+        status = RunStatus.KILLED
+    elif exit_code == 0:
+        status = RunStatus.FINISHED
+    if exit_code is not None:
+        client.set_tag(run_id, TAGS["exit_code"], str(exit_code))
+    client.set_terminated(run_id, status)
+    if interrupted:
+        raise KeyboardInterrupt
+    finished = client.get_run(run_id)
+    if check and status == RunStatus.FAILED:
+        lines = logs[-1].read_text(errors="replace").rstrip().splitlines()
+        raise ProjectRunFailed(finished, stderr_tail="\n".join(lines[-_STDERR_TAIL_LINES:]))
+    return finished
 
 
 def run(uri: str, *, entry_point: str = "main", parameters: Mapping[str, Any] | None = None,
         version: str | None = None, env_manager: str | None = None,
         experiment_id: str | None = None, run_name: str | None = None,
-        tracking_uri: str | None = None, echo: bool = False) -> Run:
+        tracking_uri: str | None = None, echo: bool = False,
+        parent_run_id: str | None = None, tags: Mapping[str, str] | None = None,
+        check: bool = False) -> Run:
     """Run a project's entry point as a tracked run and return the finished run.
 
     ``uri``: a folder (``path#subdir``) or a git URI; ``version``: a git commit or branch.
-    A non-zero exit gives a FAILED run (tag ``lockgate.project.exit_code``); Ctrl-C stops the
-    child, marks the run KILLED and re-raises KeyboardInterrupt.
+    ``parent_run_id`` nests the run under another (in that run's experiment unless
+    ``experiment_id`` is given); ``tags`` are added to the run.
+    A non-zero exit gives a FAILED run (tag ``lockgate.project.exit_code``), and with ``check``
+    raises ProjectRunFailed (exit code and the end of stderr) after recording it; Ctrl-C stops
+    the child, marks the run KILLED and re-raises KeyboardInterrupt.
     """
     prepared = plan(uri, entry_point=entry_point, parameters=parameters, version=version,
                     env_manager=env_manager)
     try:
-        return _execute(prepared, experiment_id=experiment_id, run_name=run_name, extra_tags={},
-                        echo=echo, tracking_uri=tracking_uri)
+        return _execute(prepared, experiment_id=experiment_id, run_name=run_name,
+                        extra_tags=dict(tags or {}), echo=echo, tracking_uri=tracking_uri,
+                        parent_run_id=parent_run_id, check=check)
     finally:
         prepared.source.cleanup()
 

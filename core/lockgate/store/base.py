@@ -80,7 +80,12 @@ class TrackingStore(Protocol):
         run_name: str | None = None,
         tags: Sequence[RunTag] = (),
         parent_run_id: str | None = None,
-    ) -> Run: ...
+        run_id: str | None = None,
+    ) -> Run:
+        """A new RUNNING run. ``run_id`` (32 hex digits) is for a run whose process was started
+        before its record (``lockgate run``); stores that assign ids themselves refuse it."""
+        ...
+
     def get_run(self, run_id: str) -> Run: ...
     def update_run_info(
         self,

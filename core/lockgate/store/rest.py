@@ -198,7 +198,10 @@ class RestStore:
         run_name: str | None = None,
         tags: Sequence[RunTag] = (),
         parent_run_id: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
+        if run_id is not None:
+            raise InvalidArgument("A Lockgate server assigns run ids itself; create the run without run_id.")
         body = {
             "experiment_id": str(experiment_id),
             "user_id": user_id,

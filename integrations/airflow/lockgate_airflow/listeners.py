@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_DECORATED = "LockgateDecoratedOperator"
+# Operators that make their own task run; the listener leaves them alone.
+_SELF_TRACKED = frozenset({"LockgateDecoratedOperator", "RunProjectOperator"})
 _active: dict[str, tuple[Any, Any, Any]] = {}
 _lock = threading.Lock()
 
@@ -57,7 +58,7 @@ def _key(ti: Any) -> str:
 
 def _is_decorated(ti: Any) -> bool:
     task = getattr(ti, "task", None)
-    return task is not None and type(task).__name__ == _DECORATED
+    return task is not None and type(task).__name__ in _SELF_TRACKED
 
 
 @hookimpl
@@ -129,10 +130,10 @@ def on_task_instance_skipped(previous_state: Any, task_instance: Any) -> None:
 
 
 def _tracking_connections(dag: Any) -> tuple[str, ...]:
-    """The connections a DAG run's parent runs may live on: auto-tracking's, and each @task.lockgate's."""
+    """The connections a DAG run's parent runs may live on: auto-tracking's, and each self-tracked task's."""
     conn_ids = {_conn_id()} if auto_track_enabled() else set()
     for task in getattr(dag, "tasks", None) or []:
-        if getattr(task, "task_type", type(task).__name__) == _DECORATED:
+        if getattr(task, "task_type", type(task).__name__) in _SELF_TRACKED:
             conn_id = getattr(task, "lockgate_conn_id", None) or "lockgate_default"
             if isinstance(conn_id, str) and "{{" not in conn_id:
                 conn_ids.add(conn_id)

@@ -28,7 +28,8 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.hooks.lockgate"]}],
         "operators": [
             {"integration-name": "Lockgate",
-             "python-modules": [f"{_PKG}.operators.registry", f"{_PKG}.operators.predict"]},
+             "python-modules": [f"{_PKG}.operators.registry", f"{_PKG}.operators.predict",
+                                f"{_PKG}.operators.project"]},
         ],
         "sensors": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.sensors.model_version"]}],
         "triggers": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.triggers.model_version"]}],

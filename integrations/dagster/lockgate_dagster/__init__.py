@@ -1,4 +1,4 @@
-"""Lockgate for Dagster: models as assets, promotion gates as blocking asset checks.
+"""Lockgate for Dagster: models as assets, promotion gates as blocking asset checks, project assets.
 
 ```python
 from lockgate_dagster import (
@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "LockgateModelIOManager": "lockgate_dagster.io_manager",
     "build_promotion_gate_checks": "lockgate_dagster.checks",
     "build_promotion_sensor": "lockgate_dagster.sensors",
+    "build_project_asset": "lockgate_dagster.projects",
     "sanitize_tag_value": "lockgate_dagster.tags",
 }
 
@@ -31,6 +32,7 @@ __all__ = [
     "LockgateConnection",
     "LockgateModelIOManager",
     "LockgateResource",
+    "build_project_asset",
     "build_promotion_gate_checks",
     "build_promotion_sensor",
     "sanitize_tag_value",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lockgate_dagster.checks import build_promotion_gate_checks
     from lockgate_dagster.connection import LockgateConnection
     from lockgate_dagster.io_manager import LockgateModelIOManager
+    from lockgate_dagster.projects import build_project_asset
     from lockgate_dagster.resource import LockgateResource
     from lockgate_dagster.sensors import build_promotion_sensor
     from lockgate_dagster.tags import sanitize_tag_value

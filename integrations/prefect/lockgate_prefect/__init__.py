@@ -1,4 +1,4 @@
-"""Lockgate for Prefect: flows that track themselves, registry tasks, gate events.
+"""Lockgate for Prefect: flows that track themselves, registry and project tasks, gate events.
 
 ``LockgateCredentials`` is imported eagerly so that Prefect, loading this package through
 its ``prefect.collections`` entry point, registers the block type; everything else is
@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "load_model": "lockgate_prefect.tasks",
     "batch_predict": "lockgate_prefect.tasks",
     "wait_for_promotion": "lockgate_prefect.tasks",
+    "run_project": "lockgate_prefect.projects",
     "EVENT_PROMOTED": "lockgate_prefect.events",
     "EVENT_GATE_FAILED": "lockgate_prefect.events",
 }
@@ -34,6 +35,7 @@ __all__ = [
     "load_model",
     "promote_model",
     "register_model_version",
+    "run_project",
     "tracked",
     "wait_for_promotion",
 ]
@@ -44,6 +46,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
+    from lockgate_prefect.projects import run_project
     from lockgate_prefect.tasks import (
         BatchPrediction,
         batch_predict,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from lockgate.registry.entities import GateDecision, ModelVersion, RegistryEvent
 
 __all__ = [
+    "TASK_OPTIONS",
     "BatchPrediction",
     "batch_predict",
     "gate_failure_message",
@@ -60,7 +61,8 @@ def _retry_unless_permanent(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(data, _PERMANENT)
 
 
-_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_condition_fn": _retry_unless_permanent}
+#: What every Lockgate task is made with: no result caching, no retry of permanent errors.
+TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "retry_condition_fn": _retry_unless_permanent}
 
 
 def _target(alias: str | None, stage: str | None) -> str:
@@ -93,7 +95,7 @@ def _check_model_logged(client: LockgateClient, run_id: str, artifact_path: str)
         )
 
 
-@task(name="register_model_version", **_OPTIONS)
+@task(name="register_model_version", **TASK_OPTIONS)
 def register_model_version(
     name: str,
     *,
@@ -161,7 +163,7 @@ def _last_move_event_id(
     return moves[-1].id if moves else None
 
 
-@task(name="promote_model", **_OPTIONS)
+@task(name="promote_model", **TASK_OPTIONS)
 def promote_model(
     name: str,
     *,
@@ -239,7 +241,7 @@ def _resolved_version(model_uri: str, client: LockgateClient) -> int | None:
     return int(client.resolve_model_uri(model_uri).version)
 
 
-@task(name="load_model", **_OPTIONS)
+@task(name="load_model", **TASK_OPTIONS)
 def load_model(model_uri: str, *, credentials: CredentialsLike = None) -> Any:
     """The model at ``model_uri`` (``models:/churn@champion``, ``runs:/<id>/model`` ...) as a pyfunc model."""
     from lockgate.models.pyfunc import load_model as load_pyfunc
@@ -290,7 +292,7 @@ def _write_table(frame: Any, path: Path) -> None:
         raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
 
 
-@task(name="batch_predict", **_OPTIONS)
+@task(name="batch_predict", **TASK_OPTIONS)
 def batch_predict(
     model_uri: str,
     *,
@@ -373,7 +375,7 @@ def _is_promotion(
     return version is None or moved_to == int(version)
 
 
-@task(name="wait_for_promotion", **_OPTIONS)
+@task(name="wait_for_promotion", **TASK_OPTIONS)
 def wait_for_promotion(
     name: str,
     *,

@@ -220,3 +220,59 @@ def test_rerun_refuses_uncommitted_changes(make_repo: Callable[..., Path]) -> No
     assert run.data.tags["lockgate.source.git.dirty"] == "true"
     with pytest.raises(InvalidArgument, match="uncommitted changes on top of commit"):
         lockgate.projects.rerun(run.info.run_id)
+
+
+def test_entry_point_started_before_its_run_is_recorded_waits_for_the_record(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `lockgate run` with an embedded store starts the entry point first (warm start); the
+    # entry point's start_run() must then wait for the run, not fail or create another.
+    import threading
+    import uuid
+
+    run_id = uuid.uuid4().hex
+    monkeypatch.setenv("LOCKGATE_RUN_ID", run_id)
+    monkeypatch.setenv("LOCKGATE_RUN_PENDING", run_id)
+    client = lockgate.LockgateClient()
+    recorder = threading.Timer(0.5, lambda: client.create_run("0", run_id=run_id, run_name="late"))
+    recorder.start()
+    with lockgate.start_run() as active:
+        lockgate.log_metric("m", 1.5)
+    recorder.join()
+    run = client.get_run(run_id)
+    assert (active.info.run_id, run.info.run_name, run.data.metrics["m"]) == (run_id, "late", 1.5)
+    with pytest.raises(InvalidArgument, match="32 lowercase hex"):
+        client.create_run("0", run_id="not-an-id")
+    monkeypatch.delenv("LOCKGATE_RUN_PENDING")
+    monkeypatch.setenv("LOCKGATE_RUN_ID", uuid.uuid4().hex)
+    with pytest.raises(NotFound):  # without the pending marker a missing run fails at once
+        lockgate.start_run()
+
+
+def test_bare_git_uri_with_subfolder_at_a_commit(make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    # The form: lockgate run file:///repos/churn.git#models/churn -v 3f2a9c1 -e train
+    work = make_repo(sub="models/churn")
+    first = git("rev-parse", "HEAD", cwd=work)
+    (work / "models/churn/train.py").write_text("raise SystemExit('the later commit must not run')\n")
+    (work / "later").mkdir()
+    (work / "later/job.py").write_text("print('later')\n")
+    git("add", "-A", cwd=work)
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "later", cwd=work)
+    bare = tmp_path / "churn.git"
+    git("clone", "--quiet", "--bare", str(work), str(bare), cwd=tmp_path)
+
+    run = lockgate.projects.run(f"file://{bare}#models/churn", version=first[:7], entry_point="train",
+                                parameters={"epochs": 2})
+    assert run.info.status == RunStatus.FINISHED
+    tags = run.data.tags
+    assert (tags["lockgate.source.git.commit"], tags["lockgate.source.git.dirty"]) == (first, "false")
+    assert (tags["lockgate.project.repo"], tags["lockgate.project.subdirectory"]) == (
+        f"file://{bare}", "models/churn")
+    assert run.data.metrics["accuracy"] > 0.6
+    again = lockgate.projects.rerun(run.info.run_id)  # from the bare repository, at that commit
+    assert again.data.metrics["accuracy"] == run.data.metrics["accuracy"]
+    assert again.data.tags["lockgate.project.rerun_of"] == run.info.run_id
+    with pytest.raises(NotFound, match=f"at {first[:12]} has no folder 'later'"):
+        lockgate.projects.run(f"file://{bare}#later", version=first, entry_point="job.py")
+    with pytest.raises(NotFound, match="has no commit or branch 'feedbeef'"):
+        lockgate.projects.run(f"file://{bare}#models/churn", version="feedbeef", entry_point="train")
+    assert len(lockgate.search_runs(["0"])) == 2  # the refusals recorded nothing

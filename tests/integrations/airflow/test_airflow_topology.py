@@ -83,7 +83,7 @@ def _shared_server_snippets() -> tuple[str, str]:
     from test_airflow_readme import readme_blocks
 
     (bash,) = [b for b in readme_blocks("bash") if '--conn-host "$LOCKGATE_URL"' in b]
-    return bash, readme_blocks("python")[2]
+    return bash, readme_blocks("python")[3]
 
 
 def _run_readme_connection_snippet(af: AirflowDeployment, server: LockgateServer) -> None:

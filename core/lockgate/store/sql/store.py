@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -432,8 +433,12 @@ class SqlStore:
         run_name: str | None = None,
         tags: Sequence[RunTag] = (),
         parent_run_id: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
         from lockgate.store.names import generate_run_name
+
+        if run_id is not None and not re.fullmatch(r"[0-9a-f]{32}", run_id):
+            raise InvalidArgument(f"Run id {run_id!r} must be 32 lowercase hex digits.")
 
         tag_map = {t.key: t.value for t in tags}
         for t in tags:
@@ -444,7 +449,7 @@ class SqlStore:
         tag_map[RUN_NAME_TAG] = run_name
         if parent_run_id:
             tag_map[PARENT_RUN_TAG] = parent_run_id
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         start = start_time if start_time is not None else _now_ms()
         with write_connection(self.engine) as conn:
             exp = self._experiment_row(conn, experiment_id)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from lockgate_airflow.links import LockgateRunLink, record_link, run_url
+from lockgate_airflow.links import LockgateRunLink
+from lockgate_airflow.task_scope import RUN_ID_XCOM_KEY, task_run_scope
 from lockgate_airflow.version_compat import (
-    AirflowSkipException,
     DecoratedOperator,
     PythonOperator,
     task_decorator_factory,
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
     from airflow.sdk.bases.decorator import TaskDecorator
 
 __all__ = ["RUN_ID_XCOM_KEY", "LockgateDecoratedOperator", "lockgate_task"]
-
-#: XCom key under which every tracked task publishes its Lockgate run id.
-RUN_ID_XCOM_KEY = "lockgate_run_id"
 
 
 class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
@@ -69,44 +66,9 @@ class LockgateDecoratedOperator(DecoratedOperator, PythonOperator):
         )
 
     def execute(self, context: Any) -> Any:
-        from lockgate import fluent
-
-        from lockgate_airflow.hooks.lockgate import LockgateHook
-        from lockgate_airflow.tracking import TaskIdentity, finish_task_run, start_task_run
-
-        hook = LockgateHook(self.lockgate_conn_id)
-        client = hook.get_conn()
-        identity = TaskIdentity.from_task_instance(context["ti"], context)
-        experiment = self.experiment or identity.dag_id
-        if not isinstance(experiment, str) or not experiment.strip() or experiment.strip() == "None":
-            from lockgate.errors import InvalidArgument
-
-            raise InvalidArgument(
-                f"@task.lockgate experiment rendered to {experiment!r}; it must be a non-empty experiment name."
-            )
-        task_run = start_task_run(client, identity, experiment=experiment.strip(), run_name=self.run_name)
-        self.log.info(
-            "Lockgate run %s (experiment %s, parent %s)", task_run.run_id, experiment, task_run.parent_run_id
-        )
-        context["ti"].xcom_push(key=RUN_ID_XCOM_KEY, value=task_run.run_id)
-        record_link(self, LockgateRunLink, run_url(client.tracking_uri, task_run.run_id))
-        previous_uri = hook.configure_fluent()
-        fluent.start_run(task_run.run_id, nested=fluent.active_run() is not None)
-        try:
+        with task_run_scope(self, context, experiment=self.experiment, run_name=self.run_name,
+                            lockgate_conn_id=self.lockgate_conn_id, label="@task.lockgate") as task_run:
             result = super().execute(context)
-        except AirflowSkipException as exc:
-            finish_task_run(task_run, state="skipped", error=exc)
-            raise
-        except BaseException as exc:
-            retries = int(getattr(self, "retries", 0) or 0)
-            finish_task_run(
-                task_run, state="up_for_retry" if identity.try_number <= retries else "failed", error=exc
-            )
-            raise
-        else:
-            finish_task_run(task_run, state="success")
-        finally:
-            hook.restore_fluent(previous_uri)
         return task_run.run_id if result is None else result
 
 
