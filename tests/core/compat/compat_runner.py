@@ -109,7 +109,13 @@ def _error(exc: BaseException) -> dict[str, Any]:
 
 def _normalize(value: Any, ctx: Ctx) -> Any:
     if isinstance(value, dict):
-        return {k: _normalize(v, ctx) for k, v in value.items()}
+        out = {k: _normalize(v, ctx) for k, v in value.items()}
+        # A run's metrics, params and tags reach users as dicts: their wire order carries nothing.
+        for key in ("metrics", "params", "tags"):
+            items = out.get(key)
+            if isinstance(items, list) and all(isinstance(i, dict) and "key" in i for i in items):
+                out[key] = sorted(items, key=lambda i: str(i["key"]))
+        return out
     if isinstance(value, list):
         return [_normalize(v, ctx) for v in value]
     if isinstance(value, float) and math.isnan(value):

@@ -520,7 +520,7 @@ def artifacts_missing(ctx: Ctx) -> Any:
 def artifacts_proxy_raw(ctx: Ctx) -> Any:
     base = "/api/2.0/mlflow-artifacts/artifacts"
     return {
-        "put": ctx.rest("PUT", f"{base}/raw/x.txt", data=b"xyz"),
+        "put": ctx.rest("PUT", f"{base}/raw/x.txt", data=b"xyz")["status"],  # the client ignores the body
         "list": ctx.rest("GET", base, params={"path": "raw"}),
         "traversal": ctx.rest("GET", base, params={"path": "../etc"}),
     }
@@ -548,6 +548,12 @@ def server_info(ctx: Ctx) -> Any:
     body = answer.get("body", {})
     return {"status": answer["status"], "multipart_uploads_enabled": body.get("multipart_uploads_enabled"),
             "multipart_downloads_enabled": body.get("multipart_downloads_enabled")}
+
+
+@step("server.tracing_endpoint")
+def server_tracing(ctx: Ctx) -> Any:
+    return {"search": ctx.rest("POST", "/api/3.0/mlflow/traces/search", json={"max_results": 1}),
+            "get": ctx.rest("GET", "/api/3.0/mlflow/traces/tr-0123/info")}
 
 
 @step("server.unknown_endpoint")
@@ -584,7 +590,7 @@ def registry_versions(ctx: Ctx) -> Any:
 
 @step("registry.version_missing_model")
 def registry_version_missing_model(ctx: Ctx) -> Any:
-    return ctx.client.create_model_version("no-such-model", "runs:/x/model")
+    return ctx.client.create_model_version("no-such-model", f"runs:/{ctx.ids['run1']}/model")
 
 
 @step("registry.get_version", postgres=True)
@@ -697,7 +703,7 @@ def registry_delete(ctx: Ctx) -> Any:
     return {
         "version_gone": _try(lambda: c.get_model_version("compat-model-2", "3")),
         "alias_gone": c.get_registered_model("compat-model-2").aliases,
-        "next_version": c.create_model_version("compat-model-2", "runs:/x/model").version,
+        "next_version": c.create_model_version("compat-model-2", f"runs:/{ctx.ids['run1']}/model").version,
         "delete_model": _try(lambda: c.delete_registered_model("compat-beta")),
         "model_gone": _try(lambda: c.get_registered_model("compat-beta")),
         "delete_missing": _try(lambda: c.delete_registered_model("compat-beta")),

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from lockgate.errors import InvalidArgument, NotFound
 from lockgate.registry.base import ModelRegistry
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, RegistryDep, UserDep
@@ -337,6 +338,12 @@ def build_router() -> APIRouter:
         name: Annotated[str, Query()], alias: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep
     ) -> Response:
         authz.require(Op.GET_MODEL_VERSION, name)
-        return json_response({"model_version": model_version_json(reg.get_model_version_by_alias(name, alias))})
+        try:
+            version = reg.get_model_version_by_alias(name, alias)
+        except NotFound as exc:
+            reg.get_registered_model(name)  # an unknown model stays RESOURCE_DOES_NOT_EXIST
+            # MLflow answers an alias the model does not have with INVALID_PARAMETER_VALUE.
+            raise InvalidArgument(exc.message) from None
+        return json_response({"model_version": model_version_json(version)})
 
     return router
