@@ -44,13 +44,6 @@ def experiment_create_missing_name(ctx: Ctx) -> Any:
     return ctx.rest("POST", f"{API}/experiments/create", json={})
 
 
-@step("experiment.create_long_name")
-def experiment_create_long_name(ctx: Ctx) -> Any:
-    ok = ctx.rest("POST", f"{API}/experiments/create", json={"name": "n" * 500})
-    too_long = ctx.rest("POST", f"{API}/experiments/create", json={"name": "n" * 501})
-    return {"500": ok.get("status"), "501": too_long}
-
-
 @step("experiment.get_by_name")
 def experiment_get_by_name(ctx: Ctx) -> Any:
     return ctx.client.get_experiment_by_name("compat-exp")
@@ -703,7 +696,8 @@ def registry_delete(ctx: Ctx) -> Any:
     return {
         "version_gone": _try(lambda: c.get_model_version("compat-model-2", "3")),
         "alias_gone": c.get_registered_model("compat-model-2").aliases,
-        "next_version": c.create_model_version("compat-model-2", f"runs:/{ctx.ids['run1']}/model").version,
+        "next_version": c.create_model_version("compat-model-2", f"runs:/{ctx.ids['run1']}/model",
+                                               run_id=ctx.ids["run1"]).version,
         "delete_model": _try(lambda: c.delete_registered_model("compat-beta")),
         "model_gone": _try(lambda: c.get_registered_model("compat-beta")),
         "delete_missing": _try(lambda: c.delete_registered_model("compat-beta")),
@@ -750,3 +744,11 @@ def models_search_logged(ctx: Ctx) -> Any:
 @step("models.get_logged_model_missing")
 def models_missing(ctx: Ctx) -> Any:
     return ctx.client.get_logged_model("m-" + "0" * 32)
+
+
+# Last: MLflow creates this experiment and Lockgate does not, which would shift later ids.
+@step("experiment.create_long_name")
+def experiment_create_long_name(ctx: Ctx) -> Any:
+    ok = ctx.rest("POST", f"{API}/experiments/create", json={"name": "n" * 500})
+    too_long = ctx.rest("POST", f"{API}/experiments/create", json={"name": "n" * 501})
+    return {"500": ok.get("status"), "501": too_long}

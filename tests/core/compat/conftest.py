@@ -9,6 +9,7 @@ then compare the recorded, normalized results.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -46,8 +47,9 @@ def _start_mlflow(backend_uri: str, artifacts: Path, log: Path) -> tuple[str, su
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        # A cold MLflow (imports, ~60 migrations) takes 15-40 s on a loaded box.
-        wait_ready(url, timeout=180, proc=None)
+        # A cold MLflow (imports, ~60 migrations) takes 15-40 s alone and over 3 min on a
+        # box shared by several test runs.
+        wait_ready(url, timeout=420)
     except BaseException:
         _stop(proc)
         pytest.fail(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
@@ -107,10 +109,14 @@ def _record_pair(tmp: Path, *, mlflow_uri: str, lockgate_uri: str, subset: str) 
     lockgate = ThreadServer(create_app(backend_store_uri=lockgate_uri,
                                        artifacts_destination=str(tmp / "lockgate-artifacts"))).start()
     try:
-        return {
+        recordings = {
             "mlflow": run_scenario(mlflow_url, tmp / "mlflow-work", subset=subset),
             "lockgate": run_scenario(lockgate.url, tmp / "lockgate-work", subset=subset),
         }
+        # Both recordings side by side, for reading a difference in full.
+        (tmp / "recordings.json").write_text(json.dumps(
+            {name: rec.results for name, rec in recordings.items()}, indent=1, default=str))
+        return recordings
     finally:
         lockgate.stop()
         _stop(proc)
@@ -132,8 +138,7 @@ def postgres_recordings(compat_env: None, tmp_path_factory: pytest.TempPathFacto
     lockgate_db, drop_lockgate = _pg_database()
     try:
         # MLflow's own PostgreSQL driver is psycopg2-style: give it a plain postgresql:// URL.
-        yield _record_pair(tmp, mlflow_uri=mlflow_db.replace("postgresql+psycopg://", "postgresql+psycopg://"),
-                           lockgate_uri=lockgate_db, subset="postgres")
+        yield _record_pair(tmp, mlflow_uri=mlflow_db, lockgate_uri=lockgate_db, subset="postgres")
     finally:
         from lockgate.store.sql import engine as lg_engine
 

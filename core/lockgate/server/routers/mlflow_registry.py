@@ -237,6 +237,7 @@ def build_router() -> APIRouter:
         authz.require(Op.CREATE_MODEL_VERSION, body.name)
         if body.run_id:
             authz.require(Op.GET_RUN, body.run_id)
+        _check_runs_source(body.source, body.run_id)
         source, run_id = _resolve_source(logged, body)
         mv = reg.create_model_version(
             body.name,
@@ -347,3 +348,14 @@ def build_router() -> APIRouter:
         return json_response({"model_version": model_version_json(version)})
 
     return router
+
+
+def _check_runs_source(source: str, run_id: str | None) -> None:
+    """MLflow 3's rule: a ``runs:/<id>/...`` source names the run passed as ``run_id``, so a
+    caller allowed to register cannot point a version at another run's files."""
+    match = re.match(r"^runs:/([^/]+)", source or "")
+    if match and match.group(1) != run_id:
+        raise InvalidArgument(
+            f"Invalid model version source: {source!r}. The run_id request parameter must identify "
+            "the resource that contains the source."
+        )
