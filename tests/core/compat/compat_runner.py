@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["Ctx", "Recording", "Step", "STEPS", "run_scenario", "step", "to_data"]
+__all__ = ["STEPS", "Ctx", "Recording", "Step", "run_scenario", "step", "to_data"]
 
 
 @dataclass
@@ -147,8 +147,8 @@ class Recording:
 
 def run_scenario(url: str, work: Path, *, subset: str) -> Recording:
     """Run every step (or the PostgreSQL subset) in order against ``url``."""
-    import mlflow
     import compat_scenario  # noqa: F401 - registers the steps
+    import mlflow
     from mlflow import MlflowClient
 
     work.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def _start_mlflow(backend_uri: str, artifacts: Path, log: Path) -> tuple[str, su
         # A cold MLflow (imports, ~60 migrations) takes 15-40 s alone and over 3 min on a
         # box shared by several test runs.
         wait_ready(url, timeout=420)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - pytest.fail is a BaseException; stop the server, then report
         _stop(proc)
         pytest.fail(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
     return url, proc

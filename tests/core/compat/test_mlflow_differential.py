@@ -12,8 +12,12 @@ from typing import Any
 
 import compat_scenario  # noqa: F401 - registers the steps
 import pytest
-from compat_runner import STEPS, Recording
 from compat_differences import INTENDED
+from compat_runner import STEPS, Recording
+
+# The first test of each backend starts both servers and records the whole scenario in its
+# setup: seconds on a quiet machine, but many minutes on a CI box running other suites.
+RECORDING_TIMEOUT = pytest.mark.timeout(1800)
 
 COMPAT_DOC = Path(__file__).resolve().parents[3] / "docs" / "mlflow-compat.md"
 
@@ -31,12 +35,14 @@ def _compare(recordings: dict[str, Recording], name: str, *, backend: str) -> No
     assert lockgate_result == mlflow_result, f"{name}: Lockgate differs from MLflow"
 
 
+@RECORDING_TIMEOUT
 @pytest.mark.parametrize("name", [s.name for s in STEPS])
 def test_sqlite_same_as_mlflow(sqlite_recordings: dict[str, Recording], name: str) -> None:
     _compare(sqlite_recordings, name, backend="sqlite")
 
 
 @pytest.mark.postgres
+@RECORDING_TIMEOUT
 @pytest.mark.parametrize("name", [s.name for s in STEPS if s.postgres])
 def test_postgres_same_as_mlflow(postgres_recordings: dict[str, Recording], name: str) -> None:
     _compare(postgres_recordings, name, backend="postgres")
