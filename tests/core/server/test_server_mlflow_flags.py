@@ -15,17 +15,31 @@ from typer.testing import CliRunner
 runner = CliRunner(env={"COLUMNS": "250"})
 
 
+COMPAT_DOC = Path(__file__).resolve().parents[3] / "docs" / "mlflow-compat.md"
+
+
+def _doc_command() -> list[str]:
+    """The `mlflow server`-style command shown in docs/mlflow-compat.md, split into arguments."""
+    import shlex
+
+    lines = [line for line in COMPAT_DOC.read_text().splitlines() if line.startswith("lockgate server ")]
+    assert len(lines) == 1, lines
+    return shlex.split(lines[0])[2:]
+
+
 def test_mlflow_flags_map_onto_the_server(start_process_server: Callable[..., str], tmp_path: Path) -> None:
-    """A copied `mlflow server` command line: short flags, --default-artifact-root, --dev."""
+    """The documented command line (short flags, --default-artifact-root), with this test's paths."""
     root = tmp_path / "artifact-root"
-    url = start_process_server(
-        "-h", "127.0.0.1", "-w", "1", "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow-flags.db'}",
-        "--no-serve-artifacts", "--default-artifact-root", str(root), "--dev",
-    )
+    args = _doc_command()
+    swap = {"sqlite:///mlflow.db": f"sqlite:///{tmp_path / 'mlflow-flags.db'}", "./mlruns": str(root)}
+    args = [swap.get(a, a) for a in args]
+    port_at = args.index("-p")
+    del args[port_at:port_at + 2]  # the fixture picks a free port
+    url = start_process_server(*args, "--dev")
     created = httpx.post(f"{url}/api/2.0/mlflow/experiments/create", json={"name": "flags"})
     exp_id = created.json()["experiment_id"]
     got = httpx.get(f"{url}/api/2.0/mlflow/experiments/get", params={"experiment_id": exp_id}).json()
-    assert got["experiment"]["artifact_location"] == f"{root}/{exp_id}"
+    assert got["experiment"]["artifact_location"] == f"file://{root}/{exp_id}"
     info = httpx.get(f"{url}/api/3.0/mlflow/server-info").json()
     assert info["multipart_uploads_enabled"] is False
 
