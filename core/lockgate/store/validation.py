@@ -9,6 +9,7 @@ import math
 import numbers
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from lockgate.entities import DatasetInput, Metric, Param, RunTag
@@ -159,8 +160,7 @@ def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Seq
         )
     for m in metrics:
         validate_metric(m)
-    seen: set[str] = set()
-    duplicates = sorted({p.key for p in params if p.key in seen or seen.add(p.key)})  # type: ignore[func-returns-value]
+    duplicates = sorted(key for key, count in Counter(p.key for p in params).items() if count > 1)
     if duplicates:
         raise InvalidArgument(
             f"Duplicate param keys in one batch: {duplicates}. Send each param key once per request."
