@@ -16,6 +16,7 @@ __all__ = [
     "InvalidArgument",
     "LockgateError",
     "NotFound",
+    "NotImplementedFeature",
     "PermissionDenied",
     "ServiceUnavailable",
     "Unauthenticated",
@@ -108,6 +109,13 @@ class ServiceUnavailable(LockgateError):
     http_status = 503
 
 
+class NotImplementedFeature(LockgateError):
+    """The server knows the request but this deployment cannot do it (MLflow's NOT_IMPLEMENTED)."""
+
+    code = "NOT_IMPLEMENTED"
+    http_status = 501
+
+
 class InternalError(LockgateError):
     """A bug on our side; the message says what was being done."""
 
@@ -123,6 +131,7 @@ _BY_CODE: dict[str, type[LockgateError]] = {
         Conflict,
         GateFailed,
         ServiceUnavailable,
+        NotImplementedFeature,
         InternalError,
     )
 }

@@ -45,14 +45,19 @@ def _log_config(access_log: bool, level: str) -> dict[str, Any]:
     return config
 
 
+# Unknown arguments reach the command, which names an `mlflow server` flag it does not support.
+CONTEXT_SETTINGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
 def register(app: typer.Typer) -> None:
     """Mount ``lockgate server``."""
-    app.command("server")(server_command)
+    app.command("server", context_settings=CONTEXT_SETTINGS)(server_command)
 
 
 @handle_errors
 @requires_extra("server")
 def server_command(
+    ctx: typer.Context,
     backend_store_uri: Annotated[
         str | None,
         typer.Option(help="Database for tracking and registry data (default: the tracking URI, i.e. SQLite "
@@ -63,14 +68,30 @@ def server_command(
         typer.Option(help="Where proxied artifacts are stored: a directory or s3://bucket/prefix "
                      "(default: LOCKGATE_HOME/artifacts)."),
     ] = None,
+    default_artifact_root: Annotated[
+        str | None,
+        typer.Option(help="mlflow server's flag: with --no-serve-artifacts, where new experiments keep "
+                     "their artifacts (clients write there directly). With --serve-artifacts only "
+                     "mlflow-artifacts:/ is accepted; use --artifacts-destination for the storage."),
+    ] = None,
     serve_artifacts: Annotated[
         bool,
         typer.Option("--serve-artifacts/--no-serve-artifacts",
                      help="Proxy artifact uploads and downloads (experiments get mlflow-artifacts:/ locations)."),
     ] = True,
-    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback turns auth on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 5000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    host: Annotated[
+        str, typer.Option("--host", "-h", help="Address to bind; anything but loopback turns auth on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = 5000,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Worker processes (use PostgreSQL for more than one).")
+    ] = 1,
+    app_name: Annotated[
+        str | None,
+        typer.Option(help="mlflow server's flag: 'basic-auth' turns on Lockgate's auth (users and tokens "
+                     "from `lockgate users`, not MLflow's basic_auth.ini)."),
+    ] = None,
+    dev: Annotated[bool, typer.Option("--dev", help="mlflow server's flag: debug logging.")] = False,
     auth: Annotated[
         bool | None,
         typer.Option("--auth/--no-auth",
@@ -99,7 +120,26 @@ def server_command(
                      "Default 5 (env LOCKGATE_SERVER_KEEP_ALIVE)."),
     ] = None,
 ) -> None:
-    """Start the tracking server: Lockgate's API and MLflow's REST API on one port."""
+    """Start the tracking server: Lockgate's API and MLflow's REST API on one port.
+
+    Takes `mlflow server`'s flags where they mean something here; the others stop the
+    command with a message naming the flag.
+    """
+    from lockgate.cli.mlflow_flags import unsupported_flag_message
+
+    problem = unsupported_flag_message(ctx.args)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    if app_name is not None:
+        if app_name != "basic-auth":
+            raise typer.BadParameter(f"{app_name!r}: the only app is 'basic-auth' (Lockgate's auth).",
+                                     param_hint="--app-name")
+        if auth is False:
+            raise typer.BadParameter("--app-name basic-auth turns auth on; drop --no-auth.", param_hint="--app-name")
+        auth = True
+    if dev:
+        log_level = "debug"
+    artifacts_destination = _artifact_storage(default_artifact_root, artifacts_destination, serve_artifacts)
     from lockgate.server.startup import enable_bytecode_cache
 
     enable_bytecode_cache()
@@ -169,6 +209,28 @@ def server_command(
     )
 
 
+def _artifact_storage(default_root: str | None, destination: str | None, serve: bool) -> str | None:
+    """Where artifacts live, from MLflow's pair of flags (see the options' help)."""
+    if default_root is None:
+        return destination
+    if serve:
+        if default_root.rstrip("/") != "mlflow-artifacts:":
+            raise typer.BadParameter(
+                f"{default_root!r} with --serve-artifacts: Lockgate proxies every artifact, so experiments "
+                "always get mlflow-artifacts:/ locations. Pass the storage as --artifacts-destination, "
+                "or add --no-serve-artifacts to have clients write there directly.",
+                param_hint="--default-artifact-root",
+            )
+        return destination
+    if destination is not None and destination != default_root:
+        raise typer.BadParameter(
+            "--no-serve-artifacts stores artifacts where experiments point: give either "
+            "--default-artifact-root or --artifacts-destination, not two different places.",
+            param_hint="--default-artifact-root",
+        )
+    return default_root
+
+
 def _limits_from_options(max_request_bytes: int | None, max_upload_bytes: int | None,
                          max_connections: int | None, keep_alive: float | None) -> Any:
     from dataclasses import replace
@@ -190,7 +252,9 @@ def _limits_from_options(max_request_bytes: int | None, max_upload_bytes: int | 
 
 def main() -> None:
     """``python -m lockgate.cli.server``: the command without the rest of the CLI."""
-    typer.run(server_command)
+    app = typer.Typer(add_completion=False)
+    register(app)
+    app()
 
 
 if __name__ == "__main__":

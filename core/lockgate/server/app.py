@@ -172,6 +172,18 @@ def create_app(
              "auth": state.auth_enabled}
         )
 
+    @app.get("/api/3.0/mlflow/server-info", tags=["server"], summary="MLflow 3's capability probe")
+    @app.get("/ajax-api/3.0/mlflow/server-info", include_in_schema=False)
+    async def mlflow_server_info() -> Any:
+        # What the stock client reads before large uploads; multipart (presigned) transfers are
+        # not offered, so it streams every file through the artifact proxy.
+        return json_response(
+            {"store_type": "SqlStore", "workspaces_enabled": False, "trace_archival_enabled": False,
+             "multipart_uploads_enabled": False, "multipart_downloads_enabled": False,
+             "presigned_upload_run_id_supported": False, "presigned_upload_model_id_supported": False,
+             "features_enabled": {"gateway": False}}
+        )
+
     # Added innermost first: timing -> catch-all -> auth -> body guard -> routes, so a request
     # without credentials is refused before its body is read.
     app.add_middleware(RequestBodyGuard, limits=limits or ServerLimits.from_env())

@@ -85,11 +85,30 @@ def _http_error(request: Request, exc: Exception) -> Response:
         )
         return error_response(404, "ENDPOINT_NOT_FOUND", message)
     if status == 405:
+        if not _has_api_route(request):
+            # Only the UI's catch-all GET matched: for an API client the endpoint does not exist.
+            return error_response(404, "ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.url.path}.")
         return error_response(405, "ENDPOINT_NOT_FOUND", f"{request.method} is not allowed on {request.url.path}.")
     code = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 413: "RESOURCE_EXHAUSTED"}.get(
         status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
     )
     return error_response(status, code, str(detail) if detail else code)
+
+
+def _has_api_route(request: Request) -> bool:
+    """Whether a route other than the UI's catch-all serves this path (with another method)."""
+    from starlette.routing import Match
+
+    for route in request.app.router.routes:
+        if getattr(route, "path", None) == "/{full_path:path}":
+            continue
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            return True
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            if route.matches({**request.scope, "method": method})[0] is not Match.NONE:
+                return True
+    return False
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:

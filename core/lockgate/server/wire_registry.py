@@ -21,8 +21,9 @@ def model_version_json(mv: Any) -> dict[str, Any]:
         "status": str(getattr(mv.status, "value", mv.status)),
         "tags": key_values(mv.tags),
         "aliases": list(mv.aliases),
+        "description": mv.description or "",  # MLflow always sends it, "" when unset
     }
-    for field in ("description", "run_id", "run_link", "status_message"):
+    for field in ("run_id", "run_link", "status_message"):
         value = getattr(mv, field, None)
         if value is not None:
             body[field] = value

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import posixpath
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from lockgate.entities import DatasetInput, Metric, Param, RunTag
@@ -67,13 +69,24 @@ def validate_key(kind: str, key: object) -> str:
         raise InvalidArgument(
             f"Invalid {kind} name {key[:40]!r}...: {len(key)} characters, the limit is {MAX_KEY_LENGTH}."
         )
-    if not _KEY_RE.match(key) or ".." in key.split("/") or key.startswith("/"):
+    if not _KEY_RE.match(key):
         raise InvalidArgument(
             f"Invalid {kind} name {key!r}: names may only contain letters, digits, "
-            "underscores, dashes, periods, colons, spaces and slashes, and may not start with '/' "
-            "or contain '..' segments."
+            "underscores, dashes, periods, colons, spaces and slashes."
+        )
+    if not _is_file_safe(key):
+        raise InvalidArgument(
+            f"Invalid {kind} name {key!r}: names may be used as file paths and must not resolve to "
+            f"another name; this one resolves to {posixpath.normpath(key)!r}."
         )
     return key
+
+
+def _is_file_safe(key: str) -> bool:
+    """MLflow's rule: the key is already a normalized, relative path below the run ("a//b",
+    "a/", "./a", "a/../b" and "." are refused, whatever characters they hold)."""
+    norm = posixpath.normpath(key)
+    return norm == key and norm != "." and not norm.startswith(("..", "/"))
 
 
 # Keys already checked in this process; batches repeat the same few keys thousands of times.
@@ -100,6 +113,11 @@ def validate_metric(metric: Metric) -> None:
     ):
         raise InvalidArgument(
             f"Invalid timestamp {metric.timestamp!r} for metric {metric.key!r}: it must be integer milliseconds."
+        )
+    if metric.timestamp < 0:
+        raise InvalidArgument(
+            f"Invalid timestamp {metric.timestamp} for metric {metric.key!r}: it must be non-negative "
+            "milliseconds since the epoch."
         )
 
 
@@ -142,6 +160,11 @@ def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Seq
         )
     for m in metrics:
         validate_metric(m)
+    duplicates = sorted(key for key, count in Counter(p.key for p in params).items() if count > 1)
+    if duplicates:
+        raise InvalidArgument(
+            f"Duplicate param keys in one batch: {duplicates}. Send each param key once per request."
+        )
     for p in params:
         validate_param(p)
     for t in tags:

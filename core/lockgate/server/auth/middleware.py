@@ -19,7 +19,8 @@ from lockgate.ui.server import is_ui_path
 
 __all__ = ["PUBLIC_PATHS", "AuthMiddleware"]
 
-PUBLIC_PATHS = frozenset({"/health", "/version", "/api/v1/openapi.json", "/docs", "/api/v1/server-info"})
+PUBLIC_PATHS = frozenset({"/health", "/version", "/api/v1/openapi.json", "/docs", "/api/v1/server-info",
+                          "/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"})
 
 
 class AuthMiddleware:

@@ -20,14 +20,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lockgate.artifacts import ArtifactRepository
-from lockgate.errors import InvalidArgument, NotFound
+from lockgate.errors import InvalidArgument, NotFound, NotImplementedFeature
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import ArtifactsDep, AuthzDep
 from lockgate.server.responses import EMPTY, json_response
 
-__all__ = ["CHUNK_SIZE", "build_router", "confined_path", "safe_artifact_path"]
+__all__ = ["CHUNK_SIZE", "MULTIPART_UNSUPPORTED", "build_router", "confined_path", "safe_artifact_path"]
 
 CHUNK_SIZE = 1024 * 1024
+# The stock client matches this prefix to fall back to a plain PUT (mlflow/exceptions.py).
+MULTIPART_UNSUPPORTED = "Multipart upload is not supported for the current artifact repository"
 # What every file system here can hold: NAME_MAX is 255 bytes, and a path deeper than a few
 # hundred levels only exists to exhaust the recursion in makedirs.
 MAX_SEGMENT_BYTES = 255
@@ -233,5 +235,16 @@ def build_router() -> APIRouter:
             raise InvalidArgument("Refusing to delete the whole artifact root; name a path.")
         _delete(repo, rel)
         return json_response(EMPTY)
+
+    # Presigned multipart uploads (PUT parts straight to the object store) are not offered:
+    # every upload streams through the proxy. The answers are MLflow's own for a destination
+    # without multipart support, so the stock client falls back to one streamed PUT, and
+    # ``/api/3.0/mlflow/server-info`` advertises ``multipart_uploads_enabled: false``.
+    for action in ("create", "complete", "abort"):
+        @router.post(f"/mpu/{action}/{{artifact_path:path}}", summary=f"Multipart upload ({action}): not supported")
+        def multipart(artifact_path: str, authz: AuthzDep) -> Response:
+            rel = safe_artifact_path(artifact_path)
+            authz.require(Op.WRITE_ARTIFACTS, rel)
+            raise NotImplementedFeature(MULTIPART_UNSUPPORTED)
 
     return router

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from lockgate.errors import InvalidArgument, NotFound
 from lockgate.registry.base import ModelRegistry
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, RegistryDep, UserDep
@@ -236,6 +237,7 @@ def build_router() -> APIRouter:
         authz.require(Op.CREATE_MODEL_VERSION, body.name)
         if body.run_id:
             authz.require(Op.GET_RUN, body.run_id)
+        _check_runs_source(body.source, body.run_id)
         source, run_id = _resolve_source(logged, body)
         mv = reg.create_model_version(
             body.name,
@@ -337,6 +339,23 @@ def build_router() -> APIRouter:
         name: Annotated[str, Query()], alias: Annotated[str, Query()], reg: RegistryDep, authz: AuthzDep
     ) -> Response:
         authz.require(Op.GET_MODEL_VERSION, name)
-        return json_response({"model_version": model_version_json(reg.get_model_version_by_alias(name, alias))})
+        try:
+            version = reg.get_model_version_by_alias(name, alias)
+        except NotFound as exc:
+            reg.get_registered_model(name)  # an unknown model stays RESOURCE_DOES_NOT_EXIST
+            # MLflow answers an alias the model does not have with INVALID_PARAMETER_VALUE.
+            raise InvalidArgument(exc.message) from None
+        return json_response({"model_version": model_version_json(version)})
 
     return router
+
+
+def _check_runs_source(source: str, run_id: str | None) -> None:
+    """MLflow 3's rule: a ``runs:/<id>/...`` source names the run passed as ``run_id``, so a
+    caller allowed to register cannot point a version at another run's files."""
+    match = re.match(r"^runs:/([^/]+)", source or "")
+    if match and match.group(1) != run_id:
+        raise InvalidArgument(
+            f"Invalid model version source: {source!r}. The run_id request parameter must identify "
+            "the resource that contains the source."
+        )
