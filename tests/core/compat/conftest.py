@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +18,7 @@ from typing import Any
 
 import pytest
 from compat_runner import Recording, run_scenario
-from live_server import ThreadServer, free_port, wait_ready
+from live_server import ThreadServer
 
 PG_ADMIN_URL = os.environ.get("LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MLFLOW_ENV = {
@@ -30,42 +26,6 @@ MLFLOW_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
 }
-
-
-def _start_mlflow(backend_uri: str, artifacts: Path, log: Path) -> tuple[str, subprocess.Popen[Any]]:
-    """``mlflow server`` (the pinned 3.17.2) on a free port; its output goes to ``log``."""
-    mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent))
-    if mlflow_cli is None:
-        pytest.fail(f"the mlflow CLI is not installed next to {sys.executable}")
-    port = free_port()
-    handle = log.open("w")
-    proc = subprocess.Popen(
-        [mlflow_cli, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", backend_uri, "--artifacts-destination", str(artifacts)],
-        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, **MLFLOW_ENV},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # A cold MLflow (imports, ~60 migrations) takes 15-40 s alone and over 3 min on a
-        # box shared by several test runs.
-        wait_ready(url, timeout=420)
-    except BaseException:  # noqa: BLE001 - pytest.fail is a BaseException; stop the server, then report
-        _stop(proc)
-        pytest.fail(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
-    return url, proc
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    """Stop ``mlflow server`` and the uvicorn and job workers it spawned."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def _pg_database() -> tuple[str, Any]:
@@ -102,15 +62,20 @@ def compat_env() -> Iterator[None]:
             os.environ[key] = value
 
 
-def _record_pair(tmp: Path, *, mlflow_uri: str, lockgate_uri: str, subset: str) -> dict[str, Recording]:
+def _record_pair(services: Any, tmp: Path, *, mlflow_uri: str, lockgate_uri: str,
+                 subset: str) -> dict[str, Recording]:
     from lockgate.server.app import create_app
 
-    mlflow_url, proc = _start_mlflow(mlflow_uri, tmp / "mlflow-artifacts", tmp / "mlflow-server.log")
+    try:
+        # A cold MLflow (imports, ~60 migrations) takes 15-40 s alone and minutes on a loaded box.
+        mlflow = services.start_mlflow_server(mlflow_uri, tmp / "mlflow-artifacts", timeout=420)
+    except services.ServiceError as exc:
+        pytest.fail(f"mlflow server did not start: {exc}", pytrace=False)
     lockgate = ThreadServer(create_app(backend_store_uri=lockgate_uri,
                                        artifacts_destination=str(tmp / "lockgate-artifacts"))).start()
     try:
         recordings = {
-            "mlflow": run_scenario(mlflow_url, tmp / "mlflow-work", subset=subset),
+            "mlflow": run_scenario(mlflow.url, tmp / "mlflow-work", subset=subset),
             "lockgate": run_scenario(lockgate.url, tmp / "lockgate-work", subset=subset),
         }
         # Both recordings side by side, for reading a difference in full.
@@ -119,26 +84,28 @@ def _record_pair(tmp: Path, *, mlflow_uri: str, lockgate_uri: str, subset: str) 
         return recordings
     finally:
         lockgate.stop()
-        _stop(proc)
+        mlflow.stop()
 
 
 @pytest.fixture(scope="session")
-def sqlite_recordings(compat_env: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
+def sqlite_recordings(compat_env: None, services: Any,
+                      tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
     """The whole scenario, recorded against MLflow and Lockgate, each on a fresh SQLite file."""
     tmp = tmp_path_factory.mktemp("compat-sqlite")
-    return _record_pair(tmp, mlflow_uri=f"sqlite:///{tmp / 'mlflow.db'}",
+    return _record_pair(services, tmp, mlflow_uri=f"sqlite:///{tmp / 'mlflow.db'}",
                         lockgate_uri=f"sqlite:///{tmp / 'lockgate.db'}", subset="all")
 
 
 @pytest.fixture(scope="session")
-def postgres_recordings(compat_env: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Recording]]:
+def postgres_recordings(compat_env: None, services: Any,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Recording]]:
     """The PostgreSQL subset of the scenario, each server on a database of its own."""
     tmp = tmp_path_factory.mktemp("compat-postgres")
     mlflow_db, drop_mlflow = _pg_database()
     lockgate_db, drop_lockgate = _pg_database()
     try:
         # MLflow's own PostgreSQL driver is psycopg2-style: give it a plain postgresql:// URL.
-        yield _record_pair(tmp, mlflow_uri=mlflow_db, lockgate_uri=lockgate_db, subset="postgres")
+        yield _record_pair(services, tmp, mlflow_uri=mlflow_db, lockgate_uri=lockgate_db, subset="postgres")
     finally:
         from lockgate.store.sql import engine as lg_engine
 
