@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,11 @@ from lockgate.serving.compat import signature_incompatibility
 from serving_support import training_frame
 
 URI = "models:/churn@champion"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "serving.md"
+
+
+def _doc_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 
 
 def _body(rows: int = 5) -> dict[str, Any]:
@@ -69,7 +75,7 @@ def _refused(base: str, version: int) -> dict[str, Any] | None:
     return health if refused and refused["version"] == version else None
 
 
-def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path) -> None:
+def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from lockgate.client import LockgateClient
 
     tracking_uri = f"sqlite:///{tmp_path / 'registry.db'}"
@@ -113,6 +119,14 @@ def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path) -> Non
         health = wait_for(lambda: _refused(base, broken), what="the broken version's refusal")
         assert health["status"] == "degraded" and health["model"]["version"] == v2
         assert "could not be loaded" in health["refused"]["reason"]
+        version_doc, health_doc = (json.loads(block) for block in _doc_blocks("json"))
+        assert health.keys() == health_doc.keys() and health["refused"].keys() == health_doc["refused"].keys()
+        assert health["last_swap"].keys() == health_doc["last_swap"].keys()
+        assert httpx.get(f"{base}/version", timeout=5).json().keys() == version_doc.keys()
+        (check,) = _doc_blocks("python")
+        capsys.readouterr()
+        exec(compile(check, str(DOC), "exec"), {"SERVER": base})  # noqa: S102 - the documented check itself
+        assert capsys.readouterr().out == f"still serving version {v2}: {health['refused']['reason']}\n"
         response = httpx.post(f"{base}/invocations", json=_body(), timeout=10)
         assert response.status_code == 200 and response.headers["x-lockgate-model-version"] == str(v2)
 
