@@ -134,7 +134,7 @@ class ModelFollower:
             return self
         client = self._registry()
         # The cursor is read before the alias so that a move in between is seen as an event.
-        self._cursor = self._last_event_id(client)
+        self._cursor = client.get_latest_event_id(model_name=self.name)
         self._current = load_served_model(self.model_uri, client=client)
         example = self._current.model.input_example()
         if example is not None:
@@ -157,15 +157,6 @@ class ModelFollower:
 
             self._client = LockgateClient()
         return self._client
-
-    def _last_event_id(self, client: LockgateClient) -> int:
-        cursor = 0
-        while True:
-            events = client.get_events(after_id=cursor, model_name=self.name, limit=_PAGE)
-            if events:
-                cursor = events[-1].id
-            if len(events) < _PAGE:
-                return cursor
 
     # ------------------------------------------------------------------ following
     def _run(self) -> None:

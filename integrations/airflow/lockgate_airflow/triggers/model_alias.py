@@ -42,16 +42,6 @@ def alias_moves(client: Any, *, model_name: str, alias: str, after_event_id: int
             return found, cursor
 
 
-def _head(client: Any, model_name: str) -> int:
-    cursor = 0
-    while True:
-        events = client.get_events(after_id=cursor, model_name=model_name, limit=_PAGE)
-        if events:
-            cursor = int(events[-1].id)
-        if len(events) < _PAGE:
-            return cursor
-
-
 class ModelAliasEventTrigger(BaseEventTrigger):
     """Fires once per move of ``model_name@alias`` (use it in an ``AssetWatcher``).
 
@@ -97,7 +87,7 @@ class ModelAliasEventTrigger(BaseEventTrigger):
                 return int(stored)
         if self.after_event_id is not None:
             return self.after_event_id
-        return await asyncio.to_thread(_head, client, self.model_name)
+        return int(await asyncio.to_thread(client.get_latest_event_id, model_name=self.model_name))
 
     async def _save_cursor(self, cursor: int) -> None:
         state = watcher_state(self)
