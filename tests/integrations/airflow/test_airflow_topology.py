@@ -7,7 +7,8 @@ as users do) names the server and carries a token. ``retrain_churn`` runs by its
 (a good model) and by a trigger with conf (a worse one) while ``watch_churn`` waits in the
 triggerer for the new version; a third DAG writes to the embedded store. Everything is read
 back through the Lockgate client and Airflow's own API, and the scheduler must still be
-alive and healthy at the end.
+alive and healthy at the end. ``lg_topology_deploy`` is scheduled on the asset
+``lockgate://models/fraud@champion``: each promotion runs it through the triggerer's watcher.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _shared_server_snippets() -> tuple[str, str]:
     from test_airflow_readme import readme_blocks
 
     (bash,) = [b for b in readme_blocks("bash") if '--conn-host "$LOCKGATE_URL"' in b]
-    return bash, readme_blocks("python")[2]
+    (python,) = [b for b in readme_blocks("python") if "shared-server-check" in b]
+    return bash, python
 
 
 def _run_readme_connection_snippet(af: AirflowDeployment, server: LockgateServer) -> None:
@@ -287,3 +289,43 @@ def test_readme_shared_server_snippet_runs_on_a_worker(
     exec(compile(python, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["client"].tracking_uri == server.url
     assert topology.client().get_experiment_by_name("shared-server-check") is not None
+
+
+def test_a_promotion_runs_the_dag_scheduled_on_its_asset(topology: Topology) -> None:
+    af = topology.af
+    af.wait_for_dag("lg_topology_deploy")
+    af.unpause("lg_topology_deploy")
+    client = topology.client()
+    client.create_registered_model("fraud")
+    v1, v2 = (int(client.create_model_version("fraud", source=f"s3://models/fraud/{n}").version) for n in (1, 2))
+
+    def promote_and_deploy(version: int, runs_before: int) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        client.set_registered_model_alias("fraud", "champion", version)
+        (event,) = [e for e in client.get_events(model_name="fraud", types=["ALIAS_SET"]) if e.to_version == version]
+        run = wait_for(
+            "the promotion's asset event to start lg_topology_deploy",
+            lambda: (runs := af.dag_runs("lg_topology_deploy")) and len(runs) > runs_before and runs[-1],
+            timeout=180, interval=2, diagnose=af.diagnose,
+        )
+        assert run["run_type"] == "asset_triggered"
+        ended = af.wait_for_run("lg_topology_deploy", run["dag_run_id"])
+        assert ended["state"] == "success", af.task_states("lg_topology_deploy", run["dag_run_id"])
+        (deployed,) = af.xcom("lg_topology_deploy", run["dag_run_id"], "deploy")
+        assert deployed["event_id"] == event.id
+        return deployed, run
+
+    first, _ = promote_and_deploy(v1, 0)
+    assert {k: first[k] for k in ("type", "model_name", "alias", "version", "from_version", "actor")} == {
+        "type": "ALIAS_SET", "model_name": "fraud", "alias": "champion", "version": v1, "from_version": None,
+        "actor": topology.server.admin[0]}
+    second, _ = promote_and_deploy(v2, 1)
+    assert (second["version"], second["from_version"]) == (v2, v1)
+
+    # Airflow's own record: two asset events of the asset, each carrying the registry event.
+    (asset,) = af.api("GET", "/assets", params={"uri_pattern": "lockgate://models/fraud"})["assets"]
+    assert asset["uri"] == "lockgate://models/fraud@champion"
+    events = af.api("GET", "/assets/events", params={"asset_id": asset["id"], "order_by": "timestamp"})
+    assert [e["extra"] for e in events["asset_events"]] == [
+        {"from_trigger": True, "payload": first}, {"from_trigger": True, "payload": second}]
+    af.assert_alive()
+    assert af.health()["triggerer"]["status"] == "healthy"
