@@ -71,14 +71,17 @@ def load_served_model(model_uri: str, *, client: LockgateClient | None = None) -
                        version=int(version.version), run_id=version.run_id)
 
 
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, LockgateError) else f"{type(exc).__name__}: {exc}"
+
+
 def _warm_up(model: PyFuncModel, example: Any, what: str) -> None:
     from lockgate.serving.payload import format_predictions
 
     try:
         format_predictions(model.predict(example))
     except Exception as exc:  # noqa: BLE001 - any failure of the candidate refuses it
-        message = exc.message if isinstance(exc, LockgateError) else f"{type(exc).__name__}: {exc}"
-        raise InvalidArgument(f"it failed the warm-up request ({what}): {message}") from None
+        raise InvalidArgument(f"it failed the warm-up request ({what}): {_message(exc)}") from None
 
 
 class ModelFollower:
@@ -124,8 +127,8 @@ class ModelFollower:
         with self._lock:
             state = dict(self._state)
         degraded = any(key in state for key in _PROBLEMS)
-        return {"status": "degraded" if degraded else "ok", **state, "model": self.current.describe(), "following": self.model_uri,
-                "event_cursor": self._cursor}
+        return {"status": "degraded" if degraded else "ok", **state, "model": self.current.describe(),
+                "following": self.model_uri, "event_cursor": self._cursor}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> ModelFollower:
@@ -163,11 +166,12 @@ class ModelFollower:
         while not self._stop.wait(self.poll_interval):
             try:
                 self.poll()
-            except LockgateError as exc:
+            except Exception as exc:  # noqa: BLE001 - the follower must outlive any registry failure
                 # The registry is unreachable or refused us: keep serving, say so, try again.
-                self._set_state(registry_error=exc.message)
+                message = _message(exc)
+                self._set_state(registry_error=message)
                 logger.warning("Reading registry events failed (still serving version %s): %s",
-                               self.current.version, exc.message)
+                               self.current.version, message)
 
     def poll(self) -> None:
         """Read the events after the cursor and act on the last move of the alias among them."""
@@ -218,10 +222,10 @@ class ModelFollower:
             old_example = old.model.input_example()
             if old_example is not None:
                 _warm_up(model, old_example, f"version {old.version}'s input example")
-        except LockgateError as exc:
-            message = f"version {version} was refused: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - whatever breaks the candidate refuses it
+            message = f"version {version} was refused: {_message(exc)}"
             logger.warning("Not switching %s@%s to version %s (still serving version %s): %s", self.name,
-                           self.alias, version, old.version, exc.message)
+                           self.alias, version, old.version, _message(exc))
             self._set_state(refused={"version": version, "event_id": event.id,
                                                         "reason": message})
             return

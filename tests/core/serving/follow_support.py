@@ -85,7 +85,7 @@ def scoring_server(model_uri: str, *, port: int, tracking_uri: str, log_path: Pa
                 except httpx.TransportError:
                     return False
 
-            wait_for(ready, timeout=90, what="the scoring server")
+            wait_for(ready, timeout=240, what="the scoring server")
             yield base
         finally:
             proc.terminate()

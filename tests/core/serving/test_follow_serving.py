@@ -99,7 +99,7 @@ def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path, capsys
                      timeout=30, what="the switch to version 2")
             time.sleep(1.0)  # steady state on version 2
         answers = [answer for thread in load.results for answer in thread]
-        assert len(answers) > 50
+        assert len(answers) >= 12  # at least two per client; far more on a quiet machine
         failed = [a for a in answers if a[0] != 200]
         assert failed == []
         for thread in load.results:  # each client sees 1 ... 1 2 ... 2: never back to the old one
@@ -146,30 +146,44 @@ def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path, capsys
     assert f"Switched churn@champion from version {v1} to {v2}" in log
 
 
-def test_follow_a_lockgate_server_with_a_token(start_server: Any, tmp_path: Path) -> None:
+def test_follow_a_lockgate_server_with_a_token(tmp_path: Path) -> None:
+    from live_server import ThreadServer
     from lockgate.client import LockgateClient
+    from lockgate.server.app import create_app
     from lockgate.server.auth.store import AuthStore
 
     backend = f"sqlite:///{tmp_path / 'server.db'}"
     auth = AuthStore(backend)
     auth.create_user("deployer", "deployer-pass-123", admin=True)
     token = auth.create_token("deployer")
-    url = start_server(backend_store_uri=backend, artifacts_destination=str(tmp_path / "artifacts"), auth=True)
-    client = LockgateClient(url, token=token)
-    client.create_registered_model("churn")
-    v1 = register_version(client, "churn", seed=0)
-    v2 = register_version(client, "churn", seed=1)
-    client.set_registered_model_alias("churn", "champion", v1)
+    server = ThreadServer(create_app(backend_store_uri=backend, artifacts_destination=str(tmp_path / "artifacts"),
+                                     auth=True)).start()
+    try:
+        client = LockgateClient(server.url, token=token)
+        client.create_registered_model("churn")
+        v1 = register_version(client, "churn", seed=0)
+        v2 = register_version(client, "churn", seed=1)
+        client.set_registered_model_alias("churn", "champion", v1)
+        with scoring_server(URI, port=free_port(), tracking_uri=server.url, log_path=tmp_path / "serve.log",
+                            env={"LOCKGATE_TRACKING_TOKEN": token}) as base:
+            assert httpx.get(f"{base}/version", timeout=5).json()["model"]["version"] == v1
+            client.set_registered_model_alias("churn", "champion", v2)
+            served = wait_for(
+                lambda: (m := httpx.get(f"{base}/version", timeout=5).json()["model"])["version"] == v2 and m,
+                timeout=30, what="the switch over HTTP")
+            assert served["run_id"] == client.get_model_version("churn", v2).run_id
+            response = httpx.post(f"{base}/invocations", json=_body(), timeout=10)
+            assert response.status_code == 200 and response.headers["x-lockgate-model-version"] == str(v2)
 
-    with scoring_server(URI, port=free_port(), tracking_uri=url, log_path=tmp_path / "serve.log",
-                        env={"LOCKGATE_TRACKING_TOKEN": token}) as base:
-        assert httpx.get(f"{base}/version", timeout=5).json()["model"]["version"] == v1
-        client.set_registered_model_alias("churn", "champion", v2)
-        served = wait_for(lambda: (m := httpx.get(f"{base}/version", timeout=5).json()["model"])["version"] == v2
-                          and m, timeout=30, what="the switch over HTTP")
-        assert served["run_id"] == client.get_model_version("churn", v2).run_id
-        response = httpx.post(f"{base}/invocations", json=_body(), timeout=10)
-        assert response.status_code == 200 and response.headers["x-lockgate-model-version"] == str(v2)
+            server.stop()  # the registry goes away: the model keeps serving, /health says why
+            health = wait_for(lambda: (h := _health(base)).get("registry_error") and h, timeout=120,
+                              what="the registry error in /health")
+            assert health["status"] == "degraded" and health["model"]["version"] == v2
+            assert server.url in health["registry_error"]
+            response = httpx.post(f"{base}/invocations", json=_body(), timeout=10)
+            assert response.status_code == 200 and response.headers["x-lockgate-model-version"] == str(v2)
+    finally:
+        server.stop()
 
 
 def test_follow_needs_an_alias(tmp_path: Path) -> None:

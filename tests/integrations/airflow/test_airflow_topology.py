@@ -55,9 +55,13 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     work = tmp_path_factory.mktemp("topology")
     topo = Topology(work)
     topo.server.start()
+    readme_dags = work / "readme-dags"
+    readme_dags.mkdir()
+    (readme_dags / "deploy_fraud.py").write_text(_readme_asset_dag())
     topo.airflow = AirflowDeployment(
         work,
-        bundles={"lockgate-examples": EXAMPLES, "lockgate-topology": TOPOLOGY_DAGS},
+        bundles={"lockgate-examples": EXAMPLES, "lockgate-topology": TOPOLOGY_DAGS,
+                 "lockgate-readme": readme_dags},
         extra_env={
             "LOCKGATE_HOME": str(work / "worker-lockgate-home"),
             "LOCKGATE_EXAMPLE_DATA": str(work / "data"),
@@ -86,6 +90,14 @@ def _shared_server_snippets() -> tuple[str, str]:
     (bash,) = [b for b in readme_blocks("bash") if '--conn-host "$LOCKGATE_URL"' in b]
     (python,) = [b for b in readme_blocks("python") if "shared-server-check" in b]
     return bash, python
+
+
+def _readme_asset_dag() -> str:
+    """The README's "Deploy on promotion" DAG."""
+    from test_airflow_readme import readme_blocks
+
+    (dag_file,) = [b for b in readme_blocks("python") if "model_alias_asset" in b]
+    return dag_file
 
 
 def _run_readme_connection_snippet(af: AirflowDeployment, server: LockgateServer) -> None:
