@@ -93,7 +93,9 @@ def test_follow_swaps_under_load_and_refuses_bad_versions(tmp_path: Path, capsys
         assert first == {"uri": URI, "name": "churn", "alias": "champion", "version": v1,
                          "run_id": client.get_model_version("churn", v1).run_id}
         with Load(base) as load:
-            time.sleep(1.0)  # steady state on version 1
+            wait_for(lambda: all(any(v == str(v1) for _, v, _ in thread) for thread in load.results),
+                     what="every client to be answered by version 1")
+            time.sleep(0.5)  # steady state on version 1
             client.set_registered_model_alias("churn", "champion", v2)
             wait_for(lambda: httpx.get(f"{base}/version", timeout=5).json()["model"]["version"] == v2,
                      timeout=30, what="the switch to version 2")
