@@ -136,7 +136,7 @@ def bench_mlflow_restart(work: Path) -> None:
             except httpx.TransportError:
                 return False
 
-        wait_for(up, timeout=120, what="mlflow models serve")
+        wait_for(up, timeout=600, what="mlflow models serve")
         print(f"mlflow models serve: {time.perf_counter() - started:.2f} s from launch to first answer "
               "(the gap a restart leaves; it has no follow mode)")
     finally:
