@@ -434,13 +434,24 @@ def serve(
     host: Annotated[str, typer.Option("--host", "-h", help="Interface to bind.")] = "127.0.0.1",
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Follow the alias of a models:/<name>@<alias> URI: load each new holder in "
+        "the background, warm it up and swap with no dropped request.")] = False,
+    poll_interval: Annotated[float, typer.Option(
+        "--poll-interval", help="With --follow: seconds between reads of the registry's event log.")] = 1.0,
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Serve a model: POST /invocations (MLflow's scoring protocol), GET /ping, /health, /version."""
     from lockgate.models.pyfunc import load_model
     from lockgate.serving.app import serve as serve_model
+    from lockgate.serving.follow import ModelFollower
 
     _use_tracking_uri(tracking_uri)
-    load_model(model_uri)  # fail here, with a clear error, before binding the port
-    console.print(f"Serving {model_uri} on http://{host}:{port}/invocations", highlight=False)
-    serve_model(model_uri, host=host, port=port, workers=workers, log_level=log_level)
+    if follow:
+        ModelFollower(model_uri, poll_interval=poll_interval)  # a URI without an alias fails here
+    elif workers > 1:
+        load_model(model_uri)  # fail here, with a clear error, before the workers start
+    mode = " (following the alias)" if follow else ""
+    console.print(f"Serving {model_uri}{mode} on http://{host}:{port}/invocations", highlight=False)
+    serve_model(model_uri, host=host, port=port, workers=workers, log_level=log_level, follow=follow,
+                poll_interval=poll_interval)

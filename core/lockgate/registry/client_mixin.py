@@ -318,3 +318,13 @@ class RegistryClientMixin:
     ) -> list[RegistryEvent]:
         """Registry events after ``after_id``, oldest first (the cursor sensors poll)."""
         return self._registry.get_events(after_id=after_id, model_name=model_name, types=types, limit=limit)
+
+    def get_latest_event_id(self, *, model_name: str | None = None) -> int:
+        """The id of the newest registry event (of ``model_name``), 0 if none: where a new cursor starts."""
+        cursor, page = 0, 10_000
+        while True:
+            events = self._registry.get_events(after_id=cursor, model_name=model_name, limit=page)
+            if events:
+                cursor = int(events[-1].id)
+            if len(events) < page:
+                return cursor

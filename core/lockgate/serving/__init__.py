@@ -1,8 +1,8 @@
-"""Serving: the /invocations scoring app and batch prediction over files."""
+"""Serving: the /invocations scoring app (fixed, or following an alias) and batch prediction."""
 
 from __future__ import annotations
 
-__all__ = ["create_scoring_app", "predict_batch"]
+__all__ = ["ModelFollower", "create_scoring_app", "predict_batch"]
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
@@ -10,6 +10,10 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
         from lockgate.serving.app import create_scoring_app
 
         return create_scoring_app
+    if name == "ModelFollower":
+        from lockgate.serving.follow import ModelFollower
+
+        return ModelFollower
     if name == "predict_batch":
         from lockgate.serving.batch import predict_batch
 

@@ -32,7 +32,8 @@ def get_provider_info() -> dict[str, Any]:
                                 f"{_PKG}.operators.project"]},
         ],
         "sensors": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.sensors.model_version"]}],
-        "triggers": [{"integration-name": "Lockgate", "python-modules": [f"{_PKG}.triggers.model_version"]}],
+        "triggers": [{"integration-name": "Lockgate",
+                      "python-modules": [f"{_PKG}.triggers.model_version", f"{_PKG}.triggers.model_alias"]}],
         "extra-links": [
             f"{_PKG}.links.LockgateRunLink",
             f"{_PKG}.links.LockgateModelVersionLink",

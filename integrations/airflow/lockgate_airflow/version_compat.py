@@ -21,6 +21,9 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowPlugin",
     "AirflowSkipException",
+    "Asset",
+    "AssetWatcher",
+    "BaseEventTrigger",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",
@@ -38,6 +41,7 @@ __all__ = [
     "release_thread_session",
     "task_decorator_factory",
     "task_logical_date",
+    "watcher_state",
 ]
 
 AIRFLOW_VERSION = Version(Version(_airflow_version).base_version)
@@ -50,7 +54,7 @@ if AIRFLOW_VERSION < Version("3.0.0"):  # pragma: no cover - refused at import
         "Upgrade with: pip install 'lockgate[airflow]'"
     )
 
-from airflow.sdk import BaseOperator, BaseOperatorLink, get_current_context
+from airflow.sdk import Asset, AssetWatcher, BaseOperator, BaseOperatorLink, get_current_context
 
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook, BaseSensorOperator
@@ -64,7 +68,7 @@ from airflow.sdk.exceptions import (
     AirflowNotFoundException,
     AirflowSkipException,
 )
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 try:
     from airflow.providers.standard.operators.python import PythonOperator
@@ -148,3 +152,20 @@ def release_thread_session() -> None:
     remove = getattr(session, "remove", None)
     if remove is not None:
         remove()
+
+
+def watcher_state(trigger: Any) -> Any:
+    """The asset state store of an asset-watcher trigger (``aget``/``aset``), or None.
+
+    Airflow 3.3 gives each ``BaseEventTrigger`` watching assets an ``asset_state_store`` that
+    survives triggerer restarts; earlier versions have none, and a watcher keeps its cursor in
+    memory only.
+    """
+    accessors = getattr(trigger, "asset_state_store", None)
+    if accessors is None:
+        return None
+    try:
+        accessors._single_accessor()
+    except ValueError:  # several assets share this trigger: no single place for one cursor
+        return None
+    return accessors

@@ -398,6 +398,9 @@ def test_events_cursor(client: RegistryClient, churn: dict[int, str]) -> None:
     assert [e.type for e in new] == [EventType.ALIAS_SET, EventType.VERSION_TAG_SET]
     assert all(e.id > cursor for e in new)
     assert [e.type for e in client.get_events(after_id=cursor, types=["alias_set"])] == [EventType.ALIAS_SET]
+    assert client.get_latest_event_id() == new[-1].id
+    assert client.get_latest_event_id(model_name="churn") == new[-1].id
+    assert client.get_latest_event_id(model_name="other") == 0
     assert len(client.get_events(limit=2)) == 2
     assert client.get_events(model_name="other") == []
     with pytest.raises(InvalidArgument, match="Unknown event type 'MOVED'"):

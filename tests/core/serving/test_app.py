@@ -24,11 +24,14 @@ def expected(churn_model_dir: Path) -> list[int]:
     return lockgate.pyfunc.load_model(churn_model_dir).predict(X[:4]).tolist()
 
 
-def test_ping_health_version(client: TestClient) -> None:
+def test_ping_health_version(client: TestClient, churn_model_dir: Path) -> None:
     assert client.get("/ping").status_code == 200
-    assert client.get("/health").status_code == 200
+    served = {"uri": str(churn_model_dir), "name": None, "alias": None, "version": None, "run_id": None}
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "model": served}
     response = client.get("/version")
-    assert response.status_code == 200 and response.text == lockgate.__version__
+    assert response.status_code == 200
+    assert response.json() == {"lockgate_version": lockgate.__version__, "model": served}
 
 
 def test_dataframe_split(client: TestClient, expected: list[int]) -> None:

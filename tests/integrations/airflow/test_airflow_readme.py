@@ -22,12 +22,14 @@ def _blocks() -> list[str]:
 
 def test_readme_has_the_documented_examples() -> None:
     blocks = _blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     assert "LockgateHook" in blocks[0] and "@task.lockgate" in blocks[1]
     # the RunProjectOperator snippet runs in test_airflow_project.py
     assert "RunProjectOperator" in blocks[2]
-    # the shared-server snippets run in test_airflow_topology.py, against a real deployment
-    assert "get_conn()" in blocks[3]
+    # the asset DAG and the shared-server snippets run in test_airflow_topology.py, against a
+    # real deployment
+    assert "model_alias_asset" in blocks[3]
+    assert "get_conn()" in blocks[4]
     assert any('--conn-host "$LOCKGATE_URL"' in b for b in readme_blocks("bash"))
 
 

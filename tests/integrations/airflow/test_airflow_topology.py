@@ -7,7 +7,8 @@ as users do) names the server and carries a token. ``retrain_churn`` runs by its
 (a good model) and by a trigger with conf (a worse one) while ``watch_churn`` waits in the
 triggerer for the new version; a third DAG writes to the embedded store. Everything is read
 back through the Lockgate client and Airflow's own API, and the scheduler must still be
-alive and healthy at the end.
+alive and healthy at the end. The README's ``deploy_fraud`` DAG is scheduled on the asset
+``lockgate://models/fraud@champion``: each promotion runs it through the triggerer's watcher.
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     work = tmp_path_factory.mktemp("topology")
     topo = Topology(work)
     topo.server.start()
+    readme_dags = work / "readme-dags"
+    readme_dags.mkdir()
+    (readme_dags / "deploy_fraud.py").write_text(_readme_asset_dag())
     topo.airflow = AirflowDeployment(
         work,
-        bundles={"lockgate-examples": EXAMPLES, "lockgate-topology": TOPOLOGY_DAGS},
+        bundles={"lockgate-examples": EXAMPLES, "lockgate-topology": TOPOLOGY_DAGS,
+                 "lockgate-readme": readme_dags},
         extra_env={
             "LOCKGATE_HOME": str(work / "worker-lockgate-home"),
             "LOCKGATE_EXAMPLE_DATA": str(work / "data"),
@@ -83,7 +88,16 @@ def _shared_server_snippets() -> tuple[str, str]:
     from test_airflow_readme import readme_blocks
 
     (bash,) = [b for b in readme_blocks("bash") if '--conn-host "$LOCKGATE_URL"' in b]
-    return bash, readme_blocks("python")[3]
+    (python,) = [b for b in readme_blocks("python") if "shared-server-check" in b]
+    return bash, python
+
+
+def _readme_asset_dag() -> str:
+    """The README's "Deploy on promotion" DAG."""
+    from test_airflow_readme import readme_blocks
+
+    (dag_file,) = [b for b in readme_blocks("python") if "model_alias_asset" in b]
+    return dag_file
 
 
 def _run_readme_connection_snippet(af: AirflowDeployment, server: LockgateServer) -> None:
@@ -287,3 +301,66 @@ def test_readme_shared_server_snippet_runs_on_a_worker(
     exec(compile(python, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["client"].tracking_uri == server.url
     assert topology.client().get_experiment_by_name("shared-server-check") is not None
+
+
+def test_a_promotion_runs_the_dag_scheduled_on_its_asset(topology: Topology) -> None:
+    import httpx
+    from lockgate_airflow.triggers.model_alias import CURSOR_KEY
+
+    af = topology.af
+    af.wait_for_dag("deploy_fraud")
+    af.unpause("deploy_fraud")  # Airflow starts the watchers of assets that unpaused DAGs are scheduled on
+    client = topology.client()
+    client.create_registered_model("fraud")
+    v1, v2 = (int(client.create_model_version("fraud", source=f"s3://models/fraud/{n}").version) for n in (1, 2))
+
+    def fraud_asset() -> dict | None:  # type: ignore[type-arg]
+        found = af.api("GET", "/assets", params={"uri_pattern": "lockgate://models/fraud"})["assets"]
+        return found[0] if found and found[0]["watchers"] else None
+
+    asset = wait_for("the asset's watcher to be registered", fraud_asset, timeout=300, interval=3,
+                     diagnose=af.diagnose)
+    assert asset["uri"] == "lockgate://models/fraud@champion"
+    assert [w["name"] for w in asset["watchers"]] == ["lockgate-fraud-champion"]
+
+    def stored_cursor() -> int | None:
+        response = httpx.get(f"{af.url}/api/v2/assets/{asset['id']}/state-store/{CURSOR_KEY}",
+                             headers={"Authorization": f"Bearer {af.token()}"}, timeout=10)
+        return int(response.json()["value"]) if response.status_code == 200 else None
+
+    # A new watcher starts after the newest event: promote only once it has read that far.
+    wait_for("the watcher to store its cursor in the asset's state store", stored_cursor,
+             timeout=300, interval=2, diagnose=af.diagnose)
+
+    def promote_and_deploy(version: int, runs_before: int) -> dict:  # type: ignore[type-arg]
+        client.set_registered_model_alias("fraud", "champion", version)
+        (event,) = [e for e in client.get_events(model_name="fraud", types=["ALIAS_SET"]) if e.to_version == version]
+        run = wait_for(
+            "the promotion's asset event to start deploy_fraud",
+            lambda: (runs := af.dag_runs("deploy_fraud")) and len(runs) > runs_before and runs[-1],
+            timeout=300, interval=2, diagnose=af.diagnose,
+        )
+        assert run["run_type"] == "asset_triggered"
+        ended = af.wait_for_run("deploy_fraud", run["dag_run_id"])
+        assert ended["state"] == "success", af.task_states("deploy_fraud", run["dag_run_id"])
+        deployed: dict = af.xcom("deploy_fraud", run["dag_run_id"], "deploy")  # type: ignore[type-arg]
+        assert deployed["event_id"] == event.id
+        assert f"deploying fraud version {version}" in af.task_log("deploy_fraud", run["dag_run_id"], "deploy")
+        return deployed
+
+    first = promote_and_deploy(v1, 0)
+    assert {k: first[k] for k in ("type", "model_name", "alias", "version", "from_version", "actor")} == {
+        "type": "ALIAS_SET", "model_name": "fraud", "alias": "champion", "version": v1, "from_version": None,
+        "actor": topology.server.admin[0]}
+    second = promote_and_deploy(v2, 1)
+    assert (second["version"], second["from_version"]) == (v2, v1)
+    # The cursor survives a triggerer restart: it is in Airflow's database, at the last event.
+    wait_for("the cursor to reach the last event", lambda: stored_cursor() == second["event_id"],
+             timeout=60, interval=2)
+
+    # Airflow's own record: two asset events of the asset, each carrying the registry event.
+    events = af.api("GET", "/assets/events", params={"asset_id": asset["id"], "order_by": "timestamp"})
+    assert [e["extra"] for e in events["asset_events"]] == [
+        {"from_trigger": True, "payload": first}, {"from_trigger": True, "payload": second}]
+    af.assert_alive()
+    assert af.health()["triggerer"]["status"] == "healthy"

@@ -1,5 +1,6 @@
-"""Triggers for deferrable Lockgate sensors."""
+"""Triggers: for deferrable Lockgate sensors, and the asset watcher that follows a model alias."""
 
+from lockgate_airflow.triggers.model_alias import ModelAliasEventTrigger
 from lockgate_airflow.triggers.model_version import ModelVersionTrigger
 
-__all__ = ["ModelVersionTrigger"]
+__all__ = ["ModelAliasEventTrigger", "ModelVersionTrigger"]

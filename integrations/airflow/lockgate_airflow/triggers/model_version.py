@@ -8,7 +8,7 @@ from typing import Any
 
 from lockgate_airflow.version_compat import BaseTrigger, TriggerEvent
 
-__all__ = ["ModelVersionTrigger", "match_event"]
+__all__ = ["ModelVersionTrigger", "describe_event", "match_event"]
 
 
 def match_event(client: Any, *, model_name: str, alias: str | None, after_event_id: int) -> tuple[dict[str, Any] | None, int]:
@@ -24,20 +24,23 @@ def match_event(client: Any, *, model_name: str, alias: str | None, after_event_
             cursor = max(cursor, int(event.id))
             kind = event.type.value if hasattr(event.type, "value") else str(event.type)
             if alias is None and kind == "VERSION_CREATED":
-                return _describe(event, kind), cursor
+                return describe_event(event), cursor
             if alias is not None and kind == "ALIAS_SET" and event.alias == alias:
-                return _describe(event, kind), cursor
+                return describe_event(event), cursor
         if len(events) < 500:
             return None, cursor
 
 
-def _describe(event: Any, kind: str) -> dict[str, Any]:
+def describe_event(event: Any) -> dict[str, Any]:
+    """A registry event as the JSON the triggers hand over (TriggerEvent and asset event payload)."""
+    kind = event.type.value if hasattr(event.type, "value") else str(event.type)
     version = event.to_version if event.to_version is not None else event.version
     return {
         "event_id": int(event.id),
         "type": kind,
         "model_name": event.model_name,
         "version": int(version) if version is not None else None,
+        "from_version": int(event.from_version) if event.from_version is not None else None,
         "alias": event.alias,
         "actor": event.actor,
         "timestamp": event.timestamp,
