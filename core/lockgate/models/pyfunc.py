@@ -41,7 +41,12 @@ _PYTHON_MODEL_FILE = "python_model.pkl"
 _ARTIFACTS_DIR = "artifacts"
 _CODE_DIR = "code"
 # MLflow loaders we implement ourselves, so MLflow models load without mlflow installed.
-_LOADER_ALIASES = {"mlflow.sklearn": "lockgate.models.sklearn"}
+_LOADER_ALIASES = {
+    "mlflow.sklearn": "lockgate.models.sklearn",
+    "mlflow.xgboost": "lockgate.models.xgboost",
+    "mlflow.lightgbm": "lockgate.models.lightgbm",
+    "mlflow.onnx": "lockgate.models.onnx",
+}
 
 
 class PythonModelContext:
