@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,13 @@ def loads_by_process(log_path: Path) -> dict[str, int]:
     for line in log_path.read_text().split():
         counts[line] = counts.get(line, 0) + 1
     return counts
+
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "models.md"
+
+
+def run_block(index: int, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run the ``index``-th Python example of docs/models.md in ``namespace``; return it."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    exec(compile(blocks[index], str(DOC), "exec"), namespace)  # noqa: S102 - the documented example
+    return namespace

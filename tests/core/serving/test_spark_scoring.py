@@ -12,7 +12,13 @@ import lockgate
 import numpy as np
 import pandas as pd
 import pytest
-from distributed_support import LoadCounter, diabetes_frame, loads_by_process, save_regressor
+from distributed_support import (
+    LoadCounter,
+    diabetes_frame,
+    loads_by_process,
+    run_block,
+    save_regressor,
+)
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.serving.batch import predict_batch
 from lockgate.serving.engines import score_file
@@ -96,3 +102,10 @@ def test_engine_spark_writes_the_same_file_as_local(spark: Any, model_dir: Path,
     expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("age", kind="stable")
     np.testing.assert_allclose(out.sort_values(list(X.columns))["prediction"].to_numpy(),
                                expected.sort_values(list(X.columns))["prediction"].to_numpy())
+
+
+def test_docs_spark_example_runs(spark: Any) -> None:
+    ns = run_block(1, {})  # the Dask example registers models:/diabetes/1
+    run_block(2, {**ns, "spark": spark})
+    scored = ns["scored_df"].toPandas()
+    np.testing.assert_allclose(scored["score"].to_numpy(), ns["result"]["prediction"].to_numpy())
