@@ -58,6 +58,11 @@ def test_spark_udf_matches_local_batch(spark: Any, model_dir: Path, tmp_path: Pa
 
 
 def test_model_is_loaded_once_per_executor_process(spark: Any, tmp_path: Path) -> None:
+    import cloudpickle
+    import distributed_support
+
+    # Executors cannot import the tests' helper module: ship the model's class by value.
+    cloudpickle.register_pickle_by_value(distributed_support)
     log = tmp_path / "loads.txt"
     lockgate.pyfunc.save_model(tmp_path / "m", python_model=LoadCounter(str(log)),
                                input_example=pd.DataFrame({"a": [1.0], "b": [2.0]}))
