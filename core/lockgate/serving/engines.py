@@ -9,7 +9,6 @@ and stream them into the one output file (CSV or Parquet, as ``predict_batch`` w
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.models.optional import import_extra
-from lockgate.serving.batch import BatchResult, _format_of, _Writer, predict_batch
+from lockgate.serving.batch import BatchResult, _format_of, predict_batch, write_frames
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
@@ -110,24 +109,8 @@ def _merge_parts(parts: Path, target: Path, fmt: str) -> tuple[int, int]:
     import pyarrow.parquet as pq
 
     files = sorted(p for p in parts.rglob("*.parquet") if not p.name.startswith((".", "_")))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    writer = _Writer(tmp, fmt)
-    rows = chunks = 0
-    try:
-        for file in files:
-            for batch in pq.ParquetFile(file).iter_batches():
-                frame = batch.to_pandas()
-                writer.write(frame)
-                rows += len(frame)
-                chunks += 1
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
-    if rows == 0:
-        tmp.unlink(missing_ok=True)
+    frames = (batch.to_pandas() for file in files for batch in pq.ParquetFile(file).iter_batches())
+    rows, chunks = write_frames(frames, target, fmt)
+    if chunks == 0:
         raise InvalidArgument("The input file has no rows.")
-    shutil.move(tmp, target)
     return rows, chunks
