@@ -15,8 +15,10 @@ One model (scikit-learn Ridge on the diabetes data's 10 columns, saved once by
   (``env_manager="local"``) on a ``local[--workers]`` session reading the same file, written
   to Spark's ``noop`` sink so every row is scored and nothing is stored.
 
-Each measurement is wall time of the scoring job alone (model loading included, session and
-cluster start-up excluded); rows/s = rows / seconds.
+Each measurement is wall time of the scoring job alone (model loading included; session and
+cluster start-up, and the workers' first import of pandas/scikit-learn/lockgate/mlflow, are
+excluded by a warm-up job). The Spark pair runs ``--repeat`` times alternating Lockgate and
+MLflow; the best of each is reported. rows/s = rows / seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[], choices=["local", "dask", "spark", "mlflow"])
     args = parser.parse_args()
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -98,7 +102,9 @@ def main() -> int:
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster, \
-                Client(cluster):
+                Client(cluster) as dask_client:
+            dask_client.run(_warm_imports)
+
             def run_dask() -> None:
                 scored = lockgate.pyfunc.dask_predict(dd.read_parquet(str(data)), str(model), include_input=False)
                 total = scored["prediction"].sum().compute()
@@ -107,34 +113,52 @@ def main() -> int:
             results.append(timed("Lockgate dask_predict", args.rows, run_dask))
 
     if not {"spark", "mlflow"} <= set(args.skip):
-        import lockgate
         from pyspark.sql import SparkSession
 
         spark = (SparkSession.builder.master(f"local[{args.workers}]").appName("lockgate-bench")
                  .config("spark.ui.enabled", "false").config("spark.driver.memory", "2g")
                  .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000").getOrCreate())
         frame = spark.read.parquet(str(data))
-        if "spark" not in args.skip:
-            def run_lockgate_spark() -> None:
-                predict = lockgate.pyfunc.spark_udf(spark, str(model))
-                frame.select(predict(*frame.columns).alias("p")).write.format("noop").mode("overwrite").save()
-
-            results.append(timed("Lockgate spark_udf", args.rows, run_lockgate_spark))
-        if "mlflow" not in args.skip:
-            import mlflow.pyfunc
-            from pyspark.sql.functions import struct
-
-            def run_mlflow_spark() -> None:
-                predict = mlflow.pyfunc.spark_udf(spark, str(model), result_type="double", env_manager="local")
-                frame.select(predict(struct(*frame.columns)).alias("p")).write.format("noop").mode("overwrite").save()
-
-            results.append(timed("MLflow spark_udf", args.rows, run_mlflow_spark))
+        spark.sparkContext.parallelize(range(64), args.workers * 4).foreach(lambda _: _warm_imports())
+        for _ in range(args.repeat):
+            run_spark_pair(args, spark, frame, model, results)
         spark.stop()
 
-    print("\n| engine | seconds | rows/s |\n|---|---|---|")
+    best: dict[str, float] = {}
     for label, seconds in results:
+        best[label] = min(seconds, best.get(label, seconds))
+    print("\n| engine | seconds | rows/s |\n|---|---|---|")
+    for label, seconds in best.items():
         print(f"| {label} | {seconds:.1f} | {args.rows / seconds:,.0f} |")
     return 0
+
+
+def _warm_imports() -> None:
+    import lockgate.models.pyfunc  # noqa: F401
+    import mlflow.pyfunc  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+
+def run_spark_pair(args: argparse.Namespace, spark: Any, frame: Any, model: Path,
+                   results: list[tuple[str, float]]) -> None:
+    """One Lockgate and one MLflow spark_udf run on the same DataFrame."""
+    import lockgate
+
+    if "spark" not in args.skip:
+        def run_lockgate_spark() -> None:
+            predict = lockgate.pyfunc.spark_udf(spark, str(model))
+            frame.select(predict(*frame.columns).alias("p")).write.format("noop").mode("overwrite").save()
+
+        results.append(timed("Lockgate spark_udf", args.rows, run_lockgate_spark))
+    if "mlflow" not in args.skip:
+        import mlflow.pyfunc
+        from pyspark.sql.functions import struct
+
+        def run_mlflow_spark() -> None:
+            predict = mlflow.pyfunc.spark_udf(spark, str(model), result_type="double", env_manager="local")
+            frame.select(predict(struct(*frame.columns)).alias("p")).write.format("noop").mode("overwrite").save()
+
+        results.append(timed("MLflow spark_udf", args.rows, run_mlflow_spark))
 
 
 if __name__ == "__main__":
