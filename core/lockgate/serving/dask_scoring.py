@@ -43,7 +43,7 @@ def dask_predict(
     model, shipped = ship_model(model_uri, client=client)
     check_columns(model, [str(c) for c in ddf.columns], engine="Dask")
     # Score a couple of rows here: a type mismatch fails now, and the output gives dask its meta.
-    sample = ddf.head(2, npartitions=-1, compute=True)
+    sample = ddf.head(2, npartitions=1, compute=True)
     meta = _score_partition(sample, shipped, output_column, include_input).iloc[:0]
     return ddf.map_partitions(_score_partition, dask.delayed(shipped, pure=True), output_column,
                               include_input, meta=meta)
