@@ -129,12 +129,15 @@ def _check_types_and_lint(session: nox.Session) -> None:
     session.run("mypy", TYPE_CHECKED[session.name])
 
 
-def _run_pytest(session: nox.Session, target: str, extra: list[str], *, browser: bool = False) -> None:
+def _run_pytest(session: nox.Session, target: str, extra: list[str], *, browser: bool = False,
+                java: bool = False) -> None:
     _check_types_and_lint(session)
     try:
         _services.ensure_postgres()
         if browser:  # the web UI tests drive Debian's chromium
             _services.ensure_chromium()
+        if java:  # the spark scoring engine runs PySpark's local mode on Debian's JVM
+            _services.ensure_java()
     except _services.ServiceError as exc:
         session.error(str(exc))
     args = list(session.posargs)
@@ -155,7 +158,7 @@ def tests_core(session: nox.Session) -> None:
     """Core tests (tracking, store, models, registry, server) on SQLite, PostgreSQL and S3."""
     extras, target = TEST_SESSIONS["tests-core"]
     _install_pinned(session, "tests-core", extras)
-    _run_pytest(session, target, ["--ignore=tests/integrations"], browser=True)
+    _run_pytest(session, target, ["--ignore=tests/integrations"], browser=True, java=True)
 
 
 def _host_session(host: str):  # type: ignore[no-untyped-def]

@@ -29,6 +29,8 @@ __all__ = [
     "S3Server",
     "ServiceError",
     "ensure_chromium",
+    "ensure_debian_package",
+    "ensure_java",
     "ensure_postgres",
     "find_weed",
     "free_port",
@@ -71,25 +73,37 @@ def _wait(predicate, *, timeout: float, interval: float = 0.2) -> bool:  # type:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+JAVA = "/usr/bin/java"
 
 
-def ensure_chromium(path: str = CHROMIUM) -> bool:
-    """Make sure Debian's chromium (the UI tests' browser) is installed; as root, install it.
+def ensure_debian_package(path: str, package: str) -> bool:
+    """Make sure ``path`` exists; as root, install Debian's ``package`` that provides it.
 
     Returns True when it had to be installed. Raises ServiceError when it cannot be.
     """
     if Path(path).exists():
         return False
+    install = f"apt-get update && apt-get install -y {package}"
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ServiceError(f"{path} is missing and this user cannot install it; run as root: {CHROMIUM_INSTALL}")
+        raise ServiceError(f"{path} is missing and this user cannot install it; run as root: {install}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", package]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise ServiceError(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stderr[-2000:]}")
     if not Path(path).exists():
-        raise ServiceError(f"apt-get installed chromium but {path} is still missing.")
+        raise ServiceError(f"apt-get installed {package} but {path} is still missing.")
     return True
+
+
+def ensure_chromium(path: str = CHROMIUM) -> bool:
+    """Make sure Debian's chromium (the UI tests' browser) is installed; as root, install it."""
+    return ensure_debian_package(path, "chromium")
+
+
+def ensure_java(path: str = JAVA) -> bool:
+    """Make sure a JVM for PySpark's local mode is installed (Debian's default-jre-headless)."""
+    return ensure_debian_package(path, "default-jre-headless")
 
 
 def ensure_postgres(host: str = "127.0.0.1", port: int = 5432, *, timeout: float = 60.0) -> bool:

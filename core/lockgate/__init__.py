@@ -29,8 +29,8 @@ _ARTIFACT_FLUENT = [
 ]
 _EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
-_SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors",
-               "projects"}
+_FLAVORS = {"sklearn", "pytorch", "pyfunc", "xgboost", "lightgbm", "onnx"}
+_SUBMODULES = _FLAVORS | {"registry", "artifacts", "models", "entities", "errors", "projects"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - built from the lazy-export table
 
@@ -43,8 +43,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        target = {"sklearn": "lockgate.models.sklearn", "pytorch": "lockgate.models.pytorch",
-                  "pyfunc": "lockgate.models.pyfunc"}.get(name, f"lockgate.{name}")
+        target = f"lockgate.models.{name}" if name in _FLAVORS else f"lockgate.{name}"
         module = importlib.import_module(target)
         globals()[name] = module
         return module

@@ -24,6 +24,11 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "postgres": ("psycopg",),
     "mysql": ("pymysql",),
     "s3": ("s3fs",),
+    "xgboost": ("xgboost",),
+    "lightgbm": ("lightgbm",),
+    "onnx": ("onnx", "onnxruntime"),
+    "spark": ("pyspark",),
+    "dask": ("dask", "distributed"),
 }
 
 

@@ -1,6 +1,7 @@
 """Models: the MLmodel format, signatures, flavors and the generic pyfunc loader.
 
-Flavors are reached as ``lockgate.sklearn``, ``lockgate.pytorch`` and ``lockgate.pyfunc``;
+Flavors are reached as ``lockgate.sklearn``, ``lockgate.pytorch``, ``lockgate.xgboost``,
+``lockgate.lightgbm``, ``lockgate.onnx`` and ``lockgate.pyfunc``;
 nothing heavy is imported here.
 """
 

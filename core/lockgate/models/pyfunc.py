@@ -30,10 +30,12 @@ __all__ = [
     "PythonModel",
     "PythonModelContext",
     "add_pyfunc_flavor",
+    "dask_predict",
     "finish_model_dir",
     "load_model",
     "log_model",
     "save_model",
+    "spark_udf",
 ]
 
 FLAVOR_NAME = PYFUNC_FLAVOR
@@ -41,7 +43,12 @@ _PYTHON_MODEL_FILE = "python_model.pkl"
 _ARTIFACTS_DIR = "artifacts"
 _CODE_DIR = "code"
 # MLflow loaders we implement ourselves, so MLflow models load without mlflow installed.
-_LOADER_ALIASES = {"mlflow.sklearn": "lockgate.models.sklearn"}
+_LOADER_ALIASES = {
+    "mlflow.sklearn": "lockgate.models.sklearn",
+    "mlflow.xgboost": "lockgate.models.xgboost",
+    "mlflow.lightgbm": "lockgate.models.lightgbm",
+    "mlflow.onnx": "lockgate.models.onnx",
+}
 
 
 class PythonModelContext:
@@ -375,3 +382,21 @@ def log_model(
 
     return log_saved_model(save, name=name, artifact_path=artifact_path,
                            registered_model_name=registered_model_name, run_id=run_id, client=client)
+
+
+# -- distributed scoring (implemented in lockgate.serving; reached here as MLflow users expect) --
+
+def spark_udf(spark: Any, model_uri: str | os.PathLike[str], *, result_type: Any = "double",
+              client: LockgateClient | None = None) -> Any:
+    """A PySpark UDF scoring with the model, loaded once per executor (see ``serving.spark_scoring``)."""
+    from lockgate.serving.spark_scoring import spark_udf as build
+
+    return build(spark, model_uri, result_type=result_type, client=client)
+
+
+def dask_predict(ddf: Any, model_uri: str | os.PathLike[str], *, output_column: str = "prediction",
+                 include_input: bool = True, client: LockgateClient | None = None) -> Any:
+    """``ddf`` with predictions, scored per partition, the model loaded once per worker."""
+    from lockgate.serving.dask_scoring import dask_predict as score
+
+    return score(ddf, model_uri, output_column=output_column, include_input=include_input, client=client)

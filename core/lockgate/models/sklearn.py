@@ -21,11 +21,35 @@ from lockgate.models.signature import ModelSignature
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "dump_estimator", "load_estimator", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "sklearn"
 FORMATS = ("cloudpickle", "pickle", "skops")
 _FILES = {"cloudpickle": "model.pkl", "pickle": "model.pkl", "skops": "model.skops"}
+
+
+def dump_estimator(estimator: Any, path: Path, *, serialization_format: str) -> list[str]:
+    """Write ``estimator`` to the file ``path`` as pickle, cloudpickle or skops.
+
+    Returns the packages (beyond the estimator's own library) needed to read it back.
+    """
+    if serialization_format not in FORMATS:
+        raise InvalidArgument(
+            f"serialization_format must be one of {list(FORMATS)}, not {serialization_format!r}."
+        )
+    if serialization_format == "skops":
+        import skops.io
+
+        skops.io.dump(estimator, path)
+        return ["skops"]
+    with open(path, "wb") as handle:
+        if serialization_format == "cloudpickle":
+            import cloudpickle
+
+            cloudpickle.dump(estimator, handle)
+            return ["cloudpickle"]
+        pickle.dump(estimator, handle, protocol=pickle.DEFAULT_PROTOCOL)
+    return []
 
 
 def save_model(
@@ -54,20 +78,7 @@ def save_model(
     model_dir = _prepare_dir(path)
     filename = _FILES[serialization_format]
     packages = ["scikit-learn", "numpy", "pandas", "scipy"]
-    if serialization_format == "skops":
-        import skops.io
-
-        skops.io.dump(sk_model, model_dir / filename)
-        packages.append("skops")
-    else:
-        with open(model_dir / filename, "wb") as handle:
-            if serialization_format == "cloudpickle":
-                import cloudpickle
-
-                cloudpickle.dump(sk_model, handle)
-                packages.append("cloudpickle")
-            else:
-                pickle.dump(sk_model, handle, protocol=pickle.DEFAULT_PROTOCOL)
+    packages += dump_estimator(sk_model, model_dir / filename, serialization_format=serialization_format)
     env = environment.write_environment(
         model_dir, default_packages=packages, pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
@@ -114,12 +125,18 @@ def log_model(
 def _read(model_dir: str, conf: dict[str, Any]) -> Any:
     fmt = conf.get("serialization_format", "pickle")
     path = os.path.join(model_dir, conf.get("pickled_model") or _FILES.get(fmt, "model.pkl"))
+    return load_estimator(path, serialization_format=fmt, trusted_types=conf.get("skops_trusted_types"))
+
+
+def load_estimator(path: str, *, serialization_format: str, trusted_types: Any = None) -> Any:
+    """Read an estimator written by ``dump_estimator`` (or by MLflow's sklearn-style flavors)."""
+    fmt = serialization_format
     if fmt == "skops":
         try:
             import skops.io
         except ImportError:
             raise InvalidArgument("This model was saved with skops: pip install skops") from None
-        return skops.io.load(path, trusted=conf.get("skops_trusted_types"))
+        return skops.io.load(path, trusted=trusted_types)
     if fmt not in FORMATS:
         raise InvalidArgument(f"Unknown sklearn serialization_format {fmt!r} in the MLmodel file.")
     with open(path, "rb") as handle:

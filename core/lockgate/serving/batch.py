@@ -19,7 +19,7 @@ from lockgate.errors import InvalidArgument, NotFound
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["BatchResult", "predict_batch", "predict_frames"]
+__all__ = ["BatchResult", "predict_batch", "predict_frames", "write_frames"]
 
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -143,6 +143,33 @@ class _Writer:
             self._parquet.close()
 
 
+def write_frames(frames: Iterator[Any], target: Path, fmt: str) -> tuple[int, int]:
+    """Write DataFrames one by one into ``target`` (csv or parquet); returns (rows, chunks).
+
+    The file appears only when every frame was written (a ``.partial`` file is renamed into
+    place); on any error, or when there were no frames, nothing is left behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    writer = _Writer(tmp, fmt)
+    rows = chunks = 0
+    try:
+        for frame in frames:
+            writer.write(frame)
+            rows += len(frame)
+            chunks += 1
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    if chunks == 0:
+        tmp.unlink(missing_ok=True)
+    else:
+        os.replace(tmp, target)
+    return rows, chunks
+
+
 def predict_batch(
     model_uri: Any,
     input_path: str | os.PathLike[str],
@@ -172,46 +199,33 @@ def predict_batch(
         raise InvalidArgument("The output file must differ from the input file.")
     model = model_uri if isinstance(model_uri, PyFuncModel) else load_model(model_uri, client=client)
     total = _row_count(source, in_fmt)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    writer = _Writer(tmp, out_fmt)
-    rows = chunks = 0
     started = time.perf_counter()
     frames = predict_frames(model, _chunks(source, in_fmt, chunk_size, columns),
                             output_column=output_column, include_input=include_input)
-    try:
-        if progress:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+    if progress:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-            with Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("rows"), TimeElapsedColumn(), TimeRemainingColumn(),
-                          transient=False) as bar:
-                task = bar.add_task("scoring", total=total)
+        with Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("rows"), TimeElapsedColumn(), TimeRemainingColumn(),
+                      transient=False) as bar:
+            task = bar.add_task("scoring", total=total)
+
+            def advancing(frames: Iterator[Any]) -> Iterator[Any]:
                 for frame in frames:
-                    writer.write(frame)
-                    rows += len(frame)
-                    chunks += 1
+                    yield frame
                     bar.update(task, advance=len(frame))
-        else:
-            for frame in frames:
-                writer.write(frame)
-                rows += len(frame)
-                chunks += 1
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    writer.close()
+
+            rows, chunks = write_frames(advancing(frames), target, out_fmt)
+    else:
+        rows, chunks = write_frames(frames, target, out_fmt)
     if chunks == 0:
-        tmp.unlink(missing_ok=True)
         raise InvalidArgument(f"The input file {str(source)!r} has no rows.")
-    os.replace(tmp, target)
     return BatchResult(rows=rows, chunks=chunks, output_path=str(target),
                        seconds=time.perf_counter() - started)

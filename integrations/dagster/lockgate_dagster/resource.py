@@ -169,6 +169,23 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
         client, run_id = self._current()
         client.log_input(run_id, name=name, digest=digest, source=source, context=context)
 
+    # ------------------------------------------------------------- scoring
+    def batch_predict(self, model_uri: str, *, input_path: str, output_path: str, engine: str = "local",
+                      output_column: str = "prediction", **options: Any) -> Any:
+        """Score a .csv/.parquet file with ``model_uri`` and write rows plus predictions.
+
+        ``engine`` is ``local``, ``spark`` (the active SparkSession, or a local one; needs
+        ``lockgate[spark]``) or ``dask`` (the Dask scheduler in force; needs ``lockgate[dask]``).
+        Returns the ``BatchResult`` (rows, output path, seconds); a ``models:/`` URI resolves
+        through this resource's server when the step runs.
+        """
+        from lockgate.serving.engines import score_file
+
+        uri = self.resolved_tracking_uri()
+        with unreachable_as_error(uri):
+            return score_file(model_uri, input_path, output_path, engine=engine, output_column=output_column,
+                              client=self.get_client(), **options)
+
 
 def _default_run_name(context: Any, keys: list[str], partition: str | None) -> str:
     op_def = getattr(context, "op_def", None)

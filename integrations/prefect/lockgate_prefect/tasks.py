@@ -299,6 +299,7 @@ def batch_predict(
     input_path: str | Path,
     output_path: str | Path,
     prediction_column: str = "prediction",
+    engine: str = "local",
     credentials: CredentialsLike = None,
 ) -> BatchPrediction:
     """Score a .csv/.parquet/.jsonl file with the model and write the rows plus predictions.
@@ -306,15 +307,42 @@ def batch_predict(
     The output has the input's columns and ``prediction_column`` (one column per output
     when the model returns several). The version a ``models:/`` URI resolved to is
     returned, and tagged on the active Lockgate run, so a score can be traced to its model.
+    ``engine`` is ``local`` (this process), ``spark`` (the active SparkSession, or a local
+    one) or ``dask`` (the Dask scheduler in force) for .csv/.parquet files; the other two
+    need ``lockgate[spark]`` / ``lockgate[dask]``.
     """
-    import pandas as pd
-    from lockgate.models.pyfunc import load_model as load_pyfunc
+    from lockgate.serving.engines import ENGINES, score_file
 
+    if engine not in ENGINES:
+        raise InvalidArgument(f"engine must be one of {list(ENGINES)}, not {engine!r}.")
     client = client_for(credentials)
     _check_output_suffix(Path(output_path))
     version = _resolved_version(model_uri, client)
-    model = load_pyfunc(_local_model(model_uri, client))
-    frame = _read_table(Path(input_path))
+    local_model = _local_model(model_uri, client)
+    if engine == "local":
+        rows = _predict_in_process(local_model, Path(input_path), Path(output_path), prediction_column)
+    else:
+        rows = score_file(local_model, input_path, output_path, engine=engine,
+                          output_column=prediction_column, client=client).rows
+    run_id = _active_run_id()
+    if run_id is not None:
+        import lockgate
+
+        lockgate.set_tags({"lockgate.batch_predict.model_uri": model_uri,
+                           **({"lockgate.batch_predict.model_version": str(version)} if version else {})})
+    _compat.run_logger().info("Scored %d rows with %s (engine %s) into %s", rows, model_uri, engine, output_path)
+    return BatchPrediction(
+        model_uri=model_uri, model_version=version, input_path=str(input_path),
+        output_path=str(output_path), rows=rows,
+    )
+
+
+def _predict_in_process(local_model: str, input_path: Path, output_path: Path, prediction_column: str) -> int:
+    import pandas as pd
+    from lockgate.models.pyfunc import load_model as load_pyfunc
+
+    model = load_pyfunc(local_model)
+    frame = _read_table(input_path)
     predictions = model.predict(frame)
     out = frame.copy()
     if isinstance(predictions, pd.DataFrame):
@@ -325,18 +353,8 @@ def batch_predict(
     else:
         values = getattr(predictions, "to_numpy", lambda: predictions)()
         out[prediction_column] = list(values) if getattr(values, "ndim", 1) > 1 else values
-    _write_table(out, Path(output_path))
-    run_id = _active_run_id()
-    if run_id is not None:
-        import lockgate
-
-        lockgate.set_tags({"lockgate.batch_predict.model_uri": model_uri,
-                           **({"lockgate.batch_predict.model_version": str(version)} if version else {})})
-    _compat.run_logger().info("Scored %d rows with %s into %s", len(out), model_uri, output_path)
-    return BatchPrediction(
-        model_uri=model_uri, model_version=version, input_path=str(input_path),
-        output_path=str(output_path), rows=len(out),
-    )
+    _write_table(out, output_path)
+    return len(out)
 
 
 def _check_output_suffix(path: Path) -> None:

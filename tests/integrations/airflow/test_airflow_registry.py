@@ -58,6 +58,11 @@ def test_register_promote_sense_and_score(task_states) -> None:  # type: ignore[
 
     predictions = pd.read_csv(scored["output_path"])
     assert len(predictions) == 3
+    # The same step on the dask engine writes the same predictions.
+    on_dask = values["score_dask"]
+    assert on_dask["rows"] == 3 and on_dask["version"] == 1
+    pd.testing.assert_series_equal(pd.read_parquet(on_dask["output_path"])["prediction"],
+                                   predictions["prediction"])
 
 
 def test_bad_input_fails_each_task_clearly(task_states, capfd: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +87,7 @@ def test_bad_input_fails_each_task_clearly(task_states, capfd: pytest.CaptureFix
         "sensor_unknown_model": "failed",
         "score_unknown_alias": "failed",
         "score_nonsense_uri": "failed",
+        "score_unknown_engine": "failed",
     }
     # every rule's verdict is in the log of the refused promotion
     assert "Gate refused weak-model version 1 -> @champion" in log
@@ -90,6 +96,7 @@ def test_bad_input_fails_each_task_clearly(task_states, capfd: pytest.CaptureFix
     assert "run_id rendered to 'None'" in log
     assert "version rendered to 'abc'" in log
     assert "model_uri rendered to 'None'" in log
+    assert "engine must be one of ['local', 'spark', 'dask'], not 'ray'" in log
     assert "ghost-model" in log
     client = LockgateClient()
     assert client.get_model_version("weak-model", 1).aliases == []

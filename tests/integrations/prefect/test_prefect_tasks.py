@@ -283,15 +283,20 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
         result = batch_predict(
             f"models:/{name}@champion", input_path=tmp_path / "in.csv", output_path=tmp_path / "out" / "scored.csv"
         )
-        return [int(v) for v in direct], result
+        on_dask = batch_predict(f"models:/{name}@champion", input_path=tmp_path / "in.csv",
+                                output_path=tmp_path / "out" / "dask.parquet", engine="dask")
+        return [int(v) for v in direct], (result, on_dask)
 
-    direct, result = score()
+    direct, (result, on_dask) = score()
     assert direct == [0, 1]
     assert isinstance(result, BatchPrediction)  # the result type is importable from lockgate_prefect
     assert result.rows == 3 and result.model_version == 1
     scored = pd.read_csv(tmp_path / "out" / "scored.csv")
     assert list(scored.columns) == ["a", "b", "prediction"]
     assert scored["prediction"].tolist() == [0, 1, 0]
+    # The dask engine scores the same file to the same predictions.
+    assert on_dask.rows == 3 and on_dask.model_version == 1
+    assert pd.read_parquet(tmp_path / "out" / "dask.parquet")["prediction"].tolist() == [0, 1, 0]
 
 
 def test_load_and_score_unknown_models_and_files_fail_clearly(tmp_path: Path) -> None:
@@ -311,6 +316,15 @@ def test_load_and_score_unknown_models_and_files_fail_clearly(tmp_path: Path) ->
     assert state.is_failed() and "NotFound" in state.message and "champion" in state.message
     state = missing_input(return_state=True)
     assert state.is_failed() and "nope.csv" in state.message and "does not exist" in state.message
+
+    @flow
+    def unknown_engine() -> None:
+        run_id = _logged_model(0.9)
+        batch_predict(f"runs:/{run_id}/model", input_path=tmp_path / "in.csv", output_path=tmp_path / "o.csv",
+                      engine="ray")
+
+    state = unknown_engine(return_state=True)
+    assert state.is_failed() and "engine must be one of ['local', 'spark', 'dask'], not 'ray'" in state.message
 
 
 def test_wait_for_promotion_returns_the_event_that_moves_the_alias() -> None:

@@ -24,7 +24,11 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
     :param model_uri: ``models:/<name>@<alias>``, ``models:/<name>/<version>`` or ``runs:/<run_id>/<path>`` (templated).
     :param input_path: file to score: Parquet, CSV or JSON lines, local or any fsspec URL (templated).
     :param output_path: where predictions go; the format follows the extension (templated).
-    :param predict_kwargs: further keyword arguments for ``lockgate.serving.batch.predict_batch``.
+    :param engine: ``local`` (the worker's process), ``spark`` (the active SparkSession, or a
+        local one; needs ``lockgate[spark]``) or ``dask`` (the Dask scheduler in force; needs
+        ``lockgate[dask]``).
+    :param predict_kwargs: further keyword arguments for ``lockgate.serving.engines.score_file``
+        (``chunk_size``, ``progress`` ... for the local engine).
     :param lockgate_conn_id: the ``lockgate`` Airflow connection.
     """
 
@@ -38,6 +42,7 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
         model_uri: str,
         input_path: str,
         output_path: str,
+        engine: str = "local",
         predict_kwargs: Mapping[str, Any] | None = None,
         lockgate_conn_id: str = "lockgate_default",
         **kwargs: Any,
@@ -46,11 +51,16 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
         self.model_uri = model_uri
         self.input_path = input_path
         self.output_path = output_path
+        self.engine = engine
         self.predict_kwargs = dict(predict_kwargs or {})
         self.lockgate_conn_id = lockgate_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         from lockgate.errors import InvalidArgument
+        from lockgate.serving.engines import ENGINES
+
+        if self.engine not in ENGINES:
+            raise InvalidArgument(f"engine must be one of {list(ENGINES)}, not {self.engine!r}.")
 
         model_uri = rendered_name("model_uri", self.model_uri)
         if not model_uri.startswith(_MODEL_SCHEMES):
@@ -71,15 +81,16 @@ class BatchPredictOperator(LockgateOperatorMixin, BaseOperator):
             pinned = model_uri
         previous = self.hook.configure_fluent()
         try:
-            from lockgate.serving.batch import predict_batch
+            from lockgate.serving.engines import score_file
 
             # The hook's client (its server and token) resolves the model and fetches its files.
-            result = predict_batch(pinned, input_path=input_path, output_path=output_path, client=client,
-                                   **self.predict_kwargs)
+            result = score_file(pinned, input_path, output_path, engine=self.engine, client=client,
+                                **self.predict_kwargs)
         finally:
             self.hook.restore_fluent(previous)
         rows = _row_count(result)
-        self.log.info("Scored %s rows of %s with %s (version %s) into %s", rows, input_path, model_uri, version, output_path)
+        self.log.info("Scored %s rows of %s with %s (version %s, engine %s) into %s", rows, input_path,
+                      model_uri, version, self.engine, output_path)
         return {"model_uri": model_uri, "version": version, "output_path": output_path, "rows": rows}
 
 

@@ -59,7 +59,12 @@ def lg_registry_ok():
         task_id="score", model_uri="models:/ok-model@champion", input_path=write_input(),
         output_path="{{ ti.xcom_pull(task_ids='write_input') }}.predictions.csv",
     )
-    register >> register_again >> promote >> promote_again >> [new_version, alias_moved] >> score
+    score_dask = BatchPredictOperator(
+        task_id="score_dask", model_uri="models:/ok-model@champion", engine="dask",
+        input_path="{{ ti.xcom_pull(task_ids='write_input') }}",
+        output_path="{{ ti.xcom_pull(task_ids='write_input') }}.dask.parquet",
+    )
+    register >> register_again >> promote >> promote_again >> [new_version, alias_moved] >> score >> score_dask
 
 
 @dag(
@@ -101,6 +106,8 @@ def lg_registry_bad():
                          input_path="/nonexistent.csv", output_path="/tmp/never.csv")
     BatchPredictOperator(task_id="score_nonsense_uri", model_uri="{{ params.uri }}", input_path="in.csv",
                          output_path="out.csv")
+    BatchPredictOperator(task_id="score_unknown_engine", model_uri="models:/weak-model/1", engine="ray",
+                         input_path="in.csv", output_path="out.csv")
 
 
 ok_dag = lg_registry_ok()

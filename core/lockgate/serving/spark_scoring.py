@@ -1,0 +1,124 @@
+"""A PySpark pandas UDF that scores with a model: one load per executor process.
+
+``predict = spark_udf(spark, "models:/churn@champion")`` then
+``df.withColumn("score", predict(*df.columns))``. Columns are passed by name (as a struct),
+so the model sees them under their own names in its signature's order whatever order the
+call lists them in; called with no columns, the signature's input columns are used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from lockgate.errors import InvalidArgument
+from lockgate.models.optional import import_extra
+from lockgate.serving.shipped import ShippedModel, check_columns, ship_model
+
+if TYPE_CHECKING:
+    from lockgate.client import LockgateClient
+
+__all__ = ["spark_udf"]
+
+_SCALARS = ("double", "float", "long", "integer", "int", "short", "string", "boolean")
+
+
+def _predictions_series(predictions: Any, rows: int, *, is_array: bool) -> Any:
+    """One value per row: a single output column, or every output of a row as an array."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(predictions, dict):
+        predictions = next(iter(predictions.values())) if len(predictions) == 1 else pd.DataFrame(
+            {k: np.asarray(v).reshape(rows, -1)[:, 0] for k, v in predictions.items()})
+    if isinstance(predictions, pd.DataFrame):
+        if is_array:
+            return pd.Series(list(predictions.to_numpy()))
+        if len(predictions.columns) != 1:
+            raise InvalidArgument(
+                f"The model returns {len(predictions.columns)} columns {list(predictions.columns)}; "
+                "use result_type='array<double>' to get them all."
+            )
+        return predictions.iloc[:, 0].reset_index(drop=True)
+    values = predictions.to_numpy() if isinstance(predictions, pd.Series) else np.asarray(predictions)
+    if is_array:
+        return pd.Series(list(values.reshape(rows, -1)))
+    if values.ndim > 1 and values.shape[1:] != (1,):
+        raise InvalidArgument(
+            f"The model returns {values.shape[1:]} values per row; use result_type='array<double>'."
+        )
+    return pd.Series(values.reshape(rows))
+
+
+def _score_batches(batches: Iterator[Any], shipped: ShippedModel, is_array: bool) -> Iterator[Any]:
+    model = shipped.load()
+    for frame in batches:
+        yield _predictions_series(model.predict(frame), len(frame), is_array=is_array)
+
+
+def _result_type(result_type: Any) -> tuple[Any, bool]:
+    types = import_extra("pyspark.sql.types", extra="spark", feature="spark_udf")
+    if isinstance(result_type, types.DataType):
+        parsed = result_type
+    else:
+        text = str(result_type).strip().lower().replace(" ", "")
+        names = {"double": types.DoubleType(), "float": types.FloatType(), "long": types.LongType(),
+                 "integer": types.IntegerType(), "int": types.IntegerType(), "short": types.ShortType(),
+                 "string": types.StringType(), "boolean": types.BooleanType()}
+        if text in names:
+            parsed = names[text]
+        elif text.startswith("array<") and text.endswith(">") and text[6:-1] in names:
+            parsed = types.ArrayType(names[text[6:-1]])
+        else:
+            raise InvalidArgument(
+                f"result_type {result_type!r} is not supported: use one of {list(_SCALARS)} "
+                "or array<...> of them."
+            )
+    is_array = isinstance(parsed, types.ArrayType)
+    if not is_array and parsed.typeName() not in _SCALARS:
+        raise InvalidArgument(f"result_type {parsed.simpleString()} is not supported.")
+    return parsed, is_array
+
+
+def spark_udf(
+    spark: Any,
+    model_uri: str | os.PathLike[str],
+    *,
+    result_type: Any = "double",
+    client: LockgateClient | None = None,
+) -> Any:
+    """A function of columns (names or ``Column`` objects) returning the predictions column.
+
+    The model is resolved once on the driver (``client`` names the tracking server a
+    ``models:/`` URI refers to) and shipped with the UDF; each executor process loads it on
+    its first batch and keeps it. ``result_type`` is a Spark type or its name (``double``,
+    ``long``, ``string``, ``array<double>`` ...). Missing signature columns named as strings
+    raise InvalidArgument at call time, before any job runs.
+    """
+    functions = import_extra("pyspark.sql.functions", extra="spark", feature="spark_udf")
+    if spark is None or not hasattr(spark, "createDataFrame"):
+        raise InvalidArgument("spark_udf needs the SparkSession as its first argument.")
+    parsed, is_array = _result_type(result_type)
+    model, shipped = ship_model(model_uri, client=client)
+    schema = model.metadata.get_input_schema()
+    import pandas as pd
+
+    def score(batches: Any) -> Any:
+        return _score_batches(batches, shipped, is_array)
+
+    score.__annotations__ = {"batches": Iterator[pd.DataFrame], "return": Iterator[pd.Series]}
+    udf = functions.pandas_udf(score, returnType=parsed)
+
+    def predict(*columns: Any) -> Any:
+        if not columns:
+            if schema is None or not schema.has_names:
+                raise InvalidArgument("This model has no column signature: pass the columns to score.")
+            columns = tuple(schema.names())
+        names = [c for c in columns if isinstance(c, str)]
+        if len(names) == len(columns):
+            check_columns(model, names, engine="Spark")
+        return udf(functions.struct(*columns))
+
+    predict.__doc__ = f"The predictions of {os.fspath(model_uri)!r} for the given columns."
+    return predict
