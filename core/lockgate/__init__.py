@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "LockgateClient": "lockgate.client",
     "set_tracking_uri": "lockgate.settings",
     "get_tracking_uri": "lockgate.settings",
+    "autolog": "lockgate.autologging",
 }
 _FLUENT = [
     "set_experiment", "start_run", "end_run", "active_run", "last_active_run",
@@ -29,8 +30,8 @@ _ARTIFACT_FLUENT = [
 ]
 _EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
-_SUBMODULES = {"sklearn", "pytorch", "pyfunc", "registry", "artifacts", "models", "entities", "errors",
-               "projects"}
+_SUBMODULES = {"sklearn", "pytorch", "xgboost", "lightgbm", "pyfunc", "registry", "artifacts", "models",
+               "entities", "errors", "projects"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - built from the lazy-export table
 
@@ -43,8 +44,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        target = {"sklearn": "lockgate.models.sklearn", "pytorch": "lockgate.models.pytorch",
-                  "pyfunc": "lockgate.models.pyfunc"}.get(name, f"lockgate.{name}")
+        flavors = {"sklearn", "pytorch", "pyfunc", "xgboost", "lightgbm"}
+        target = f"lockgate.models.{name}" if name in flavors else f"lockgate.{name}"
         module = importlib.import_module(target)
         globals()[name] = module
         return module
@@ -56,6 +57,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lockgate.autologging import autolog  # noqa: F401
     from lockgate.client import LockgateClient  # noqa: F401
     from lockgate.fluent import (  # noqa: F401
         active_run,

@@ -20,7 +20,7 @@ from lockgate.models.signature import ModelSignature
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "pytorch"
 _DATA_DIR = "data"
@@ -146,3 +146,31 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Torc
     """The pyfunc loader (used by Lockgate and, via the MLmodel file, by ``mlflow.pyfunc``)."""
     device = (model_config or {}).get("device") or "cpu"
     return _TorchPyfunc(_load_module(path, device=device), device=device)
+
+
+def autolog(
+    *,
+    log_models: bool = True,
+    log_input_examples: bool = True,
+    log_model_signatures: bool = True,
+    disable: bool = False,
+    silent: bool = False,
+    exclusive: bool = False,
+    log_every_n_step: int | None = None,
+    checkpoint: bool = False,
+) -> None:
+    """Track PyTorch Lightning ``Trainer.fit``: hparams, metrics per epoch, the trained module.
+
+    ``log_every_n_step=N`` also records metrics every N training steps; ``checkpoint=True``
+    logs the best checkpoint of the trainer's ``ModelCheckpoint``.
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library(
+        "pytorch", log_models=log_models, log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures, disable=disable, silent=silent, exclusive=exclusive,
+        log_every_n_step=log_every_n_step, checkpoint=checkpoint,
+    )

@@ -21,7 +21,7 @@ from lockgate.models.signature import ModelSignature
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "sklearn"
 FORMATS = ("cloudpickle", "pickle", "skops")
@@ -164,3 +164,29 @@ def _load_pyfunc(path: str) -> _SklearnPyfunc:
                 pyfunc_conf.get("model_path", "model.pkl"), "serialization_format": "pickle"}
     predict_fn = model.flavors.get("python_function", {}).get("predict_fn", "predict")
     return _SklearnPyfunc(_read(model_dir, conf), predict_fn)
+
+
+def autolog(
+    *,
+    log_models: bool = True,
+    log_input_examples: bool = True,
+    log_model_signatures: bool = True,
+    disable: bool = False,
+    silent: bool = False,
+    exclusive: bool = False,
+    max_tuning_runs: int = 5,
+) -> None:
+    """Track scikit-learn fits: params, training metrics, search child runs, the model.
+
+    ``max_tuning_runs`` caps the child runs of a hyperparameter search (best ranks first).
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library(
+        "sklearn", log_models=log_models, log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures, disable=disable, silent=silent, exclusive=exclusive,
+        max_tuning_runs=max_tuning_runs,
+    )
