@@ -3,9 +3,10 @@
 Patched: ``Trainer.fit`` of ``lightning.pytorch`` and ``pytorch_lightning``. For the call a
 callback rides on the trainer: the module's ``hparams``, ``max_epochs`` and the optimizer's
 settings become params; ``trainer.callback_metrics`` is recorded at every epoch end (step =
-epoch) and, with ``log_every_n_step=N``, every N training steps (step = global step). The
-trained module is logged with ``lockgate.pytorch.log_model``, and with ``checkpoint=True``
-the best checkpoint file of the trainer's ``ModelCheckpoint`` under ``checkpoints/``.
+epoch) and, with ``log_every_n_step=N``, what each Nth training step logged (step = global
+step). The trained module is logged with ``lockgate.pytorch.log_model``, and with
+``checkpoint=True`` the best checkpoint file of the trainer's ``ModelCheckpoint`` under
+``checkpoints/``.
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ def _callback_class(callback_base: type) -> type:
                                if isinstance(v, (int, float, str, bool))})
                 self.session.log_params(params)
 
+        def on_train_batch_start(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+            if self.every:
+                self.before_step = dict(trainer.callback_metrics)
+
         def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
             if self.every and trainer.global_step % int(self.every) == 0:
-                self.session.record_metrics(
-                    _scalars(trainer.callback_metrics, drop_suffix="_epoch"), step=trainer.global_step)
+                # Only what this step logged: values carried over from the last validation
+                # epoch are the very same objects as before the batch.
+                before = getattr(self, "before_step", {})
+                fresh = {k: v for k, v in trainer.callback_metrics.items() if before.get(k) is not v}
+                self.session.record_metrics(_scalars(fresh, drop_suffix="_epoch"),
+                                            step=trainer.global_step)
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             self.session.record_metrics(_scalars(trainer.callback_metrics, drop_suffix="_step"),
