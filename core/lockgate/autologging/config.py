@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from lockgate.errors import InvalidArgument
 
-__all__ = ["INTEGRATIONS", "AutologConfig", "Integration", "get_config", "set_config"]
+__all__ = ["INTEGRATIONS", "AutologConfig", "AutologOptions", "Integration", "get_config", "set_config"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,17 @@ INTEGRATIONS: dict[str, Integration] = {
                     "lockgate.autologging.lightning"),
     )
 }
+
+
+class AutologOptions(TypedDict, total=False):
+    """The options every autolog call takes (defaults: ``AutologConfig``'s)."""
+
+    log_models: bool
+    log_input_examples: bool
+    log_model_signatures: bool
+    disable: bool
+    silent: bool
+    exclusive: bool
 
 
 @dataclass(frozen=True)

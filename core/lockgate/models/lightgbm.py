@@ -6,18 +6,19 @@ autologging records params, metrics and feature importance and skips the model w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
+
 __all__ = ["autolog"]
 
 
 def autolog(
-    *,
-    log_models: bool = True,
-    log_input_examples: bool = True,
-    log_model_signatures: bool = True,
-    disable: bool = False,
-    silent: bool = False,
-    exclusive: bool = False,
-    importance_types: tuple[str, ...] = ("split", "gain"),
+    *, importance_types: tuple[str, ...] = ("split", "gain"),
+    **options: Unpack[AutologOptions],
 ) -> None:
     """Track LightGBM training: params, evaluation metric histories, feature importance, the model.
 
@@ -26,8 +27,4 @@ def autolog(
     """
     from lockgate.autologging import autolog_library
 
-    autolog_library(
-        "lightgbm", log_models=log_models, log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures, disable=disable, silent=silent, exclusive=exclusive,
-        importance_types=importance_types,
-    )
+    autolog_library("lightgbm", library_options={"importance_types": importance_types}, **options)

@@ -18,6 +18,9 @@ from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model
 from lockgate.models.signature import ModelSignature
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
 __all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
@@ -149,28 +152,18 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Torc
 
 
 def autolog(
-    *,
-    log_models: bool = True,
-    log_input_examples: bool = True,
-    log_model_signatures: bool = True,
-    disable: bool = False,
-    silent: bool = False,
-    exclusive: bool = False,
-    log_every_n_step: int | None = None,
-    checkpoint: bool = False,
+    *, log_every_n_step: int | None = None, checkpoint: bool = False,
+    **options: Unpack[AutologOptions],
 ) -> None:
     """Track PyTorch Lightning ``Trainer.fit``: hparams, metrics per epoch, the trained module.
 
-    ``log_every_n_step=N`` also records metrics every N training steps; ``checkpoint=True``
-    logs the best checkpoint of the trainer's ``ModelCheckpoint``.
+    ``log_every_n_step=N`` also records what every Nth training step logged;
+    ``checkpoint=True`` logs the best checkpoint of the trainer's ``ModelCheckpoint``.
 
     Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
     is missing.
     """
     from lockgate.autologging import autolog_library
 
-    autolog_library(
-        "pytorch", log_models=log_models, log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures, disable=disable, silent=silent, exclusive=exclusive,
-        log_every_n_step=log_every_n_step, checkpoint=checkpoint,
-    )
+    autolog_library("pytorch", **options, library_options={
+        "log_every_n_step": log_every_n_step, "checkpoint": checkpoint})

@@ -19,6 +19,9 @@ from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model
 from lockgate.models.signature import ModelSignature
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
 __all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
@@ -167,14 +170,8 @@ def _load_pyfunc(path: str) -> _SklearnPyfunc:
 
 
 def autolog(
-    *,
-    log_models: bool = True,
-    log_input_examples: bool = True,
-    log_model_signatures: bool = True,
-    disable: bool = False,
-    silent: bool = False,
-    exclusive: bool = False,
-    max_tuning_runs: int = 5,
+    *, max_tuning_runs: int = 5,
+    **options: Unpack[AutologOptions],
 ) -> None:
     """Track scikit-learn fits: params, training metrics, search child runs, the model.
 
@@ -185,8 +182,4 @@ def autolog(
     """
     from lockgate.autologging import autolog_library
 
-    autolog_library(
-        "sklearn", log_models=log_models, log_input_examples=log_input_examples,
-        log_model_signatures=log_model_signatures, disable=disable, silent=silent, exclusive=exclusive,
-        max_tuning_runs=max_tuning_runs,
-    )
+    autolog_library("sklearn", library_options={"max_tuning_runs": max_tuning_runs}, **options)
