@@ -103,7 +103,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.fits)))
         return
-    results: dict[tuple[str, str], dict[str, list[float]]] = {}
+    print(f"{'library':8} {'tool':9} " + " ".join(f"{m + ' ms':>14}" for m in MODES)
+          + f" {'tracking +ms':>13} {'model save +ms':>15}", flush=True)
     for _ in range(args.rounds):
         for library in ("sklearn", "xgboost"):
             for tool in ("lockgate", "mlflow"):
@@ -111,18 +112,11 @@ def main() -> None:
                     [sys.executable, str(Path(__file__).resolve()), "--fits", str(args.fits),
                      "--child", tool, library], check=True, capture_output=True, text=True)
                 times = json.loads(out.stdout.strip().splitlines()[-1])
-                slot = results.setdefault((library, tool), {mode: [] for mode in MODES})
-                for mode in MODES:
-                    slot[mode].extend(times[mode])
-    print(f"{'library':8} {'tool':9} " + " ".join(f"{m + ' ms':>14}" for m in MODES)
-          + f" {'tracking +ms':>13} {'model save +ms':>15}")
-    for (library, tool), times in sorted(results.items()):
-        median = {mode: statistics.median(times[mode]) * 1000 for mode in MODES}
-        tracking = median["tracking"] - median["untracked"]
-        model = median["with model"] - median["tracking"]
-        print(f"{library:8} {tool:9} " + " ".join(f"{median[m]:14.1f}" for m in MODES)
-              + f" {tracking:13.1f} {model:15.1f}")
-
+                median = {mode: statistics.median(times[mode]) * 1000 for mode in MODES}
+                tracking = median["tracking"] - median["untracked"]
+                model = median["with model"] - median["tracking"]
+                print(f"{library:8} {tool:9} " + " ".join(f"{median[m]:14.1f}" for m in MODES)
+                      + f" {tracking:13.1f} {model:15.1f}", flush=True)
 
 if __name__ == "__main__":
     main()
