@@ -38,9 +38,9 @@ def _assert_model_logged_or_warned(run_id: str, flavor: str, caught: list[warnin
         assert len(loaded.predict(x.iloc[:5])) == 5
     else:
         messages = [str(w.message) for w in caught if issubclass(w.category, AutologWarning)]
-        assert messages == [f"Lockgate autologging logged the {flavor} params, metrics and feature "
-                            f"importance but not the model: this Lockgate has no "
-                            f"lockgate.{flavor}.log_model."]
+        expected = (f"Lockgate autologging logged the {flavor} params, metrics and feature "
+                    f"importance but not the model: this Lockgate has no lockgate.{flavor}.log_model.")
+        assert messages == [expected]
 
 
 def test_xgboost_train_params_histories_importance(cancer) -> None:  # type: ignore[no-untyped-def]
