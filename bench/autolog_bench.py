@@ -2,7 +2,7 @@
 
 Run by hand (not a test):  python bench/autolog_bench.py [--fits 20] [--rounds 2]
 
-For scikit-learn (LogisticRegression on breast cancer, 569 x 30) and XGBoost (``xgb.train``,
+For scikit-learn (a depth-4 DecisionTreeClassifier on breast cancer, 450 x 30) and XGBoost (``xgb.train``,
 20 rounds of depth-3 trees with a train and a validation eval set) each tool runs in its own
 child process (both patch the same libraries, so never in one), alternating, each against a
 fresh SQLite store in a temp dir, and times one fit in three modes after a warm-up fit:
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 MODES = ("untracked", "tracking", "with model")
+# one BLAS/OpenMP thread: on a shared machine oversubscription noise would swamp milliseconds
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _data() -> tuple[Any, Any, Any, Any]:
@@ -43,9 +46,9 @@ def _data() -> tuple[Any, Any, Any, Any]:
 def _fit(library: str) -> Any:
     x, y, vx, vy = _data()
     if library == "sklearn":
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.tree import DecisionTreeClassifier
 
-        return lambda: LogisticRegression(max_iter=2000).fit(x, y)
+        return lambda: DecisionTreeClassifier(max_depth=4, random_state=0).fit(x, y)
     import xgboost as xgb
 
     train, valid = xgb.DMatrix(x, label=y), xgb.DMatrix(vx, label=vy)
@@ -110,7 +113,8 @@ def main() -> None:
             for tool in ("lockgate", "mlflow"):
                 out = subprocess.run(
                     [sys.executable, str(Path(__file__).resolve()), "--fits", str(args.fits),
-                     "--child", tool, library], check=True, capture_output=True, text=True)
+                     "--child", tool, library], check=True, capture_output=True, text=True,
+                    env={**os.environ, **SINGLE_THREAD})
                 times = json.loads(out.stdout.strip().splitlines()[-1])
                 median = {mode: statistics.median(times[mode]) * 1000 for mode in MODES}
                 tracking = median["tracking"] - median["untracked"]
