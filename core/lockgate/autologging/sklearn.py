@@ -47,41 +47,47 @@ def _finite(value: Any) -> float | None:
 
 
 def training_metrics(estimator: Any, x: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
-    """MLflow's training_* metrics for a fitted classifier or regressor (empty otherwise)."""
+    """MLflow's training_* metrics for a fitted classifier or regressor (empty otherwise).
+
+    One ``predict`` serves every metric, and ``training_score`` reuses accuracy (or R²) when
+    the estimator keeps scikit-learn's default ``score``, which computes exactly that.
+    """
     from sklearn import base, metrics
 
-    if y is None:
+    if y is None or not hasattr(estimator, "predict"):
         return {}
+    w = sample_weight
     found: dict[str, float] = {}
-    if base.is_classifier(estimator) and hasattr(estimator, "predict"):
+    if base.is_classifier(estimator):
         predicted = estimator.predict(x)
-        w = sample_weight
         found["training_accuracy_score"] = metrics.accuracy_score(y, predicted, sample_weight=w)
-        for name, fn in (("precision", metrics.precision_score), ("recall", metrics.recall_score),
-                         ("f1", metrics.f1_score)):
-            found[f"training_{name}_score"] = fn(y, predicted, average="weighted", sample_weight=w,
-                                                 zero_division=0)
+        precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+            y, predicted, average="weighted", sample_weight=w, zero_division=0)
+        found.update(training_precision_score=precision, training_recall_score=recall,
+                     training_f1_score=f1)
         if hasattr(estimator, "predict_proba"):
             proba = estimator.predict_proba(x)
-            found["training_log_loss"] = metrics.log_loss(y, proba, sample_weight=w,
-                                                          labels=estimator.classes_)
-            if len(estimator.classes_) == 2:
-                found["training_roc_auc"] = metrics.roc_auc_score(y, proba[:, 1], sample_weight=w)
-            else:
-                found["training_roc_auc"] = metrics.roc_auc_score(
-                    y, proba, multi_class="ovr", sample_weight=w, labels=estimator.classes_)
-    elif base.is_regressor(estimator) and hasattr(estimator, "predict"):
+            classes = estimator.classes_
+            found["training_log_loss"] = metrics.log_loss(y, proba, sample_weight=w, labels=classes)
+            found["training_roc_auc"] = (
+                metrics.roc_auc_score(y, proba[:, 1], sample_weight=w) if len(classes) == 2 else
+                metrics.roc_auc_score(y, proba, multi_class="ovr", sample_weight=w, labels=classes))
+        default_score, default_key = base.ClassifierMixin.score, "training_accuracy_score"
+    elif base.is_regressor(estimator):
         predicted = estimator.predict(x)
-        w = sample_weight
         mse = metrics.mean_squared_error(y, predicted, sample_weight=w)
         found.update(training_mean_squared_error=mse, training_root_mean_squared_error=math.sqrt(mse),
                      training_mean_absolute_error=metrics.mean_absolute_error(y, predicted,
                                                                               sample_weight=w),
                      training_r2_score=metrics.r2_score(y, predicted, sample_weight=w))
-    if hasattr(estimator, "score") and (base.is_classifier(estimator)
-                                        or base.is_regressor(estimator)):
-        found["training_score"] = estimator.score(x, y) if sample_weight is None else \
-            estimator.score(x, y, sample_weight=sample_weight)
+        default_score, default_key = base.RegressorMixin.score, "training_r2_score"
+    else:
+        return {}
+    if getattr(type(estimator), "score", None) is default_score:
+        found["training_score"] = found[default_key]
+    elif hasattr(estimator, "score"):
+        found["training_score"] = estimator.score(x, y) if w is None else \
+            estimator.score(x, y, sample_weight=w)
     return {k: float(v) for k, v in found.items()}
 
 
