@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "LockgateClient": "lockgate.client",
     "set_tracking_uri": "lockgate.settings",
     "get_tracking_uri": "lockgate.settings",
+    "autolog": "lockgate.autologging",
 }
 _FLUENT = [
     "set_experiment", "start_run", "end_run", "active_run", "last_active_run",
@@ -55,6 +56,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lockgate.autologging import autolog  # noqa: F401
     from lockgate.client import LockgateClient  # noqa: F401
     from lockgate.fluent import (  # noqa: F401
         active_run,

@@ -22,9 +22,12 @@ from lockgate.models.signature import ModelSignature
 from lockgate.models.sklearn import FORMATS, dump_estimator, load_estimator
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "lightgbm"
 _BOOSTER_CLASS = "lightgbm.basic.Booster"
@@ -144,3 +147,17 @@ def _load_pyfunc(path: str) -> _LightGBMPyfunc:
     """The pyfunc loader (``mlflow.lightgbm`` in MLmodel files maps here)."""
     model_dir = model_dir_of(path)
     return _LightGBMPyfunc(_read(model_dir, Model.load(model_dir).flavors.get(FLAVOR_NAME) or {}))
+
+
+def autolog(
+    *, importance_types: tuple[str, ...] = ("split", "gain"),
+    **options: Unpack[AutologOptions],
+) -> None:
+    """Track LightGBM training: params, evaluation metric histories, feature importance, the model.
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library("lightgbm", library_options={"importance_types": importance_types}, **options)

@@ -18,9 +18,12 @@ from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model
 from lockgate.models.signature import ModelSignature
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "pytorch"
 _DATA_DIR = "data"
@@ -146,3 +149,21 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _Torc
     """The pyfunc loader (used by Lockgate and, via the MLmodel file, by ``mlflow.pyfunc``)."""
     device = (model_config or {}).get("device") or "cpu"
     return _TorchPyfunc(_load_module(path, device=device), device=device)
+
+
+def autolog(
+    *, log_every_n_step: int | None = None, checkpoint: bool = False,
+    **options: Unpack[AutologOptions],
+) -> None:
+    """Track PyTorch Lightning ``Trainer.fit``: hparams, metrics per epoch, the trained module.
+
+    ``log_every_n_step=N`` also records what every Nth training step logged;
+    ``checkpoint=True`` logs the best checkpoint of the trainer's ``ModelCheckpoint``.
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library("pytorch", **options, library_options={
+        "log_every_n_step": log_every_n_step, "checkpoint": checkpoint})

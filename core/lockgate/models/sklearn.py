@@ -19,9 +19,12 @@ from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model
 from lockgate.models.signature import ModelSignature
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "dump_estimator", "load_estimator", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "dump_estimator", "load_estimator", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "sklearn"
 FORMATS = ("cloudpickle", "pickle", "skops")
@@ -181,3 +184,19 @@ def _load_pyfunc(path: str) -> _SklearnPyfunc:
                 pyfunc_conf.get("model_path", "model.pkl"), "serialization_format": "pickle"}
     predict_fn = model.flavors.get("python_function", {}).get("predict_fn", "predict")
     return _SklearnPyfunc(_read(model_dir, conf), predict_fn)
+
+
+def autolog(
+    *, max_tuning_runs: int = 5,
+    **options: Unpack[AutologOptions],
+) -> None:
+    """Track scikit-learn fits: params, training metrics, search child runs, the model.
+
+    ``max_tuning_runs`` caps the child runs of a hyperparameter search (best ranks first).
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library("sklearn", library_options={"max_tuning_runs": max_tuning_runs}, **options)

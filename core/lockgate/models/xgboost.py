@@ -20,9 +20,12 @@ from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model
 from lockgate.models.signature import ModelSignature
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from lockgate.autologging.config import AutologOptions
     from lockgate.client import LockgateClient
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
 
 FLAVOR_NAME = "xgboost"
 FORMATS = ("ubj", "json", "deprecated")
@@ -131,3 +134,17 @@ def _load_pyfunc(path: str) -> _XGBoostPyfunc:
     """The pyfunc loader (``mlflow.xgboost`` in MLmodel files maps here)."""
     model_dir = model_dir_of(path)
     return _XGBoostPyfunc(_read(model_dir, Model.load(model_dir).flavors.get(FLAVOR_NAME) or {}))
+
+
+def autolog(
+    *, importance_types: tuple[str, ...] = ("weight", "gain"),
+    **options: Unpack[AutologOptions],
+) -> None:
+    """Track XGBoost training: params, evaluation metric histories, feature importance, the model.
+
+    Options as ``lockgate.autolog()``; raises, naming the extra to install, when the library
+    is missing.
+    """
+    from lockgate.autologging import autolog_library
+
+    autolog_library("xgboost", library_options={"importance_types": importance_types}, **options)
