@@ -233,7 +233,7 @@ def _webhook_delivery(state: ServerState) -> Any:
             return
         from lockgate.webhooks.dispatcher import WebhookDispatcher
 
-        dispatcher = WebhookDispatcher(state.services.webhooks())
+        dispatcher = WebhookDispatcher(state.services.webhooks)
         dispatcher.start()
         state.extras["webhook_dispatcher"] = dispatcher
         try:

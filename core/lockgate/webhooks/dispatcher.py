@@ -18,6 +18,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -26,6 +27,7 @@ from lockgate.webhooks.delivery import post_payload, signed_request
 from lockgate.webhooks.payload import event_payload, event_types
 from lockgate.webhooks.security import check_target, resolve_secret
 from lockgate.webhooks.service import DeliveryTarget, WebhookService, delivery_id_for
+from lockgate.webhooks.settings import WebhookSettings
 
 if TYPE_CHECKING:
     from lockgate.registry.entities import RegistryEvent
@@ -47,9 +49,11 @@ class _Lost(Exception):
 class WebhookDispatcher:
     """Delivers registry events to the webhooks of one database; ``start()``/``stop()``."""
 
-    def __init__(self, service: WebhookService, *, owner: str | None = None) -> None:
-        self.service = service
-        self.settings = service.settings
+    def __init__(self, services: Callable[[], WebhookService], *, settings: WebhookSettings | None = None,
+                 owner: str | None = None) -> None:
+        self._services = services
+        self._service: WebhookService | None = None
+        self.settings = settings or WebhookSettings.from_env()
         self.owner = owner or f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._ttl_ms = int(self.settings.lease_seconds * 1000)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -74,12 +78,22 @@ class WebhookDispatcher:
         if self._client is not None:
             await self._client.aclose()
 
+    @property
+    def service(self) -> WebhookService:
+        """The webhook service (built on the loop's first tick, so a database that is still
+        starting delays delivery instead of failing the server's start)."""
+        if self._service is None:
+            self._service = self._services()
+        return self._service
+
     # ----------------------------------------------------------------- loop
     async def _run(self) -> None:
         while True:
             try:
-                due = await asyncio.to_thread(self.service.due_targets, owner=self.owner,
-                                              now_ms=int(time.time() * 1000))
+                if self._service is None:
+                    self._service = await asyncio.to_thread(self._services)
+                service = self._service
+                due = await asyncio.to_thread(service.due_targets, owner=self.owner, now_ms=int(time.time() * 1000))
                 for target in due:
                     if target.webhook_id not in self._tasks:
                         task = asyncio.get_running_loop().create_task(self._serve(target.webhook_id))

@@ -46,7 +46,7 @@ class WebhookSettings:
     #: Webhooks delivered at once by one server process.
     concurrency: int = 16
     #: How often the delivery loop looks for new events (seconds).
-    poll_interval: float = 0.05
+    poll_interval: float = 0.1
     #: How long a process' claim on a webhook lasts without renewal (seconds).
     lease_seconds: float = 30.0
     #: Hosts or networks (CIDR) that may be targeted although private or loopback.
