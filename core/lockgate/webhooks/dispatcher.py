@@ -160,7 +160,7 @@ class WebhookDispatcher:
     @staticmethod
     def _matches(target: DeliveryTarget, event: RegistryEvent) -> bool:
         if target.model_name is not None and event.model_name != target.model_name and \
-                event.details.get("old_name") != target.model_name:
+                event.details.get("from") != target.model_name:
             return False
         return not target.events.isdisjoint(event_types(event))
 

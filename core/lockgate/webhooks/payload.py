@@ -33,7 +33,7 @@ PAYLOAD_SCHEMA_VERSION = 1
 #: Every public event type, with what it means (docs/webhooks.md lists the same).
 EVENT_TYPES: dict[str, str] = {
     "registered_model.created": "a registered model was created",
-    "registered_model.renamed": "a registered model was renamed (details.old_name, details.new_name)",
+    "registered_model.renamed": "a registered model was renamed (details.from, details.to)",
     "registered_model.deleted": "a registered model was deleted",
     "model_version.created": "a new version was registered",
     "model_version.promoted": "a version passed a gate onto a guarded alias or stage (or was forced past it)",
