@@ -128,21 +128,22 @@ class WebhookDispatcher:
         cursor = target.cursor
         while True:
             events = await asyncio.to_thread(self.service.registry.get_events, after_id=cursor, limit=_BATCH)
-            if not events:
-                return
-            advanced = False
+            handled = stored = cursor
             for event in events:
-                if event.id != cursor + 1 and not self._gap_settled(cursor + 1):
+                if event.id != handled + 1 and not self._gap_settled(handled + 1):
                     break
                 if self._matches(target, event):
-                    await self._deliver(target, event)
-                if not await asyncio.to_thread(self.service.advance, target.webhook_id, owner=self.owner,
-                                               cursor=event.id, ttl_ms=self._ttl_ms):
-                    raise _Lost
-                cursor, advanced = event.id, True
-            if not advanced:
+                    await self._deliver(target, event)  # moves the cursor past it, under the lease
+                    stored = event.id
+                handled = event.id
+            if handled > stored and not await asyncio.to_thread(
+                    self.service.advance, target.webhook_id, owner=self.owner, cursor=handled, ttl_ms=self._ttl_ms):
+                raise _Lost
+            if not events:
+                return
+            if handled == cursor:  # waiting for a hole in the ids to fill
                 await asyncio.sleep(self.settings.poll_interval)
-                continue
+            cursor = handled
             # Settings may have changed (events, URL, secret): re-read them under the lease.
             fresh = await asyncio.to_thread(self.service.claim, target.webhook_id, owner=self.owner,
                                             ttl_ms=self._ttl_ms)
@@ -186,13 +187,15 @@ class WebhookDispatcher:
             elapsed = time.monotonic() - started
             give_up = not result_ok and elapsed + delay > settings.retry_window
             outcome = "SUCCEEDED" if result_ok else ("FAILED" if give_up else "RETRYING")
+            final = outcome != "RETRYING"
             if not await asyncio.to_thread(
                 service.record_attempt, target.webhook_id, delivery_id=delivery_id, event_id=event.id,
                 event_type=payload["type"], attempt=attempt, outcome=outcome, status_code=status,
-                latency_ms=latency, error=error, snippet=snippet,
+                latency_ms=latency, error=error, snippet=snippet, owner=self.owner if final else None,
+                ttl_ms=self._ttl_ms,
             ):
                 raise _Lost
-            if outcome != "RETRYING":
+            if final:
                 if give_up:
                     log.warning("webhook %s: gave up on event %s after %d attempts: %s", target.webhook_id,
                                 event.id, attempt, error)

@@ -293,10 +293,22 @@ class WebhookService:
     def record_attempt(
         self, webhook_id: str, *, delivery_id: str, event_id: int | None, event_type: str, attempt: int,
         outcome: str, status_code: int | None, latency_ms: int, error: str | None, snippet: str | None,
+        owner: str | None = None, ttl_ms: int = 0,
     ) -> bool:
-        """Append one attempt to the delivery log; False if the webhook was deleted meanwhile."""
+        """Append one attempt to the delivery log; False if the webhook was deleted meanwhile.
+
+        With ``owner``, the attempt ends the delivery of ``event_id``: the cursor moves past it
+        (and the lease is renewed) in the same transaction, only while ``owner`` holds the
+        lease; False (nothing written) if it no longer does.
+        """
         with write_connection(self.engine) as conn:
-            if conn.execute(select(_W.c.webhook_id).where(_W.c.webhook_id == webhook_id)).first() is None:
+            if owner is not None:
+                moved = conn.execute(update(_W).where(and_(
+                    _W.c.webhook_id == webhook_id, _W.c.lease_owner == owner, _W.c.cursor <= event_id,
+                )).values(cursor=event_id, lease_expires=_now() + ttl_ms)).rowcount
+                if moved != 1:
+                    return False
+            elif conn.execute(select(_W.c.webhook_id).where(_W.c.webhook_id == webhook_id)).first() is None:
                 return False
             conn.execute(insert(_A).values(
                 webhook_id=webhook_id, delivery_id=delivery_id, event_id=event_id, event_type=event_type,
