@@ -75,6 +75,11 @@ class WebhookDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._service is not None:
+            try:
+                await asyncio.to_thread(self._service.release_all, owner=self.owner)
+            except Exception:  # noqa: BLE001 - leases expire on their own
+                log.warning("webhook delivery: could not release leases on shutdown", exc_info=True)
         if self._client is not None:
             await self._client.aclose()
 
@@ -169,7 +174,8 @@ class WebhookDispatcher:
         settings, service = self.settings, self.service
         payload = event_payload(event)
         delivery_id = delivery_id_for(target.webhook_id, event.id)
-        started, delay, attempt = time.monotonic(), settings.initial_backoff, 0
+        started, delay = time.monotonic(), settings.initial_backoff
+        attempt = await asyncio.to_thread(service.attempts_made, target.webhook_id, delivery_id)
         assert self._client is not None
         while True:
             attempt += 1

@@ -290,6 +290,18 @@ class WebhookService:
             conn.execute(update(_W).where(and_(_W.c.webhook_id == webhook_id, _W.c.lease_owner == owner))
                          .values(lease_owner=None, lease_expires=0))
 
+    def release_all(self, *, owner: str) -> None:
+        """Give up every lease ``owner`` holds (a server shutting down), so another process or
+        the restarted server continues at once instead of after the lease expires."""
+        with write_connection(self.engine) as conn:
+            conn.execute(update(_W).where(_W.c.lease_owner == owner).values(lease_owner=None, lease_expires=0))
+
+    def attempts_made(self, webhook_id: str, delivery_id: str) -> int:
+        """How many attempts of one delivery the log holds (a restarted server counts on)."""
+        with read_connection(self.engine) as conn:
+            return int(conn.execute(select(func.count()).select_from(_A).where(and_(
+                _A.c.webhook_id == webhook_id, _A.c.delivery_id == delivery_id))).scalar_one())
+
     def record_attempt(
         self, webhook_id: str, *, delivery_id: str, event_id: int | None, event_type: str, attempt: int,
         outcome: str, status_code: int | None, latency_ms: int, error: str | None, snippet: str | None,

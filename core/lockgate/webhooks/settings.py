@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 
 from lockgate.errors import InvalidArgument
+from lockgate.settings import env_float
 
 __all__ = [
     "ENV_ALLOWED_TARGETS",
@@ -20,16 +21,7 @@ _PREFIX = "LOCKGATE_WEBHOOK_"
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(_PREFIX + name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidArgument(f"{_PREFIX}{name}={raw!r} is not a number.") from None
-    if value <= 0:
-        raise InvalidArgument(f"{_PREFIX}{name}={raw!r} must be positive.")
-    return value
+    return env_float(_PREFIX + name, default, minimum=0.001)
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,26 @@ def test_an_event_recorded_while_no_server_runs_is_delivered_after_restart(
         assert _client(second.url).get_webhook(hook.webhook_id).cursor == json.loads(aliased.body)["event_id"]
     finally:
         second.stop()
+
+
+def test_a_pending_delivery_survives_a_server_restart(sqlite_uri: str, hook_receiver: Receiver) -> None:
+    hook_receiver.statuses = [503, 503, 503, 200]
+    first = ThreadServer(create_app(backend_store_uri=sqlite_uri)).start()
+    client = _client(first.url)
+    client.create_registered_model("churn")
+    hook = client.create_webhook(hook_receiver.url, events=["model_version.created"], model_name="churn",
+                                 secret_env="HOOK_SECRET")
+    client.create_model_version("churn", source="s3://b/1")
+    hook_receiver.wait_for(2)  # failing, being retried
+    first.stop()  # between the event and its successful delivery
+
+    second = ThreadServer(create_app(backend_store_uri=sqlite_uri)).start()
+    try:
+        client = _client(second.url)
+        log = _attempts_until(client, hook.webhook_id, 4)
+        assert [x.outcome for x in log][-1] == "SUCCEEDED"
+        assert [x.attempt for x in log] == list(range(1, len(log) + 1))  # counted on across the restart
+        assert len({x.delivery_id for x in log}) == 1
+        assert client.get_webhook(hook.webhook_id).cursor == log[0].event_id
+    finally:
+        second.stop()
