@@ -78,7 +78,7 @@ class WebhookDispatcher:
         if self._service is not None:
             try:
                 await asyncio.to_thread(self._service.release_all, owner=self.owner)
-            except Exception:  # noqa: BLE001 - leases expire on their own
+            except Exception:
                 log.warning("webhook delivery: could not release leases on shutdown", exc_info=True)
         if self._client is not None:
             await self._client.aclose()
