@@ -19,14 +19,15 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from lockgate.webhooks.delivery import post_payload, signed_request
 from lockgate.webhooks.payload import event_payload, event_types
 from lockgate.webhooks.security import check_target, resolve_secret
-from lockgate.webhooks.service import DeliveryTarget, WebhookService, delivery_id_for
+from lockgate.webhooks.service import DeliveryTarget, WebhookService, attempt_row, delivery_id_for
 from lockgate.webhooks.settings import WebhookSettings
 
 if TYPE_CHECKING:
@@ -37,9 +38,24 @@ __all__ = ["WebhookDispatcher"]
 log = logging.getLogger("lockgate.webhooks")
 
 _BATCH = 200
+#: Delivered events are written to the log (and the cursor moved) in batches: at most this many
+#: rows or this many seconds apart. A crash repeats at most one batch (delivery is at-least-once).
+_FLUSH_ROWS = 50
+_FLUSH_SECONDS = 0.2
 #: How long a hole in the event ids is waited for: on PostgreSQL a transaction that took a
 #: lower id may commit after a higher one; a hole that stays is a rolled-back write.
 GAP_GRACE_SECONDS = 2.0
+
+
+@dataclass
+class _Book:
+    """One webhook's delivery state between writes: the last handled event id, the id the
+    database holds, and attempt rows not yet written."""
+
+    cursor: int
+    stored: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    flushed: float = field(default_factory=time.monotonic)
 
 
 class _Lost(Exception):
@@ -130,31 +146,41 @@ class WebhookDispatcher:
             await asyncio.to_thread(self.service.release, webhook_id, owner=self.owner)
 
     async def _drain(self, target: DeliveryTarget) -> None:
-        cursor = target.cursor
+        book = _Book(cursor=target.cursor, stored=target.cursor)
+        first = True
         while True:
-            events = await asyncio.to_thread(self.service.registry.get_events, after_id=cursor, limit=_BATCH)
-            handled = stored = cursor
+            events = await asyncio.to_thread(self.service.registry.get_events, after_id=book.cursor, limit=_BATCH)
+            start = book.cursor
             for event in events:
-                if event.id != handled + 1 and not self._gap_settled(handled + 1):
+                if event.id != book.cursor + 1 and not self._gap_settled(book.cursor + 1):
                     break
                 if self._matches(target, event):
-                    await self._deliver(target, event)  # moves the cursor past it, under the lease
-                    stored = event.id
-                handled = event.id
-            if handled > stored and not await asyncio.to_thread(
-                    self.service.advance, target.webhook_id, owner=self.owner, cursor=handled, ttl_ms=self._ttl_ms):
-                raise _Lost
+                    await self._deliver(target, event, book, resumed=first)
+                    first = False
+                book.cursor = event.id
+                if len(book.rows) >= _FLUSH_ROWS or time.monotonic() - book.flushed >= _FLUSH_SECONDS:
+                    await self._flush(target.webhook_id, book)
+            await self._flush(target.webhook_id, book)
             if not events:
                 return
-            if handled == cursor:  # waiting for a hole in the ids to fill
+            if book.cursor == start:  # waiting for a hole in the ids to fill
                 await asyncio.sleep(self.settings.poll_interval)
-            cursor = handled
             # Settings may have changed (events, URL, secret): re-read them under the lease.
             fresh = await asyncio.to_thread(self.service.claim, target.webhook_id, owner=self.owner,
                                             ttl_ms=self._ttl_ms)
             if fresh is None:
                 raise _Lost
             target = fresh
+
+    async def _flush(self, webhook_id: str, book: _Book) -> None:
+        """Write the pending log rows and the cursor in one transaction, under the lease."""
+        if not book.rows and book.cursor == book.stored:
+            return
+        if not await asyncio.to_thread(self.service.complete, webhook_id, owner=self.owner, cursor=book.cursor,
+                                       attempts=list(book.rows), ttl_ms=self._ttl_ms):
+            raise _Lost
+        book.rows.clear()
+        book.stored, book.flushed = book.cursor, time.monotonic()
 
     def _gap_settled(self, missing_id: int) -> bool:
         first = self._gaps.setdefault(missing_id, time.monotonic())
@@ -170,12 +196,13 @@ class WebhookDispatcher:
             return False
         return not target.events.isdisjoint(event_types(event))
 
-    async def _deliver(self, target: DeliveryTarget, event: RegistryEvent) -> None:
-        settings, service = self.settings, self.service
+    async def _deliver(self, target: DeliveryTarget, event: RegistryEvent, book: _Book, *, resumed: bool) -> None:
+        settings = self.settings
         payload = event_payload(event)
         delivery_id = delivery_id_for(target.webhook_id, event.id)
         started, delay = time.monotonic(), settings.initial_backoff
-        attempt = await asyncio.to_thread(service.attempts_made, target.webhook_id, delivery_id)
+        # Only the event at a fresh claim's cursor can have attempts from before (a restart).
+        attempt = await asyncio.to_thread(self.service.attempts_made, target.webhook_id, delivery_id) if resumed else 0
         assert self._client is not None
         while True:
             attempt += 1
@@ -193,19 +220,16 @@ class WebhookDispatcher:
             elapsed = time.monotonic() - started
             give_up = not result_ok and elapsed + delay > settings.retry_window
             outcome = "SUCCEEDED" if result_ok else ("FAILED" if give_up else "RETRYING")
-            final = outcome != "RETRYING"
-            if not await asyncio.to_thread(
-                service.record_attempt, target.webhook_id, delivery_id=delivery_id, event_id=event.id,
-                event_type=payload["type"], attempt=attempt, outcome=outcome, status_code=status,
-                latency_ms=latency, error=error, snippet=snippet, owner=self.owner if final else None,
-                ttl_ms=self._ttl_ms,
-            ):
-                raise _Lost
-            if final:
+            book.rows.append(attempt_row(
+                target.webhook_id, delivery_id=delivery_id, event_id=event.id, event_type=payload["type"],
+                attempt=attempt, outcome=outcome, status_code=status, latency_ms=latency, error=error,
+                snippet=snippet))
+            if outcome != "RETRYING":
                 if give_up:
                     log.warning("webhook %s: gave up on event %s after %d attempts: %s", target.webhook_id,
                                 event.id, attempt, error)
-                return
+                return  # the caller moves the cursor past the event
+            await self._flush(target.webhook_id, book)  # a failing receiver's attempts show at once
             await self._wait_holding(target.webhook_id, delay)
             delay = min(delay * 2, settings.max_backoff)
 

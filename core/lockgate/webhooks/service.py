@@ -38,7 +38,7 @@ from lockgate.webhooks.settings import WebhookSettings
 if TYPE_CHECKING:
     from lockgate.registry.sql import SqlRegistry
 
-__all__ = ["DeliveryTarget", "WebhookService", "delivery_id_for"]
+__all__ = ["DeliveryTarget", "WebhookService", "attempt_row", "delivery_id_for"]
 
 _W = WebhookTable.__table__  # type: ignore[attr-defined]
 _A = WebhookAttemptTable.__table__  # type: ignore[attr-defined]
@@ -277,13 +277,6 @@ class WebhookService:
         return DeliveryTarget(webhook_id=r.webhook_id, url=r.url, events=frozenset(json.loads(r.events)),
                               model_name=r.model_name, secret_ref=r.secret_ref, cursor=r.cursor)
 
-    def advance(self, webhook_id: str, *, owner: str, cursor: int, ttl_ms: int) -> bool:
-        """Move the cursor past ``cursor`` and renew the lease, only while ``owner`` holds it."""
-        with write_connection(self.engine) as conn:
-            return bool(conn.execute(update(_W).where(and_(
-                _W.c.webhook_id == webhook_id, _W.c.lease_owner == owner, _W.c.cursor <= cursor,
-            )).values(cursor=cursor, lease_expires=_now() + ttl_ms)).rowcount == 1)
-
     def release(self, webhook_id: str, *, owner: str) -> None:
         """Give the lease up so any process may continue at once."""
         with write_connection(self.engine) as conn:
@@ -305,26 +298,38 @@ class WebhookService:
     def record_attempt(
         self, webhook_id: str, *, delivery_id: str, event_id: int | None, event_type: str, attempt: int,
         outcome: str, status_code: int | None, latency_ms: int, error: str | None, snippet: str | None,
-        owner: str | None = None, ttl_ms: int = 0,
     ) -> bool:
-        """Append one attempt to the delivery log; False if the webhook was deleted meanwhile.
-
-        With ``owner``, the attempt ends the delivery of ``event_id``: the cursor moves past it
-        (and the lease is renewed) in the same transaction, only while ``owner`` holds the
-        lease; False (nothing written) if it no longer does.
-        """
+        """Append one attempt to the delivery log; False if the webhook was deleted meanwhile."""
         with write_connection(self.engine) as conn:
-            if owner is not None:
-                moved = conn.execute(update(_W).where(and_(
-                    _W.c.webhook_id == webhook_id, _W.c.lease_owner == owner, _W.c.cursor <= event_id,
-                )).values(cursor=event_id, lease_expires=_now() + ttl_ms)).rowcount
-                if moved != 1:
-                    return False
-            elif conn.execute(select(_W.c.webhook_id).where(_W.c.webhook_id == webhook_id)).first() is None:
+            if conn.execute(select(_W.c.webhook_id).where(_W.c.webhook_id == webhook_id)).first() is None:
                 return False
-            conn.execute(insert(_A).values(
-                webhook_id=webhook_id, delivery_id=delivery_id, event_id=event_id, event_type=event_type,
-                attempt=attempt, time=_now(), outcome=outcome, status_code=status_code, latency_ms=latency_ms,
-                error=(error or None) and error[:2000], response_snippet=snippet,
-            ))
+            conn.execute(insert(_A).values(**attempt_row(
+                webhook_id, delivery_id=delivery_id, event_id=event_id, event_type=event_type, attempt=attempt,
+                outcome=outcome, status_code=status_code, latency_ms=latency_ms, error=error, snippet=snippet)))
         return True
+
+    def complete(self, webhook_id: str, *, owner: str, cursor: int, attempts: Sequence[dict[str, Any]],
+                 ttl_ms: int) -> bool:
+        """The dispatcher's one write per batch: move the cursor to ``cursor`` (every event up to
+        it handled), append ``attempts`` (rows made by ``attempt_row``) and renew the lease, all
+        only while ``owner`` holds the lease; False (nothing written) if it does not any more."""
+        with write_connection(self.engine) as conn:
+            moved = conn.execute(update(_W).where(and_(
+                _W.c.webhook_id == webhook_id, _W.c.lease_owner == owner, _W.c.cursor <= cursor,
+            )).values(cursor=cursor, lease_expires=_now() + ttl_ms)).rowcount
+            if moved != 1:
+                return False
+            if attempts:
+                conn.execute(insert(_A), list(attempts))
+        return True
+
+
+def attempt_row(
+    webhook_id: str, *, delivery_id: str, event_id: int | None, event_type: str, attempt: int, outcome: str,
+    status_code: int | None, latency_ms: int, error: str | None, snippet: str | None,
+) -> dict[str, Any]:
+    """One delivery-log row, stamped now, for ``WebhookService.complete``."""
+    return {"webhook_id": webhook_id, "delivery_id": delivery_id, "event_id": event_id, "event_type": event_type,
+            "attempt": attempt, "time": _now(), "outcome": outcome, "status_code": status_code,
+            "latency_ms": latency_ms, "error": (error or None) and error[:2000], "response_snippet": snippet}
+
