@@ -37,6 +37,7 @@ from lockgate.store.base import (
     MAX_TAGS_PER_BATCH,
     TrackingStore,
 )
+from lockgate.webhooks.client_mixin import WebhooksClientMixin
 
 if TYPE_CHECKING:
     from lockgate.artifacts.base import Repository
@@ -88,7 +89,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class LockgateClient(RegistryClientMixin, ArtifactsClientMixin):
+class LockgateClient(RegistryClientMixin, ArtifactsClientMixin, WebhooksClientMixin):
     """Experiments, runs, metrics, params, tags, datasets, artifacts, and the registry with gates.
 
     ``LockgateClient()`` uses the tracking URI in force (``LOCKGATE_TRACKING_URI`` or the

@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "default_artifact_root",
+    "env_float",
     "home_dir",
     "is_http_uri",
     "set_tracking_uri",
@@ -53,3 +54,22 @@ def default_artifact_root() -> str:
 def is_http_uri(uri: str) -> bool:
     """True when the URI names a Lockgate server rather than a database."""
     return uri.startswith(("http://", "https://"))
+
+
+def env_float(name: str, default: float, *, minimum: float) -> float:
+    """The number in environment variable ``name`` (``default`` when unset or blank);
+    InvalidArgument naming the variable for text that is not a number or is below ``minimum``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        from lockgate.errors import InvalidArgument
+
+        raise InvalidArgument(f"{name}={raw!r} is not a number.") from None
+    if not value >= minimum:
+        from lockgate.errors import InvalidArgument
+
+        raise InvalidArgument(f"{name}={value} is below the minimum of {minimum}.")
+    return value

@@ -6,12 +6,12 @@ from types import ModuleType
 
 import typer
 
-from lockgate.cli import db, experiments, gc, importing, models, projects, runs, server, ui, users
+from lockgate.cli import db, experiments, gc, importing, models, projects, runs, server, ui, users, webhooks
 
 __all__ = ["NOUNS", "build_app"]
 
 # Order is the order of `lockgate --help`. A new noun: a module with register(app), listed here.
-NOUNS: tuple[ModuleType, ...] = (runs, experiments, models, projects, server, ui, users, db, gc, importing)
+NOUNS: tuple[ModuleType, ...] = (runs, experiments, models, webhooks, projects, server, ui, users, db, gc, importing)
 
 
 def build_app() -> typer.Typer:

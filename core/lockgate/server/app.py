@@ -27,6 +27,7 @@ __all__ = [
     "ENV_AUTH",
     "ENV_BACKEND",
     "ENV_SERVE_ARTIFACTS",
+    "ENV_WEBHOOK_DELIVERY",
     "ServerState",
     "app_from_env",
     "create_app",
@@ -36,6 +37,7 @@ ENV_BACKEND = "LOCKGATE_SERVER_BACKEND_STORE_URI"
 ENV_ARTIFACTS = "LOCKGATE_SERVER_ARTIFACTS_DESTINATION"
 ENV_SERVE_ARTIFACTS = "LOCKGATE_SERVER_SERVE_ARTIFACTS"
 ENV_AUTH = "LOCKGATE_SERVER_AUTH"
+ENV_WEBHOOK_DELIVERY = "LOCKGATE_WEBHOOK_DELIVERY"
 
 PROXY_ARTIFACT_ROOT = "mlflow-artifacts:/"
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -135,6 +137,7 @@ def create_app(
     )
 
     app = FastAPI(
+        lifespan=_webhook_delivery(state),
         title="Lockgate tracking server",
         version=__version__,
         description="Lockgate's native API under /api/v1, and MLflow's REST API under /api/2.0/mlflow.",
@@ -215,14 +218,44 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
 
     routers = [mlflow_logged_models.build_router()]
     if importlib.util.find_spec("lockgate.registry") is not None:
-        from lockgate.server.routers import mlflow_registry, native_registry, native_registry_views
+        from lockgate.server.routers import (
+            mlflow_registry,
+            mlflow_webhooks,
+            native_registry,
+            native_registry_views,
+            native_webhooks,
+        )
 
-        routers.append(mlflow_registry.build_router())
+        routers += [mlflow_registry.build_router(), mlflow_webhooks.build_router()]
         app.include_router(native_registry.build_router(), prefix="/api/v1")
         app.include_router(native_registry_views.build_router(), prefix="/api/v1")
+        app.include_router(native_webhooks.build_router(), prefix="/api/v1")
     for router in routers:
         for prefix in MLFLOW_PREFIXES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
+
+
+def _webhook_delivery(state: ServerState) -> Any:
+    """The app's lifespan: the webhook delivery loop runs while the server does (unless
+    ``LOCKGATE_WEBHOOK_DELIVERY=off``, or the registry is not installed)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        if not _env_flag(ENV_WEBHOOK_DELIVERY, True) or importlib.util.find_spec("lockgate.registry") is None:
+            yield
+            return
+        from lockgate.webhooks.dispatcher import WebhookDispatcher
+
+        dispatcher = WebhookDispatcher(state.services.webhooks)
+        dispatcher.start()
+        state.extras["webhook_dispatcher"] = dispatcher
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+
+    return lifespan
 
 
 def _env_flag(name: str, default: bool) -> bool:

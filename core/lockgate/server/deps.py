@@ -16,6 +16,7 @@ from lockgate.server.app import ServerState
 from lockgate.server.auth.authorizer import Authorizer
 from lockgate.store.base import TrackingStore
 from lockgate.store.sql.logged_models import SqlLoggedModels
+from lockgate.webhooks.service import WebhookService
 
 __all__ = [
     "ArtifactsDep",
@@ -25,6 +26,7 @@ __all__ = [
     "StateDep",
     "StoreDep",
     "UserDep",
+    "WebhooksDep",
     "authorizer_for",
     "get_artifacts",
     "get_authorizer",
@@ -33,6 +35,7 @@ __all__ = [
     "get_state",
     "get_store",
     "get_user",
+    "get_webhooks",
 ]
 
 
@@ -84,6 +87,11 @@ async def get_artifacts(request: Request) -> ArtifactRepository:
     return (await get_state(request)).services.artifacts()
 
 
+async def get_webhooks(request: Request) -> WebhookService:
+    """Webhook subscriptions and their delivery log."""
+    return (await get_state(request)).services.webhooks()
+
+
 StateDep = Annotated[ServerState, Depends(get_state)]
 StoreDep = Annotated[TrackingStore, Depends(get_store)]
 UserDep = Annotated[str, Depends(get_user)]
@@ -91,3 +99,4 @@ AuthzDep = Annotated[Authorizer, Depends(get_authorizer)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 LoggedModelsDep = Annotated[SqlLoggedModels, Depends(get_logged_models)]
 ArtifactsDep = Annotated[ArtifactRepository, Depends(get_artifacts)]
+WebhooksDep = Annotated[WebhookService, Depends(get_webhooks)]

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from lockgate.errors import InvalidArgument
+from lockgate.settings import env_float as _float_env
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -47,19 +48,6 @@ def _int_env(name: str, default: int | None, *, minimum: int) -> int | None:
     except ValueError:
         raise InvalidArgument(f"{name}={raw!r} is not an integer.") from None
     if value < minimum:
-        raise InvalidArgument(f"{name}={value} is below the minimum of {minimum}.")
-    return value
-
-
-def _float_env(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name}={raw!r} is not a number.") from None
-    if not value >= minimum:
         raise InvalidArgument(f"{name}={value} is below the minimum of {minimum}.")
     return value
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from lockgate.server.auth.store import AuthStore
     from lockgate.store.base import TrackingStore
     from lockgate.store.sql.logged_models import SqlLoggedModels
+    from lockgate.webhooks.service import WebhookService
 
 __all__ = ["Services"]
 
@@ -30,6 +31,7 @@ class Services:
         self._registry: ModelRegistry | None = None
         self._logged_models: SqlLoggedModels | None = None
         self._artifacts: ArtifactRepository | None = None
+        self._webhooks: WebhookService | None = None
         self._run_experiment: dict[str, str] = {}
 
     def registry(self) -> ModelRegistry:
@@ -40,6 +42,17 @@ class Services:
 
                 self._registry = cast("ModelRegistry", get_model_registry(self.backend_store_uri, self.store))
             return self._registry
+
+    def webhooks(self) -> WebhookService:
+        """Webhook subscriptions and their delivery log on the server's database."""
+        registry = self.registry()
+        with self._lock:
+            if self._webhooks is None:
+                from lockgate.registry.sql import SqlRegistry
+                from lockgate.webhooks.service import WebhookService
+
+                self._webhooks = WebhookService(cast(SqlRegistry, registry))
+            return self._webhooks
 
     def logged_models(self) -> SqlLoggedModels:
         """MLflow 3 logged models on the server's database."""

@@ -87,8 +87,10 @@ class Operation(str, Enum):
     SET_GATE_POLICY = "set_gate_policy"
     APPROVE_MODEL_VERSION = "approve_model_version"
     GET_MODEL_HISTORY = "get_model_history"
+    MANAGE_MODEL_WEBHOOKS = "manage_model_webhooks"  # create, change, test, delete a model's webhooks
     # server
     READ_ALL_EVENTS = "read_all_events"
+    MANAGE_ALL_WEBHOOKS = "manage_all_webhooks"  # webhooks of every model
     GARBAGE_COLLECT = "garbage_collect"
 
 
@@ -154,7 +156,9 @@ REQUIREMENTS: dict[Operation, Requirement] = {
     _O.SET_GATE_POLICY: Requirement(Scope.REGISTERED_MODEL, _M),
     _O.APPROVE_MODEL_VERSION: Requirement(Scope.REGISTERED_MODEL, _E),
     _O.GET_MODEL_HISTORY: Requirement(Scope.REGISTERED_MODEL, _R),
+    _O.MANAGE_MODEL_WEBHOOKS: Requirement(Scope.REGISTERED_MODEL, _M),
     _O.READ_ALL_EVENTS: Requirement(Scope.ADMIN),
+    _O.MANAGE_ALL_WEBHOOKS: Requirement(Scope.ADMIN),
     _O.GARBAGE_COLLECT: Requirement(Scope.ADMIN),
 }
 

@@ -13,7 +13,8 @@ try:  # the registry's tables, once that package exists
 except ImportError:  # pragma: no cover
     pass
 
-import lockgate.store.sql.server_tables  # noqa: F401  (logged models, users, tokens, permissions)
+import lockgate.store.sql.server_tables
+import lockgate.store.sql.webhook_tables  # noqa: F401  (webhooks and their delivery log)
 
 target_metadata = SQLModel.metadata
 config = context.config
