@@ -6,7 +6,19 @@ from types import ModuleType
 
 import typer
 
-from lockgate.cli import db, experiments, gc, importing, models, projects, runs, server, ui, users, webhooks
+from lockgate.cli import (
+    db,
+    experiments,
+    gc,
+    importing,
+    models,
+    projects,
+    runs,
+    server,
+    ui,
+    users,
+    webhooks,
+)
 
 __all__ = ["NOUNS", "build_app"]
 
