@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_GATE_FAILED",
     "EVENT_PROMOTED",
+    "EVENT_TYPE_LABEL",
     "emit_gate_failed",
     "emit_promoted",
-    "EVENT_TYPE_LABEL",
     "event_id_for",
     "model_resource_id",
 ]
