@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "LockgateModelIOManager": "lockgate_dagster.io_manager",
     "build_promotion_gate_checks": "lockgate_dagster.checks",
     "build_promotion_sensor": "lockgate_dagster.sensors",
+    "promotion_payload": "lockgate_dagster.sensors",
     "build_project_asset": "lockgate_dagster.projects",
     "sanitize_tag_value": "lockgate_dagster.tags",
 }
@@ -35,6 +36,7 @@ __all__ = [
     "build_project_asset",
     "build_promotion_gate_checks",
     "build_promotion_sensor",
+    "promotion_payload",
     "sanitize_tag_value",
 ]
 
@@ -48,5 +50,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from lockgate_dagster.io_manager import LockgateModelIOManager
     from lockgate_dagster.projects import build_project_asset
     from lockgate_dagster.resource import LockgateResource
-    from lockgate_dagster.sensors import build_promotion_sensor
+    from lockgate_dagster.sensors import build_promotion_sensor, promotion_payload
     from lockgate_dagster.tags import sanitize_tag_value

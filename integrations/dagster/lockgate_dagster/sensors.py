@@ -9,20 +9,29 @@ cursor, so each move is seen exactly once however often the sensor ticks, and a 
 while the daemon was down is still seen on the next tick. When several moves of the alias
 arrive in one tick only the newest gets a run (earlier holders are no longer current); the
 run key is the event id, so Dagster never launches two runs for one move.
+
+Each requested run carries the move's webhook payload (``lockgate.webhooks.payload.event_payload``,
+the JSON body a webhook for the same event would receive) as the run tag ``lockgate/payload``;
+``promotion_payload(context)`` reads it back in the run's assets or ops.
 """
 
 # No `from __future__ import annotations`: Dagster reads the sensor's context annotation at runtime.
+import json
 from typing import Any
 
 import dagster as dg
 from lockgate.errors import InvalidArgument
+from lockgate.webhooks.payload import event_payload
 
 from lockgate_dagster.connection import unreachable_as_error
 
-__all__ = ["PROMOTION_TAG_PREFIX", "build_promotion_sensor"]
+__all__ = ["PROMOTION_PAYLOAD_TAG", "PROMOTION_TAG_PREFIX", "build_promotion_sensor", "promotion_payload"]
 
-#: Tags on requested runs: lockgate/model_name, lockgate/alias, lockgate/version, lockgate/event_id.
+#: Tags on requested runs: lockgate/model_name, lockgate/alias, lockgate/version, lockgate/event_id,
+#: lockgate/event_type (the webhook type) and lockgate/payload.
 PROMOTION_TAG_PREFIX = "lockgate/"
+#: The run tag holding the webhook payload of the move, as JSON.
+PROMOTION_PAYLOAD_TAG = PROMOTION_TAG_PREFIX + "payload"
 _PAGE = 500
 
 
@@ -81,6 +90,7 @@ def build_promotion_sensor(
                 cursor=str(last_id),
             )
         version = newest.to_version if newest.to_version is not None else newest.version
+        payload = event_payload(newest)
         request = dg.RunRequest(
             run_key=f"lockgate:{model_name}@{alias}:{newest.id}",
             tags={
@@ -88,11 +98,21 @@ def build_promotion_sensor(
                 PROMOTION_TAG_PREFIX + "alias": alias,
                 PROMOTION_TAG_PREFIX + "version": str(version),
                 PROMOTION_TAG_PREFIX + "event_id": str(newest.id),
+                PROMOTION_TAG_PREFIX + "event_type": payload["type"],
+                PROMOTION_PAYLOAD_TAG: json.dumps(payload, sort_keys=True),
             },
         )
         return dg.SensorResult(run_requests=[request], cursor=str(last_id))
 
     return _sensor
+
+
+def promotion_payload(context: Any) -> dict[str, Any] | None:
+    """The webhook payload of the move that requested this run (``context`` is an asset or op
+    context, or a ``DagsterRun``), or None for a run the promotion sensor did not request."""
+    run = getattr(context, "run", context)
+    raw = run.tags.get(PROMOTION_PAYLOAD_TAG)
+    return json.loads(raw) if raw else None
 
 
 def _parse_cursor(raw: str | None) -> int:

@@ -24,11 +24,13 @@ _EXPORTS: dict[str, str] = {
     "run_project": "lockgate_prefect.projects",
     "EVENT_PROMOTED": "lockgate_prefect.events",
     "EVENT_GATE_FAILED": "lockgate_prefect.events",
+    "EVENT_TYPE_LABEL": "lockgate_prefect.events",
 }
 
 __all__ = [
     "EVENT_GATE_FAILED",
     "EVENT_PROMOTED",
+    "EVENT_TYPE_LABEL",
     "BatchPrediction",
     "LockgateCredentials",
     "batch_predict",
@@ -45,7 +47,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED
+    from lockgate_prefect.events import EVENT_GATE_FAILED, EVENT_PROMOTED, EVENT_TYPE_LABEL
     from lockgate_prefect.projects import run_project
     from lockgate_prefect.tasks import (
         BatchPrediction,

@@ -6,19 +6,30 @@ model (``lockgate.model.<name>``); the version and the Lockgate run that produce
 related resources; the payload carries the verdicts. An automation such as "when
 ``lockgate.model.promoted`` for ``lockgate.model.churn`` with alias ``champion``, run the
 ``score-churn`` deployment" redeploys scoring when the champion changes.
+
+The payload is the webhook payload of the registry event (``lockgate.webhooks.payload.event_payload``:
+``type`` such as ``model_version.promoted`` or ``gate.rejected``, ``event_id``, ``actor``,
+``evidence`` ...), plus the keys these events carried before (``verdicts``, ``previous_version`` ...);
+the webhook type is also the resource label ``lockgate.event-type`` for automations to match on.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lockgate.webhooks.payload import event_payload
 
 from lockgate_prefect import _compat
+
+if TYPE_CHECKING:
+    from lockgate.registry.entities import RegistryEvent
 
 __all__ = [
     "EVENT_GATE_FAILED",
     "EVENT_PROMOTED",
+    "EVENT_TYPE_LABEL",
     "emit_gate_failed",
     "emit_promoted",
     "event_id_for",
@@ -27,6 +38,8 @@ __all__ = [
 
 EVENT_PROMOTED = "lockgate.model.promoted"
 EVENT_GATE_FAILED = "lockgate.gate.failed"
+#: Resource label holding the webhook event type (``model_version.promoted``, ``gate.rejected`` ...).
+EVENT_TYPE_LABEL = "lockgate.event-type"
 
 # Event ids derived from the registry's own event id: re-sending after a retried task
 # gives the same id, which Prefect stores once.
@@ -38,8 +51,10 @@ def model_resource_id(name: str) -> str:
     return f"lockgate.model.{name}"
 
 
-def _resource(name: str, *, alias: str | None, stage: str | None) -> dict[str, str]:
+def _resource(name: str, *, alias: str | None, stage: str | None, event_type: str | None) -> dict[str, str]:
     resource = {"prefect.resource.id": model_resource_id(name), "prefect.resource.name": name}
+    if event_type:
+        resource[EVENT_TYPE_LABEL] = event_type
     if alias:
         resource["lockgate.alias"] = alias
     if stage:
@@ -100,14 +115,16 @@ def emit_promoted(
     registry_event_id: int | None,
     tracking_uri: str,
     overridden: bool = False,
+    registry_event: RegistryEvent | None = None,
 ) -> Any:
-    """Emit ``lockgate.model.promoted`` for ``version`` taking ``alias``/``stage``."""
+    """Emit ``lockgate.model.promoted`` for ``version`` taking ``alias``/``stage``; with
+    ``registry_event`` (the move) the payload is also its webhook payload."""
     payload = {
         "model": name, "version": version, "alias": alias, "stage": stage,
         "previous_version": previous_version, "overridden": overridden,
         "registry_event_id": registry_event_id, "verdicts": _verdicts(results),
     }
-    return _emit(EVENT_PROMOTED, name, version, alias, stage, run_id, payload,
+    return _emit(EVENT_PROMOTED, name, version, alias, stage, run_id, _with_webhook_payload(payload, registry_event),
                  event_id_for(tracking_uri, registry_event_id))
 
 
@@ -121,14 +138,22 @@ def emit_gate_failed(
     results: Sequence[Any],
     run_id: str | None,
     message: str,
+    registry_event: RegistryEvent | None = None,
 ) -> Any:
-    """Emit ``lockgate.gate.failed`` with every rule's verdict."""
+    """Emit ``lockgate.gate.failed`` with every rule's verdict; with ``registry_event`` (the
+    ``GATE_REJECTED`` entry) the payload is also its webhook payload."""
     payload = {
         "model": name, "version": version, "alias": alias, "stage": stage,
         "holder_version": holder_version, "message": message, "verdicts": _verdicts(results),
         "failed_rules": [r.rule for r in results if not r.passed],
     }
-    return _emit(EVENT_GATE_FAILED, name, version, alias, stage, run_id, payload, None)
+    return _emit(EVENT_GATE_FAILED, name, version, alias, stage, run_id,
+                 _with_webhook_payload(payload, registry_event), None)
+
+
+def _with_webhook_payload(legacy: dict[str, Any], registry_event: RegistryEvent | None) -> dict[str, Any]:
+    # The webhook fields win on shared keys (model, version, alias, stage): one definition.
+    return legacy if registry_event is None else {**legacy, **event_payload(registry_event)}
 
 
 def _emit(
@@ -140,7 +165,7 @@ def _emit(
         kwargs["id"] = event_id
     return _compat.emit_event(
         event,
-        resource=_resource(name, alias=alias, stage=stage),
+        resource=_resource(name, alias=alias, stage=stage, event_type=payload.get("type")),
         related=_related(name, version, run_id),
         payload=payload,
         **kwargs,

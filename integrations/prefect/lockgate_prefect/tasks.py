@@ -152,15 +152,27 @@ def gate_failure_message(
     return "\n".join(lines)
 
 
-def _last_move_event_id(
-    client: LockgateClient, name: str, *, alias: str | None, stage: str | None, version: int
-) -> int | None:
+def _last_event(
+    client: LockgateClient, name: str, *, alias: str | None, stage: str | None, version: int, rejected: bool
+) -> RegistryEvent | None:
+    """The newest move of ``version`` onto the target (or, ``rejected``, its newest refusal)."""
     try:
         history = client.get_promotion_history(name, alias=alias, stage=stage)
-    except Exception:  # noqa: BLE001 - the event id only de-duplicates re-sent events; never fail for it
+    except Exception:  # noqa: BLE001 - the event only enriches the Prefect event; never fail for it
         return None
-    moves = [e for e in history if (e.to_version or e.version) == version and e.type.value != "GATE_REJECTED"]
-    return moves[-1].id if moves else None
+    found = [e for e in history
+             if (e.to_version or e.version) == version and (e.type.value == "GATE_REJECTED") == rejected]
+    return found[-1] if found else None
+
+
+def _event_by_id(client: LockgateClient, name: str, event_id: int | None) -> RegistryEvent | None:
+    if event_id is None:
+        return None
+    try:
+        page = client.get_events(after_id=int(event_id) - 1, model_name=name, limit=1)
+    except Exception:  # noqa: BLE001 - the event only enriches the Prefect event; never fail for it
+        return None
+    return page[0] if page and page[0].id == event_id else None
 
 
 @task(name="promote_model", **TASK_OPTIONS)
@@ -203,6 +215,7 @@ def promote_model(
         emit_gate_failed(
             name, version=mv.version, alias=alias, stage=stage, holder_version=holder,
             results=results, run_id=mv.run_id, message=message,
+            registry_event=_last_event(client, name, alias=alias, stage=stage, version=mv.version, rejected=True),
         )
         raise GateFailed(message, results=results, details=exc.details) from None
     note = None if decision.changed else f"v{mv.version} already held {target}; nothing changed."
@@ -213,13 +226,14 @@ def promote_model(
                          holder_version=decision.previous_version, note=note, links=links),
         name=name, target=target, description=f"Gate verdicts: {name} v{mv.version} → {target}",
     )
-    event_id = decision.event_id if decision.changed else _last_move_event_id(
-        client, name, alias=alias, stage=stage, version=mv.version
-    )
+    move = _event_by_id(client, name, decision.event_id) if decision.changed else _last_event(
+        client, name, alias=alias, stage=stage, version=mv.version, rejected=False)
+    event_id = decision.event_id if decision.changed else (move.id if move is not None else None)
     emit_promoted(
         name, version=mv.version, alias=alias, stage=stage, previous_version=decision.previous_version,
         results=decision.results, run_id=mv.run_id, registry_event_id=event_id,
         tracking_uri=client.tracking_uri, overridden=decision.overridden,
+        registry_event=move,
     )
     _compat.run_logger().info(
         "%s v%s %s %s", name, mv.version, "now holds" if decision.changed else "already held", target

@@ -1,10 +1,13 @@
 """build_promotion_sensor against the real registry event log, evaluated by Dagster."""
 
+import json
+
 import dagster as dg
 import pytest
 from lockgate import LockgateClient
-from lockgate.errors import InvalidArgument, ServiceUnavailable
-from lockgate_dagster import LockgateResource, build_promotion_sensor
+from lockgate.errors import GateFailed, InvalidArgument, ServiceUnavailable
+from lockgate.webhooks.payload import event_payload
+from lockgate_dagster import LockgateResource, build_promotion_sensor, promotion_payload
 
 
 @dg.asset
@@ -42,7 +45,9 @@ def test_each_alias_move_is_seen_once_through_the_cursor(
     (request,) = first.run_requests
     move = [e for e in registry.get_events() if e.type.value == "ALIAS_SET"][-1]
     assert request.tags == {"lockgate/model_name": "churn", "lockgate/alias": "champion",
-                            "lockgate/version": "1", "lockgate/event_id": str(move.id)}
+                            "lockgate/version": "1", "lockgate/event_id": str(move.id),
+                            "lockgate/event_type": "alias.set",
+                            "lockgate/payload": json.dumps(event_payload(move), sort_keys=True)}
     assert request.run_key == f"lockgate:churn@champion:{move.id}"
     assert first.cursor == str(move.id)
 
@@ -85,6 +90,40 @@ def test_sensor_in_definitions_evaluates_through_the_daemon_path(
         data = defs.resolve_sensor_def(sensor.name).evaluate_tick(context)
     assert [r.tags["lockgate/version"] for r in data.run_requests] == ["2"]
     assert data.cursor is not None and int(data.cursor) > 0
+
+
+def test_a_gated_promotion_hands_the_webhook_payload_to_the_run_it_requests(
+    registry: LockgateClient, sqlite_uri: str, instance: dg.DagsterInstance
+) -> None:
+    registry.set_gate_policy("churn", alias="champion",
+                             policy={"rules": [{"type": "require_tags", "tags": {"validated": "yes"}}]})
+    with pytest.raises(GateFailed):  # a refusal moves nothing, so it requests no run
+        registry.promote("churn", version=2, alias="champion")
+    registry.set_model_version_tag("churn", 2, "validated", "yes")
+    registry.promote("churn", version=2, alias="champion", reason="validated")
+    sensor = build_promotion_sensor(model_name="churn", alias="champion", target=[scores])
+    (request,) = _tick(sensor, sqlite_uri, None, instance).run_requests
+    move = [e for e in registry.get_events() if e.type.value == "ALIAS_SET"][-1]
+    assert request.tags["lockgate/event_type"] == "model_version.promoted"
+
+    seen: dict[str, object] = {}
+
+    @dg.asset(name="scores")
+    def reads_payload(context: dg.AssetExecutionContext) -> int:
+        seen.update(promotion_payload(context) or {})
+        return 1
+
+    result = dg.materialize([reads_payload], instance=instance, tags=request.tags)
+    assert result.success
+    assert seen == event_payload(move)  # the JSON a webhook for this event receives
+    assert seen["type"] == "model_version.promoted" and seen["types"] == ["model_version.promoted", "alias.set"]
+    assert seen["event_id"] == move.id and seen["model"] == "churn" and seen["version"] == 2
+    assert seen["actor"] == registry.user and seen["reason"] == "validated"
+    evidence = seen["evidence"]
+    assert isinstance(evidence, dict) and evidence["passed"] is True
+    assert [r["passed"] for r in evidence["results"]] == [True]
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None and promotion_payload(run) == seen
 
 
 def test_bad_cursor_and_unreachable_server_are_clear_errors(instance: dg.DagsterInstance, sqlite_uri: str) -> None:

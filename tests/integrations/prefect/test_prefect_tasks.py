@@ -12,9 +12,11 @@ import lockgate
 import pytest
 from lockgate.errors import GateFailed, NotFound, ServiceUnavailable
 from lockgate.registry.verdicts import verdict_markdown_table
+from lockgate.webhooks.payload import event_payload
 from lockgate_prefect import (
     EVENT_GATE_FAILED,
     EVENT_PROMOTED,
+    EVENT_TYPE_LABEL,
     BatchPrediction,
     LockgateCredentials,
     batch_predict,
@@ -153,6 +155,15 @@ def test_promote_passes_the_gate_emits_an_event_and_publishes_verdicts() -> None
     assert event.payload["version"] == 1
     assert event.payload["previous_version"] is None
     assert [v["passed"] for v in event.payload["verdicts"]] == [True, True]
+    # the webhook payload of the same registry event, field for field
+    (move,) = [e for e in client.get_events(model_name=name) if e.type.value == "ALIAS_SET"]
+    expected = event_payload(move)
+    assert {k: event.payload[k] for k in expected} == expected
+    assert event.payload["type"] == "model_version.promoted" == event.resource[EVENT_TYPE_LABEL]
+    assert event.payload["types"] == ["model_version.promoted", "alias.set"]
+    assert event.payload["event_id"] == move.id and event.payload["model"] == name
+    assert event.payload["actor"] == client.user and event.payload["version"] == 1
+    assert [r["passed"] for r in event.payload["evidence"]["results"]] == [True, True]
     roles = {r["prefect.resource.role"]: r.id for r in event.related}
     assert roles["model-version"] == f"lockgate.model-version.{name}.1"
     assert roles["lockgate-run"] == f"lockgate.run.{run_id}"
@@ -203,6 +214,13 @@ def test_a_refused_gate_fails_the_task_with_every_verdict_and_is_not_retried() -
     (event,) = wait_for_prefect_events(EVENT_GATE_FAILED, resource_id=f"lockgate.model.{name}", since=since)
     assert event.payload["version"] == 2 and event.payload["holder_version"] == 1
     assert event.payload["failed_rules"] == ["val_auc beats holder by 0.01 (higher is better)"]
+    expected = event_payload(rejected[0])
+    assert {k: event.payload[k] for k in expected} == expected
+    assert event.payload["type"] == "gate.rejected" == event.resource[EVENT_TYPE_LABEL]
+    assert event.payload["event_id"] == rejected[0].id and event.payload["actor"] == client.user
+    assert event.payload["model"] == name and event.payload["version"] == 2
+    assert event.payload["evidence"]["passed"] is False
+    assert [r["passed"] for r in event.payload["evidence"]["results"]] == [True, False]
     reports = markdown_artifacts(artifact_key(name, "@champion"))
     assert len(reports) == 2 and "**refused**" in reports[-1]
     assert "| val_auc beats holder by 0.01 (higher is better) | FAIL |" in reports[-1]
