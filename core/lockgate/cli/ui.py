@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def ui_command(
+    ctx: typer.Context,
     backend_store_uri: Annotated[
         str | None,
         typer.Option(help="Database to show (default: the tracking URI when it is a database, else "
@@ -49,6 +50,7 @@ def ui_command(
                                  "`lockgate server` for a team server.", param_hint="--host")
     typer.echo(f"Lockgate UI: {ui_url(host, port)}  (data: {uri}; Ctrl-C stops it)")
     server_command(
+        ctx,  # `lockgate ui` takes no extra arguments, so no mlflow-only flags reach the check
         backend_store_uri=uri,
         artifacts_destination=artifacts_destination or settings.default_artifact_root(),
         serve_artifacts=True,

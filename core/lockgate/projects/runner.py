@@ -10,7 +10,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -229,9 +230,7 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
                 thread.start()
             try:
                 if client is None:
-                    from lockgate.client import LockgateClient
-
-                    client = LockgateClient(launch.tracking_uri)
+                    client = _open_client(launch.tracking_uri)
                 if not recorded:
                     _record(client, prepared, launch, run_name=run_name, tags=tags,
                             parent_run_id=parent_run_id, start_ms=start_ms)
@@ -252,6 +251,38 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
                              parent_run_id=parent_run_id, start_ms=start_ms)
         return _finish(client, run_id, (out_path, err_path), exit_code=exit_code,
                        interrupted=interrupted, check=check)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block ends, then deliver them as they came.
+
+    A KeyboardInterrupt raised inside a module import leaves that module half-initialised, and
+    marking the run KILLED afterwards would fail importing it again (e.g. ``asyncio``).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+def _open_client(tracking_uri: str) -> LockgateClient:
+    """A client whose store is already imported and open, with interrupts held meanwhile."""
+    from lockgate.client import LockgateClient
+
+    with _interrupts_held():
+        client = LockgateClient(tracking_uri)
+        client.store  # noqa: B018 - opening the store is the point: its imports must not be cut short
+    return client
 
 
 def _ensure_recorded(client: LockgateClient, prepared: Plan, launch: _Launch, **kwargs: Any) -> None:

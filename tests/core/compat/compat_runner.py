@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,9 @@ def run_scenario(url: str, work: Path, *, subset: str) -> Recording:
     from mlflow import MlflowClient
 
     work.mkdir(parents=True, exist_ok=True)
+    # mlflow's set_*_uri also export MLFLOW_*_URI for subprocesses; put the environment back after,
+    # or every later test's mlflow client (and its subprocesses) talks to this stopped server.
+    saved_env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
     ctx = Ctx(url=url, work=work, client=MlflowClient(tracking_uri=url, registry_uri=url),
@@ -170,5 +174,11 @@ def run_scenario(url: str, work: Path, *, subset: str) -> Recording:
         while mlflow.active_run():
             mlflow.end_run()
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     # Normalize at the end: ids named by later steps also apply to earlier answers.
     return Recording(url=url, results={k: _normalize(v, ctx) for k, v in results.items()})
