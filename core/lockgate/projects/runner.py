@@ -229,12 +229,15 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
             for thread in threads:
                 thread.start()
             try:
-                if client is None:
-                    client = _open_client(launch.tracking_uri)
-                if not recorded:
-                    _record(client, prepared, launch, run_name=run_name, tags=tags,
-                            parent_run_id=parent_run_id, start_ms=start_ms)
-                    recorded = True
+                # An interrupt is delivered after the store is open and the run recorded, so the
+                # run can always be marked KILLED.
+                with _interrupts_held():
+                    if client is None:
+                        client = _open_client(launch.tracking_uri)
+                    if not recorded:
+                        _record(client, prepared, launch, run_name=run_name, tags=tags,
+                                parent_run_id=parent_run_id, start_ms=start_ms)
+                        recorded = True
                 if prepared.environment.lock is not None:
                     client.log_text(run_id, prepared.environment.lock, LOCK_ARTIFACT)
                 exit_code = process.wait()
@@ -276,12 +279,11 @@ def _interrupts_held() -> Iterator[None]:
 
 
 def _open_client(tracking_uri: str) -> LockgateClient:
-    """A client whose store is already imported and open, with interrupts held meanwhile."""
+    """A client whose store is already imported and open (call it with interrupts held)."""
     from lockgate.client import LockgateClient
 
-    with _interrupts_held():
-        client = LockgateClient(tracking_uri)
-        client.store  # noqa: B018 - opening the store is the point: its imports must not be cut short
+    client = LockgateClient(tracking_uri)
+    client.store  # noqa: B018 - opening the store is the point: its imports must not be cut short
     return client
 
 
