@@ -92,6 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LOCKGATE_HOME"] = str(Path(tmp) / "home")
         from lockgate.search import apply_run_search
+        from lockgate.store.sql.run_rows import load_runs
         from lockgate.store.sql.store import SqlStore
         from lockgate.store.sql.tables import RunTable
         from sqlalchemy import select
@@ -114,7 +115,7 @@ def main() -> None:
                 stmt = apply_run_search(stmt, filter_string=filter_string, order_by=order_by, page_end=101).limit(101)
                 with store.engine.connect() as conn:
                     rows = conn.execute(stmt).all()
-                    return len(store._load_runs(conn, rows[:100]))
+                    return len(load_runs(conn, rows[:100]))
 
             found = search()
             ms = _median_ms(search)

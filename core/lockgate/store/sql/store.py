@@ -7,23 +7,17 @@ possible on SQLite.
 
 from __future__ import annotations
 
-import gc
-import json
 import math
 import re
-import time
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lockgate import settings
 from lockgate.entities import (
-    Dataset,
     DatasetInput,
     Experiment,
     LifecycleStage,
@@ -33,7 +27,6 @@ from lockgate.entities import (
     Run,
     RunData,
     RunInfo,
-    RunInputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -41,27 +34,32 @@ from lockgate.entities import (
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
 from lockgate.store.projection import RunColumns
+from lockgate.store.sql.dataset_inputs import log_dataset_inputs
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
-from lockgate.store.sql.tables import (
-    DatasetTable,
-    ExperimentTable,
-    ExperimentTagTable,
-    LatestMetricTable,
-    MetricTable,
-    ParamTable,
-    RunInputTable,
-    RunTable,
-    RunTagTable,
-    core_table,
+from lockgate.store.sql.garbage import collect_garbage
+from lockgate.store.sql.run_rows import (  # the table handles are imported from here by importing.py
+    ET,
+    LM,
+    E,
+    M,
+    P,
+    R,
+    T,
+    active_run_row,
+    experiment_id_int,
+    experiment_row,
+    gc_paused,
+    load_runs,
+    now_ms,
+    run_info,
+    run_row,
 )
 from lockgate.store.validation import (
     validate_batch,
-    validate_dataset_inputs,
     validate_experiment_name,
     validate_id_list,
     validate_key,
     validate_max_results,
-    validate_run_id,
     validate_tag,
 )
 
@@ -71,51 +69,6 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
-
-E = core_table(ExperimentTable)
-ET = core_table(ExperimentTagTable)
-R = core_table(RunTable)
-P = core_table(ParamTable)
-M = core_table(MetricTable)
-LM = core_table(LatestMetricTable)
-T = core_table(RunTagTable)
-D = core_table(DatasetTable)
-RI = core_table(RunInputTable)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building thousands of short-lived objects.
-
-    They hold no cycles, yet their sheer number triggers full collections that walk every
-    object of the process; that tripled the time of a 20,000-point history read.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _experiment_id_int(experiment_id: object) -> int:
-    try:
-        value = int(str(experiment_id))
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"Invalid experiment id {experiment_id!r}: expected an integer id.") from None
-    if value < 0:
-        raise InvalidArgument(f"Invalid experiment id {experiment_id!r}: expected a non-negative integer.")
-    return value
-
-
-def _metric_value(value: float, is_nan: bool) -> float:
-    return math.nan if is_nan else value
-
 
 class SqlStore:
     """Tracking data in one SQL database; the URL's scheme picks the backend.
@@ -163,7 +116,7 @@ class SqlStore:
             exists = conn.execute(select(E.c.experiment_id).where(E.c.experiment_id == 0)).first()
         if exists:
             return
-        now = _now_ms()
+        now = now_ms()
         try:
             with write_connection(self.engine) as conn:
                 if conn.execute(select(E.c.experiment_id).where(E.c.experiment_id == 0)).first():
@@ -181,12 +134,9 @@ class SqlStore:
         except IntegrityError:
             pass  # another process created it first
 
-    def _experiment_row(self, conn: Connection, experiment_id: object) -> Any:
-        exp_id = _experiment_id_int(experiment_id)
-        row = conn.execute(select(E).where(E.c.experiment_id == exp_id)).first()
-        if row is None:
-            raise NotFound(f"No experiment with id {experiment_id!r}.")
-        return row
+    # Row lookups, kept as methods for the importer (store/sql/importing.py).
+    _experiment_row = staticmethod(experiment_row)
+    _run_row = staticmethod(run_row)
 
     def _experiment_from_row(self, conn: Connection, row: Any) -> Experiment:
         tags: dict[str, str] = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
@@ -200,94 +150,6 @@ class SqlStore:
             last_update_time=row.last_update_time,
         )
 
-    def _run_row(self, conn: Connection, run_id: str) -> Any:
-        validate_run_id(run_id)
-        row = conn.execute(select(R).where(R.c.run_uuid == run_id)).first()
-        if row is None:
-            raise NotFound(f"No run with id {run_id!r}.")
-        return row
-
-    def _active_run_row(self, conn: Connection, run_id: str) -> Any:
-        row = self._run_row(conn, run_id)
-        if row.lifecycle_stage != "active":
-            raise InvalidArgument(
-                f"Run {run_id!r} is deleted; restore it with `lockgate runs restore {run_id}` before writing to it."
-            )
-        return row
-
-    @staticmethod
-    def _run_info(row: Any) -> RunInfo:
-        return RunInfo(
-            run_id=row.run_uuid,
-            experiment_id=str(row.experiment_id),
-            run_name=row.name,
-            user_id=row.user_id,
-            status=RunStatus(row.status),
-            start_time=row.start_time,
-            end_time=row.end_time,
-            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-            artifact_uri=row.artifact_uri,
-            parent_run_id=row.parent_run_id,
-        )
-
-    def _load_runs(self, conn: Connection, rows: Sequence[Any], columns: RunColumns | None = None) -> list[Run]:
-        """Build full Run entities for ``rows`` with four queries, whatever their number;
-        ``columns`` limits which params, metrics and tags are loaded."""
-        if not rows:
-            return []
-        ids = [r.run_uuid for r in rows]
-        cols = columns or RunColumns()
-        metrics: dict[str, dict[str, float]] = defaultdict(dict)
-        params: dict[str, dict[str, str]] = defaultdict(dict)
-        tags: dict[str, dict[str, str]] = defaultdict(dict)
-        inputs: dict[str, list[DatasetInput]] = defaultdict(list)
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
-            if cols.metrics is None or cols.metrics:
-                metric_rows = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(
-                    LM.c.run_uuid.in_(chunk))
-                if cols.metrics is not None:
-                    metric_rows = metric_rows.where(LM.c.key.in_(list(cols.metrics)))
-                for run_uuid, key, value, nan in conn.execute(metric_rows):
-                    metrics[run_uuid][key] = _metric_value(value, nan)
-            if cols.params is None or cols.params:
-                param_rows = select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
-                if cols.params is not None:
-                    param_rows = param_rows.where(P.c.key.in_(list(cols.params)))
-                for run_uuid, key, value in conn.execute(param_rows):
-                    params[run_uuid][key] = value
-            if cols.tags is None or cols.tags:
-                tag_rows = select(T.c.run_uuid, T.c.key, T.c.value).where(T.c.run_uuid.in_(chunk))
-                if cols.tags is not None:
-                    tag_rows = tag_rows.where(T.c.key.in_(list(cols.tags)))
-                for run_uuid, key, value in conn.execute(tag_rows):
-                    tags[run_uuid][key] = value
-            for row in conn.execute(
-                select(RI.c.run_uuid, RI.c.tags_json, D).join(D, D.c.dataset_uuid == RI.c.dataset_uuid)
-                .where(RI.c.run_uuid.in_(chunk))
-            ):
-                inputs[row.run_uuid].append(
-                    DatasetInput(
-                        dataset=Dataset(
-                            name=row.name,
-                            digest=row.digest,
-                            source_type=row.source_type,
-                            source=row.source,
-                            schema=row.schema,
-                            profile=row.profile,
-                        ),
-                        tags=json.loads(row.tags_json or "{}"),
-                    )
-                )
-        return [
-            Run(
-                info=self._run_info(r),
-                data=RunData(metrics=metrics[r.run_uuid], params=params[r.run_uuid], tags=tags[r.run_uuid]),
-                inputs=RunInputs(dataset_inputs=inputs[r.run_uuid]),
-            )
-            for r in rows
-        ]
-
     # -------------------------------------------------------------- experiments
     def create_experiment(
         self, name: str, *, artifact_location: str | None = None, tags: dict[str, str] | None = None
@@ -295,7 +157,7 @@ class SqlStore:
         validate_experiment_name(name)
         for key, value in (tags or {}).items():
             validate_tag(RunTag(key=key, value=str(value)))
-        now = _now_ms()
+        now = now_ms()
         try:
             with write_connection(self.engine) as conn:
                 existing = conn.execute(select(E.c.lifecycle_stage).where(E.c.name == name)).first()
@@ -372,14 +234,14 @@ class SqlStore:
                     raise InvalidArgument(f"Experiment {row.name!r} is deleted; restore it before renaming.")
                 conn.execute(
                     update(E).where(E.c.experiment_id == row.experiment_id).values(
-                        name=new_name, last_update_time=_now_ms()
+                        name=new_name, last_update_time=now_ms()
                     )
                 )
         except IntegrityError:
             raise AlreadyExists(f"Experiment {new_name!r} already exists.") from None
 
     def _set_experiment_lifecycle(self, experiment_id: str, stage: str) -> None:
-        now = _now_ms()
+        now = now_ms()
         deleted_time = now if stage == "deleted" else None
         with write_connection(self.engine) as conn:
             row = self._experiment_row(conn, experiment_id)
@@ -450,13 +312,13 @@ class SqlStore:
         if parent_run_id:
             tag_map[PARENT_RUN_TAG] = parent_run_id
         run_id = run_id or uuid.uuid4().hex
-        start = start_time if start_time is not None else _now_ms()
+        start = start_time if start_time is not None else now_ms()
         with write_connection(self.engine) as conn:
             exp = self._experiment_row(conn, experiment_id)
             if exp.lifecycle_stage != "active":
                 raise InvalidArgument(f"Experiment {exp.name!r} is deleted; restore it before creating runs in it.")
             if parent_run_id:
-                self._run_row(conn, parent_run_id)
+                run_row(conn, parent_run_id)
             artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
             conn.execute(
                 insert(R).values(
@@ -474,11 +336,11 @@ class SqlStore:
             )
             conn.execute(insert(T), [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
             row = conn.execute(select(R).where(R.c.run_uuid == run_id)).one()
-            return Run(info=self._run_info(row), data=RunData(tags=tag_map))
+            return Run(info=run_info(row), data=RunData(tags=tag_map))
 
     def get_run(self, run_id: str) -> Run:
         with read_connection(self.engine) as conn:
-            return self._load_runs(conn, [self._run_row(conn, run_id)])[0]
+            return load_runs(conn, [run_row(conn, run_id)])[0]
 
     def update_run_info(
         self,
@@ -503,17 +365,17 @@ class SqlStore:
                 raise InvalidArgument(f"Invalid run name {run_name!r}: 1 to 250 characters.")
             values["name"] = run_name
         with write_connection(self.engine) as conn:
-            self._active_run_row(conn, run_id)
+            active_run_row(conn, run_id)
             if values:
                 conn.execute(update(R).where(R.c.run_uuid == run_id).values(**values))
             if run_name is not None:
                 stmt = self._insert(T).values(run_uuid=run_id, key=RUN_NAME_TAG, value=run_name)
                 conn.execute(self._upsert(stmt, ["run_uuid", "key"], {"value": stmt.excluded.value}))
-            return self._run_info(conn.execute(select(R).where(R.c.run_uuid == run_id)).one())
+            return run_info(conn.execute(select(R).where(R.c.run_uuid == run_id)).one())
 
     def _set_run_lifecycle(self, run_id: str, stage: str) -> None:
         with write_connection(self.engine) as conn:
-            row = self._run_row(conn, run_id)
+            row = run_row(conn, run_id)
             if stage == "active":
                 exp = self._experiment_row(conn, row.experiment_id)
                 if exp.lifecycle_stage != "active":
@@ -522,7 +384,7 @@ class SqlStore:
                     )
             conn.execute(
                 update(R).where(R.c.run_uuid == run_id).values(
-                    lifecycle_stage=stage, deleted_time=_now_ms() if stage == "deleted" else None
+                    lifecycle_stage=stage, deleted_time=now_ms() if stage == "deleted" else None
                 )
             )
 
@@ -543,7 +405,7 @@ class SqlStore:
     ) -> None:
         validate_batch(metrics, params, tags)
         with write_connection(self.engine) as conn:
-            self._active_run_row(conn, run_id)
+            active_run_row(conn, run_id)
             if params:
                 self._log_params(conn, run_id, params)
             if metrics:
@@ -580,7 +442,7 @@ class SqlStore:
                 )
 
     def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-        with _gc_paused():
+        with gc_paused():
             rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
         if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
             rows = [(r[0], r[1], 0.0, True, r[4], r[5]) if r[2] != r[2] else r for r in rows]
@@ -611,7 +473,7 @@ class SqlStore:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with write_connection(self.engine) as conn:
-            self._active_run_row(conn, run_id)
+            active_run_row(conn, run_id)
             result = conn.execute(delete(T).where(T.c.run_uuid == run_id, T.c.key == key))
             if result.rowcount == 0:
                 raise NotFound(f"Run {run_id!r} has no tag {key!r}.")
@@ -624,7 +486,7 @@ class SqlStore:
         validate_key("metric", key)
         offset = decode_page_token(page_token)
         with read_connection(self.engine) as conn:
-            self._run_row(conn, run_id)
+            run_row(conn, run_id)
             if max_results is None:
                 rows = conn.exec_driver_sql(self._sql_metric_history, (run_id, key)).fetchall()
             else:
@@ -639,7 +501,7 @@ class SqlStore:
                 rows = conn.execute(stmt).all()
         nan = math.nan
         # Validating construction is faster than model_construct in pydantic 2.
-        with _gc_paused():
+        with gc_paused():
             points = [
                 Metric(key=key, value=nan if is_nan else value, timestamp=ts, step=step)
                 for value, is_nan, ts, step in rows
@@ -649,45 +511,7 @@ class SqlStore:
         return PagedList(points, None)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        # Checked and prepared before the write lock is taken, and written with a few batched
-        # statements, so even the largest allowed request holds the lock briefly.
-        validate_dataset_inputs(datasets)
-        wanted: dict[tuple[str, str], DatasetInput] = {}
-        tags: dict[tuple[str, str], str] = {}
-        for item in datasets:
-            key = (item.dataset.name, item.dataset.digest)
-            wanted.setdefault(key, item)
-            tags[key] = json.dumps(item.tags, sort_keys=True)
-        names = sorted({name for name, _ in wanted})
-        with write_connection(self.engine) as conn:
-            run = self._active_run_row(conn, run_id)
-            known: dict[tuple[str, str], str] = {}
-            for start in range(0, len(names), 500):
-                rows = conn.execute(
-                    select(D.c.dataset_uuid, D.c.name, D.c.digest).where(
-                        D.c.experiment_id == run.experiment_id, D.c.name.in_(names[start:start + 500])
-                    )
-                )
-                known.update({(r.name, r.digest): r.dataset_uuid for r in rows if (r.name, r.digest) in wanted})
-            new_rows = []
-            for key, item in wanted.items():
-                if key in known:
-                    continue
-                ds = item.dataset
-                known[key] = uuid.uuid4().hex
-                new_rows.append({
-                    "dataset_uuid": known[key], "experiment_id": run.experiment_id, "name": ds.name,
-                    "digest": ds.digest, "source_type": ds.source_type, "source": ds.source,
-                    "schema": ds.schema_, "profile": ds.profile,
-                })
-            if new_rows:
-                conn.execute(insert(D), new_rows)
-            if wanted:
-                stmt = self._insert(RI)
-                conn.execute(
-                    self._upsert(stmt, ["run_uuid", "dataset_uuid"], {"tags_json": stmt.excluded.tags_json}),
-                    [{"run_uuid": run_id, "dataset_uuid": known[key], "tags_json": tags[key]} for key in wanted],
-                )
+        log_dataset_inputs(self, run_id, datasets)
 
     # ------------------------------------------------------------------- search
     def search_runs(
@@ -708,7 +532,7 @@ class SqlStore:
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
         validate_id_list("experiment_ids", experiment_ids)
         offset = decode_page_token(page_token)
-        exp_ids = [_experiment_id_int(e) for e in experiment_ids]
+        exp_ids = [experiment_id_int(e) for e in experiment_ids]
         stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
         stmt = apply_run_search(
             stmt, filter_string=filter_string or "", order_by=list(order_by or []),
@@ -717,11 +541,10 @@ class SqlStore:
         stmt = stmt.offset(offset).limit(max_results + 1)
         with read_connection(self.engine) as conn:
             rows = conn.execute(stmt).all()
-            runs = self._load_runs(conn, rows[:max_results], columns)
+            runs = load_runs(conn, rows[:max_results], columns)
         token = encode_page_token(offset + max_results) if len(rows) > max_results else None
         return PagedList(runs, token)
 
-    # ---------------------------------------------------------------------- gc
     def gc(
         self,
         *,
@@ -729,54 +552,12 @@ class SqlStore:
         run_ids: Sequence[str] | None = None,
         experiment_ids: Sequence[str] | None = None,
     ) -> list[Run]:
-        cutoff = _now_ms() - older_than_ms if older_than_ms is not None else None
-        with write_connection(self.engine) as conn:
-            exp_stmt = select(E.c.experiment_id).where(E.c.lifecycle_stage == "deleted")
-            if experiment_ids is not None:
-                ids = [_experiment_id_int(e) for e in experiment_ids]
-                for exp_id in ids:
-                    row = self._experiment_row(conn, exp_id)
-                    if row.lifecycle_stage != "deleted":
-                        raise InvalidArgument(f"Experiment {row.name!r} is not deleted; delete it before gc.")
-                exp_stmt = exp_stmt.where(E.c.experiment_id.in_(ids))
-            if cutoff is not None:
-                exp_stmt = exp_stmt.where(E.c.deleted_time <= cutoff)
-            doomed_exps = [r.experiment_id for r in conn.execute(exp_stmt)] if run_ids is None else []
-
-            run_stmt = select(R).where(R.c.lifecycle_stage == "deleted")
-            if run_ids is not None:
-                for run_id in run_ids:
-                    row = self._run_row(conn, run_id)
-                    if row.lifecycle_stage != "deleted":
-                        raise InvalidArgument(f"Run {run_id!r} is not deleted; delete it before gc.")
-                run_stmt = run_stmt.where(R.c.run_uuid.in_(list(run_ids)))
-            elif experiment_ids is not None:
-                run_stmt = run_stmt.where(R.c.experiment_id.in_(doomed_exps))
-            if cutoff is not None and run_ids is None:
-                run_stmt = run_stmt.where(or_(R.c.deleted_time <= cutoff, R.c.experiment_id.in_(doomed_exps)))
-            doomed_rows = conn.execute(run_stmt).all()
-            removed = [Run(info=self._run_info(r)) for r in doomed_rows]
-            doomed_ids = [r.run_uuid for r in doomed_rows]
-            for start in range(0, len(doomed_ids), 500):
-                chunk = doomed_ids[start : start + 500]
-                for table in (M, LM, P, T, RI):
-                    conn.execute(delete(table).where(table.c.run_uuid.in_(chunk)))
-                # Children of a removed parent keep living; they just lose the link.
-                conn.execute(update(R).where(R.c.parent_run_id.in_(chunk)).values(parent_run_id=None))
-                conn.execute(delete(R).where(R.c.run_uuid.in_(chunk)))
-            for exp_id in doomed_exps:
-                remaining = conn.execute(
-                    select(func.count()).select_from(R).where(R.c.experiment_id == exp_id)
-                ).scalar_one()
-                if remaining == 0:
-                    conn.execute(delete(ET).where(ET.c.experiment_id == exp_id))
-                    conn.execute(delete(D).where(D.c.experiment_id == exp_id))
-                    conn.execute(delete(E).where(E.c.experiment_id == exp_id))
-        return removed
+        """Remove deleted runs and experiments for good; see ``garbage.collect_garbage``."""
+        return collect_garbage(self.engine, older_than_ms=older_than_ms, run_ids=run_ids, experiment_ids=experiment_ids)
 
     # ------------------------------------------------------------- bulk helpers
     def iter_run_ids(self, experiment_ids: Iterable[str]) -> list[str]:
         """All run ids of the experiments (any lifecycle); used by exports and tests."""
-        ids = [_experiment_id_int(e) for e in experiment_ids]
+        ids = [experiment_id_int(e) for e in experiment_ids]
         with read_connection(self.engine) as conn:
             return [r[0] for r in conn.execute(select(R.c.run_uuid).where(R.c.experiment_id.in_(ids)))]
