@@ -11,7 +11,10 @@ It starts a real ``mlflow server`` on a fresh SQLite file, fills it with the sto
    client does; MLflow has no bulk export endpoint);
 2. ``import_mlflow`` over REST into a fresh Lockgate SQLite file, with the time spent in
    Lockgate's writes measured separately (reads = total - writes);
-3. the same import read from MLflow's database file directly.
+3. the same import read from MLflow's database file directly;
+4. both imports again into a running ``lockgate server`` (a separate process on its own fresh
+   SQLite file) by URL, through its ``/api/v1/import`` routes: the server path beside the
+   database path, the source held the same.
 
 It prints runs/s and metric points/s for each and says whether the REST import is limited
 by MLflow's reads or Lockgate's writes. Print ``uptime`` with the figures: they depend on load.
@@ -91,8 +94,31 @@ def mlflow_export(url: str) -> tuple[float, int, int]:
     return time.perf_counter() - began, n_runs, n_points
 
 
-def lockgate_import(source_url: str, dest_dir: Path, *, artifacts_root: str | None = None) -> dict[str, float]:
-    """One import into a fresh Lockgate SQLite file, with the writes timed apart."""
+def start_lockgate_server(services: Any, root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``lockgate server`` (one worker, auth off, artifacts through its proxy) on a fresh SQLite file."""
+    import httpx
+
+    port = services.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lockgate.cli.server", "--port", str(port), "--backend-store-uri",
+         f"sqlite:///{root / 'server.db'}", "--artifacts-destination", str(root / "server-artifacts"),
+         "--no-access-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"lockgate server did not start on {url}")
+
+
+def lockgate_import(source_url: str, dest_dir: Path, *, artifacts_root: str | None = None,
+                    to: str | None = None) -> dict[str, float]:
+    """One import into a fresh Lockgate SQLite file (or the server at ``to``), writes timed apart."""
     os.environ["LOCKGATE_HOME"] = str(dest_dir)
     from lockgate.importers.mlflow import ImportOptions, LockgateWriter, import_mlflow, open_source
     from lockgate.store import clear_store_cache
@@ -124,7 +150,7 @@ def lockgate_import(source_url: str, dest_dir: Path, *, artifacts_root: str | No
                 TimedWriter.spent += time.perf_counter() - began
 
     source = open_source(source_url, artifacts_root=artifacts_root)
-    writer = TimedWriter(f"sqlite:///{dest_dir / 'lockgate.db'}", source_label=source.label)
+    writer = TimedWriter(to or f"sqlite:///{dest_dir / 'lockgate.db'}", source_label=source.label)
     report = import_mlflow(source, writer, options=ImportOptions(artifacts=False))
     source.close()
     if not report.ok:
@@ -152,15 +178,26 @@ def main() -> None:
             ml_s, ml_runs, ml_points = mlflow_export(server.url)
             rest = lockgate_import(server.url, root / "dest-rest")
             direct = lockgate_import(db, root / "dest-db")
+            into = {}
+            for label, source_url in (("rest", server.url), ("db", db)):
+                (root / f"server-{label}").mkdir()
+                lg_proc, lg_url = start_lockgate_server(services, root / f"server-{label}")
+                try:
+                    into[label] = lockgate_import(source_url, root / f"dest-server-{label}", to=lg_url)
+                finally:
+                    lg_proc.terminate()
+                    lg_proc.wait(timeout=30)
         finally:
             server.stop()
     load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"\n{load}\n")
-    print(f"{'':<44}{'seconds':>9}{'runs/s':>9}{'points/s':>11}")
-    print(f"{'MLflow client: read everything out':<44}{ml_s:>9.2f}{ml_runs / ml_s:>9.1f}{ml_points / ml_s:>11,.0f}")
+    print(f"{'':<46}{'seconds':>9}{'runs/s':>9}{'points/s':>11}")
+    print(f"{'MLflow client: read everything out':<46}{ml_s:>9.2f}{ml_runs / ml_s:>9.1f}{ml_points / ml_s:>11,.0f}")
     for label, r in (("lockgate import mlflow --from http://...", rest),
-                     ("lockgate import mlflow --from sqlite:///...", direct)):
-        print(f"{label:<44}{r['seconds']:>9.2f}{r['runs'] / r['seconds']:>9.1f}{r['points'] / r['seconds']:>11,.0f}")
+                     ("lockgate import mlflow --from sqlite:///...", direct),
+                     ("  the same, --from http://... --to server", into["rest"]),
+                     ("  the same, --from sqlite:///... --to server", into["db"])):
+        print(f"{label:<46}{r['seconds']:>9.2f}{r['runs'] / r['seconds']:>9.1f}{r['points'] / r['seconds']:>11,.0f}")
     writes = rest["writes"]
     reads = rest["seconds"] - writes
     print(f"\nREST import: {reads:.2f} s reading MLflow, {writes:.2f} s writing Lockgate "
@@ -168,6 +205,9 @@ def main() -> None:
           f"{'MLflow reads' if reads > writes else 'Lockgate writes'}.")
     print(f"Lockgate's writes alone: {rest['points'] / writes:,.0f} points/s; from MLflow's database: "
           f"{direct['writes']:.2f} s writing of {direct['seconds']:.2f} s.")
+    print(f"Into a running server by URL (from MLflow's database): {into['db']['writes']:.2f} s writing of "
+          f"{into['db']['seconds']:.2f} s, {into['db']['points'] / into['db']['writes']:,.0f} points/s written "
+          f"(database path: {direct['points'] / direct['writes']:,.0f}).")
 
 
 if __name__ == "__main__":

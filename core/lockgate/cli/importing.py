@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lockgate.cli.common import TrackingUriOption, console, err_console, handle_errors
+from lockgate.cli.common import console, err_console, handle_errors
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -73,7 +73,11 @@ def import_mlflow_command(
     source_artifacts: Annotated[str | None, typer.Option(
         "--source-artifacts", help="Database sources: the old server's --artifacts-destination "
                                    "(where mlflow-artifacts:/ URIs point).")] = None,
-    tracking_uri: TrackingUriOption = None,
+    tracking_uri: Annotated[str | None, typer.Option(
+        "--to", "--tracking-uri", envvar="LOCKGATE_TRACKING_URI",
+        help="Where to import: a running lockgate server (http://host:8080; an admin's credentials "
+             "from LOCKGATE_TRACKING_TOKEN or _USERNAME/_PASSWORD when it has auth on) or its database "
+             "(sqlite:///..., postgresql+psycopg://...). Default: the SQLite file under LOCKGATE_HOME.")] = None,
 ) -> None:
     """Import an MLflow deployment: experiments, runs with full histories, artifacts, logged
     models and the registry, keeping run ids and version numbers. Re-run to resume."""

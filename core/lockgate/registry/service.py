@@ -252,32 +252,6 @@ class RegistryService:
             idempotency_key=idempotency_key,
         )
 
-    def import_model_version(
-        self, name: str, *, version: int, source: str, run_id: str | None = None, status: str = "READY",
-        stage: str = "None", description: str | None = None, user_id: str = "", run_link: str | None = None,
-        tags: Mapping[str, Any] | None = None, creation_time: int | None = None,
-        last_updated_time: int | None = None, storage_location: str | None = None, imported_from: str,
-    ) -> tuple[ModelVersion, bool]:
-        """Version number ``version`` as another registry had it (an import keeps numbers so
-        ``models:/name/N`` URIs keep working); (the version, whether it was made now).
-
-        Not a public API surface: importers call it in-process. A version already holding
-        the number is returned unchanged; its caller decides whether it is the same one.
-        """
-        validate_model_name(name)
-        if not isinstance(version, int) or version < 1:
-            raise InvalidArgument(f"Invalid version number {version!r}: a positive integer")
-        stage = ModelVersionStage.parse(stage).value
-        tag_items = [validate_tag(k, v) for k, v in (tags or {}).items()]
-        now = _now_ms()
-        created = creation_time or now
-        return self._rows.import_version(
-            name, version, source=source, storage_location=storage_location or source, run_id=run_id,
-            status=status, stage=stage, description=description, user_id=user_id, run_link=run_link,
-            tags=tag_items, creation_time=created, last_updated_time=last_updated_time or created,
-            imported_from=imported_from,
-        )
-
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """The version with its tags and aliases; NotFound if unknown or deleted."""
         return self._rows.get_version(validate_model_name(name), version_number(version))

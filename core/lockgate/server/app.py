@@ -221,6 +221,7 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
         from lockgate.server.routers import (
             mlflow_registry,
             mlflow_webhooks,
+            native_import,
             native_registry,
             native_registry_views,
             native_webhooks,
@@ -230,6 +231,7 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
         app.include_router(native_registry.build_router(), prefix="/api/v1")
         app.include_router(native_registry_views.build_router(), prefix="/api/v1")
         app.include_router(native_webhooks.build_router(), prefix="/api/v1")
+        app.include_router(native_import.build_router(), prefix="/api/v1")
     for router in routers:
         for prefix in MLFLOW_PREFIXES:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])

@@ -1,7 +1,7 @@
 """Fill a live ``mlflow server`` with the stock client: what the import tests move.
 
 Run as a script (its own process, so MLflow's global state stays out of the tests):
-``python mlflow_fill.py URL MANIFEST.json``. The manifest names the ids the tests check.
+``python mlflow_fill.py URL MANIFEST.json [HISTORY_POINTS]``. The manifest names the ids the tests check.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class FilledMlflow:
     manifest: dict[str, Any]
 
 
-def fill(url: str) -> dict[str, object]:
+def fill(url: str, history_points: int = HISTORY_POINTS) -> dict[str, object]:
     import mlflow
     import pandas as pd
     from mlflow import MlflowClient
@@ -62,7 +62,7 @@ def fill(url: str) -> dict[str, object]:
         client.log_metric(cid, "auc", 0.8 + i / 100, timestamp=base + i, step=0)
         client.set_terminated(cid, status="FINISHED" if i == 0 else "FAILED", end_time=base + 1000 + i)
     # The long history: 100,000 points in batches of 1,000 (MLflow's per-request limit).
-    for start in range(0, HISTORY_POINTS, 1000):
+    for start in range(0, history_points, 1000):
         client.log_batch(gid, metrics=[Metric("loss", 1.0 / (s + 1), base + s, s)
                                        for s in range(start, start + 1000)])
     frame = pd.DataFrame({"tenure": [1, 2, 3], "churned": [0, 1, 0]})
@@ -116,6 +116,6 @@ def fill(url: str) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    manifest = fill(sys.argv[1])
+    manifest = fill(sys.argv[1], *(int(a) for a in sys.argv[3:4]))
     with open(sys.argv[2], "w") as out:
         json.dump(manifest, out)

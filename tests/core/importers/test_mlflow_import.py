@@ -223,8 +223,9 @@ def test_clashes_are_reported_not_merged_unless_asked(
     assert sorted(v.version for v in lg.search_model_versions(filter_string="name='churn-model'")) == [1, 2, 3]
 
 
-def test_unreachable_source_is_one_clear_line(services: Any, sqlite_uri: str, tmp_path: Path) -> None:
-    port = services.free_port()
+def test_unreachable_source_is_one_clear_line(services: Any, sqlite_uri: str, tmp_path: Path,
+                                              mlflow_source: FilledMlflow) -> None:
+    port, source_url = services.free_port(), mlflow_source.url
     result = _import(sqlite_uri, "--from", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1
     assert f"MLflow server http://127.0.0.1:{port} did not answer" in result.output
@@ -235,9 +236,10 @@ def test_unreachable_source_is_one_clear_line(services: Any, sqlite_uri: str, tm
     assert wrong.exit_code == 1 and "Unsupported MLflow source" in wrong.output
     unknown = _import(sqlite_uri, "--from", "http://127.0.0.1:1", "--experiments", "x")
     assert unknown.exit_code == 1 and "Traceback" not in unknown.output
-    # Into a running server: said plainly, with what to do instead.
-    to_server = _import(f"http://127.0.0.1:{port}", "--from", "http://127.0.0.1:1")
-    assert to_server.exit_code == 1 and "is a server" in to_server.output and "--backend-store-uri" in to_server.output
+    # Into a server that does not answer: said plainly.
+    to_server = runner.invoke(app, ["import", "mlflow", "--to", f"http://127.0.0.1:{port}", "--from", source_url])
+    assert to_server.exit_code == 1 and "Traceback" not in to_server.output
+    assert f"Could not reach the Lockgate server at http://127.0.0.1:{port}" in to_server.output
 
 
 def test_unknown_fields_in_responses_are_ignored(mlflow_source: FilledMlflow) -> None:
@@ -314,12 +316,13 @@ def test_readme_and_docs_commands_run(imported: dict[str, Any], mlflow_source: F
     root = Path(__file__).parents[3]
     commands = (_doc_commands(root / "README.md", "## Moving from MLflow")
                 + _doc_commands(root / "docs" / "migration.md"))
-    assert len(commands) == 6
+    assert len(commands) == 7
     monkeypatch.setenv("LOCKGATE_HOME", str(imported["home"]))
     for command in commands:
         line = (command.replace("http://old-mlflow:5000", mlflow_source.url)
                 .replace("sqlite:///mlflow.db", mlflow_source.db_uri)
-                .replace("/srv/mlflow-artifacts", str(mlflow_source.artifacts_dir)))
+                .replace("/srv/mlflow-artifacts", str(mlflow_source.artifacts_dir))
+                .replace("http://lockgate:8080", imported["dest"]))
         clear_store_cache()
         result = _import(imported["dest"], *line.split()[3:])
         # Everything is already here (the module's import ran first): nothing new, nothing lost.

@@ -5,7 +5,7 @@ its metric histories streamed key by key in batches; its artifacts file by file;
 completion mark), then the registry (models, versions with their numbers, tags, aliases).
 
 Re-running changes nothing: experiments and models are matched by name and carry the
-``lockgate.import.source`` tag, runs and logged models by their kept ids, versions by their
+``lockgate.import.source`` tag (a new experiment keeps its MLflow id when that id is free), runs and logged models by their kept ids, versions by their
 kept numbers; a run whose completion mark is missing (an interrupted import) is rewritten
 from its first point, so nothing is duplicated.
 """
@@ -31,7 +31,7 @@ from lockgate.importers.mlflow.source import (
     SourceUnavailable,
 )
 from lockgate.importers.mlflow.writer import LockgateWriter
-from lockgate.store.sql.importing import RunState
+from lockgate.store.importing import RunState
 
 __all__ = ["ImportOptions", "import_mlflow"]
 
@@ -86,6 +86,7 @@ class _Import:
 
     def run(self) -> None:
         self.source.check()
+        self.writer.check()
         experiments = self._selected(sorted(self.source.experiments(), key=_creation_order))
         self.progress.start("experiments", total=len(experiments))
         self.progress.start("runs")
@@ -130,7 +131,8 @@ class _Import:
             exp_id = existing.experiment_id if existing is not None else None
         else:
             self.report.add("experiments", "present" if imported else "created")
-            exp_id = self.writer.adopt_experiment(exp.name, tags=exp.tags, existing=existing)
+            exp_id = self.writer.adopt_experiment(exp.name, source_id=exp.experiment_id, tags=exp.tags,
+                                                  existing=existing)
         if exp_id is not None and not self.options.dry_run:
             for model in self.source.logged_models(exp.experiment_id):
                 location, created = self.writer.put_logged_model(model, experiment_id=exp_id)

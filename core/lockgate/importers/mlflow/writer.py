@@ -1,15 +1,16 @@
 """``LockgateWriter``: where imported records land, through the core store's import path.
 
-The destination is Lockgate's configured tracking URI. Writes go through
-``lockgate.store.sql.importing`` (runs and logged models keeping their ids) and
-``RegistryService.import_model_version`` (versions keeping their numbers); artifacts go
-through the destination's artifact repositories, file by file.
+The destination is Lockgate's tracking URI: its database (``SqlImportRows``, in-process) or
+a running ``lockgate server`` (``RestImportRows``, over ``/api/v1/import``, whose routes run
+the same ``SqlImportRows``). Runs, logged models and versions keep their ids and numbers;
+experiments keep theirs when free. Registered models, their tags and aliases go through the
+ordinary registry API; artifacts through the destination's artifact repositories (the
+server's proxy for ``mlflow-artifacts:`` roots), file by file.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -17,57 +18,65 @@ from typing import IO
 
 from lockgate import settings
 from lockgate.entities import Dataset, DatasetInput, Experiment
-from lockgate.errors import InvalidArgument
+from lockgate.errors import InvalidArgument, NotFound
 from lockgate.importers.mlflow.records import (
     SourceMetric,
     SourceModelVersion,
     SourceRun,
 )
 from lockgate.registry.entities import ModelVersion, RegisteredModel
-from lockgate.registry.service import RegistryService
-from lockgate.store.logged_models import LoggedModel
-from lockgate.store.sql.importing import (
+from lockgate.store.importing import (
     IMPORT_SOURCE_TAG,
     ImportedRun,
+    ImportedVersion,
+    ImportRows,
     RunState,
-    SqlImportRows,
 )
-from lockgate.store.sql.store import SqlStore
+from lockgate.store.logged_models import LoggedModel
 
 __all__ = ["IMPORT_ACTOR", "LockgateWriter"]
 
 IMPORT_ACTOR = "lockgate-import"
-_RUN_ARTIFACTS = re.compile(r"/([0-9a-f]{32})/artifacts(/.*)?$")
-_MODEL_ARTIFACTS = re.compile(r"/models/(m-[0-9a-f]+)/artifacts(/.*)?$")
-_RUNS_URI = re.compile(r"^runs:/([^/]+)(?:/(.*))?$")
-_LOGGED_URI = re.compile(r"^models:/(m-[0-9a-f]+)(/.*)?$")
+
+
+def _import_rows(store: object, uri: str) -> ImportRows:
+    from lockgate.store.rest import RestStore
+
+    if isinstance(store, RestStore):
+        from lockgate.store.rest_importing import RestImportRows
+
+        return RestImportRows(store)
+    from lockgate.store.sql.store import SqlStore
+
+    if isinstance(store, SqlStore):
+        from lockgate.store.sql.importing import SqlImportRows
+
+        return SqlImportRows(store)
+    raise InvalidArgument(f"Cannot import into {uri!r}: neither a Lockgate database nor a Lockgate server.")
 
 
 class LockgateWriter:
-    """The destination store, registry and artifact repositories of one import."""
+    """The destination store, registry and artifact repositories of one import.
+
+    ``tracking_uri`` is a database URL or a running server's ``http(s)://`` URL (credentials
+    from ``LOCKGATE_TRACKING_TOKEN`` or ``..._USERNAME``/``..._PASSWORD``; an admin when the
+    server has auth on).
+    """
 
     def __init__(self, tracking_uri: str | None = None, *, source_label: str) -> None:
         from lockgate.client import LockgateClient
         from lockgate.store import get_model_registry
 
         self.tracking_uri = tracking_uri or settings.tracking_uri()
-        if settings.is_http_uri(self.tracking_uri):
-            raise InvalidArgument(
-                f"The import writes into Lockgate's database, and {self.tracking_uri!r} is a server. Run "
-                "`lockgate import mlflow` with --tracking-uri set to that server's --backend-store-uri "
-                "(and LOCKGATE_ARTIFACT_ROOT to its artifact root), e.g. on the server's host."
-            )
         self.client = LockgateClient(self.tracking_uri, user=IMPORT_ACTOR)
-        store = self.client.store
-        if not isinstance(store, SqlStore):  # pragma: no cover - non-http URIs are SQL
-            raise InvalidArgument(f"Cannot import into {self.tracking_uri!r}: not a SQL tracking store.")
-        self.store = store
-        self.rows = SqlImportRows(store)
-        registry = get_model_registry(self.tracking_uri, store)
-        if not isinstance(registry, RegistryService):  # pragma: no cover - SQL URIs give the service
-            raise InvalidArgument(f"Cannot import models into {self.tracking_uri!r}.")
-        self.registry = registry
+        self.store = self.client.store
+        self.rows = _import_rows(self.store, self.tracking_uri)
+        self.registry = get_model_registry(self.tracking_uri, self.store)
         self.source_label = source_label
+
+    def check(self) -> None:
+        """Raise before anything is read or written if this caller may not import here."""
+        self.rows.check()
 
     # -------------------------------------------------------------- experiments
     def experiment(self, name: str) -> Experiment | None:
@@ -83,13 +92,15 @@ class LockgateWriter:
         """Runs of the experiment that Lockgate users made (not imported)."""
         return self.rows.native_run_count(experiment.experiment_id)
 
-    def adopt_experiment(self, name: str, *, tags: Mapping[str, str], existing: Experiment | None) -> str:
-        """Create the experiment (or take the existing one) and give it the source's tags."""
+    def adopt_experiment(self, name: str, *, source_id: str, tags: Mapping[str, str],
+                         existing: Experiment | None) -> str:
+        """Create the experiment (under the source's id when it is free here) or take the
+        existing one, and give it the source's tags."""
         # A deleted experiment stays deleted while its runs are written (the import path does
         # not need it active), so a re-run does not touch its or its runs' deletion times.
-        exp_id = existing.experiment_id if existing else self.store.create_experiment(name)
-        self.rows.set_experiment_tags(exp_id, {**tags, IMPORT_SOURCE_TAG: self.source_label})
-        return exp_id
+        return self.rows.adopt_experiment(
+            name, source_id=source_id, tags={**tags, IMPORT_SOURCE_TAG: self.source_label},
+            existing_id=existing.experiment_id if existing else None)
 
     def finish_experiment(self, experiment_id: str, *, lifecycle_stage: str, creation_time: int | None) -> None:
         self.rows.set_experiment_lifecycle(experiment_id, lifecycle_stage, creation_time=creation_time)
@@ -124,8 +135,6 @@ class LockgateWriter:
 
     # ---------------------------------------------------------------- registry
     def registered_model(self, name: str) -> RegisteredModel | None:
-        from lockgate.errors import NotFound
-
         try:
             return self.registry.get_registered_model(name)
         except NotFound:
@@ -142,47 +151,16 @@ class LockgateWriter:
                 self.registry.set_registered_model_tag(name, key, value, actor=IMPORT_ACTOR)
 
     def locate(self, source: str) -> tuple[str, str]:
-        """(source, storage location) of a version here: ``runs:/`` and ``models:/m-...`` URIs
-        stay as they are (the ids are kept); absolute URIs into a run's or logged model's
-        artifacts are moved to where those artifacts now live."""
-        match = _RUNS_URI.match(source)
-        if match:
-            path = (match.group(2) or "").strip("/")
-            model_root = self.rows.run_model_location(match.group(1), path) if path else None
-            if model_root:
-                return source, model_root
-            root = self._run_root(match.group(1))
-            return source, (f"{root}/{path}" if root and path else root or source)
-        match = _LOGGED_URI.match(source)
-        if match:
-            root = self.rows.logged_model_location(match.group(1))
-            return source, (root + (match.group(2) or "").rstrip("/") if root else source)
-        for pattern, lookup in ((_RUN_ARTIFACTS, self._run_root), (_MODEL_ARTIFACTS, self.rows.logged_model_location)):
-            match = pattern.search(source)
-            if match:
-                root = lookup(match.group(1))
-                if root:
-                    moved = root + (match.group(2) or "").rstrip("/")
-                    return moved, moved
-        return source, source
-
-    def _run_root(self, run_id: str) -> str | None:
-        from lockgate.errors import NotFound
-
-        try:
-            return self.store.get_run(run_id).info.artifact_uri.rstrip("/")
-        except (NotFound, InvalidArgument):
-            return None
+        """(source, storage location) a version with this source gets here (``ImportRows.locate``)."""
+        return self.rows.locate(source)
 
     def import_version(self, version: SourceModelVersion) -> tuple[ModelVersion, bool]:
-        source, location = self.locate(version.source)
-        return self.registry.import_model_version(
-            version.name, version=version.version, source=source, storage_location=location,
-            run_id=version.run_id, status=version.status, stage=version.current_stage,
-            description=version.description, user_id=version.user_id, run_link=version.run_link,
-            tags=version.tags, creation_time=version.creation_time, last_updated_time=version.last_updated_time,
-            imported_from=self.source_label,
-        )
+        return self.rows.import_version(ImportedVersion(
+            name=version.name, version=version.version, source=version.source, run_id=version.run_id,
+            status=version.status, stage=version.current_stage, description=version.description,
+            user_id=version.user_id, run_link=version.run_link, tags=version.tags,
+            creation_time=version.creation_time, last_updated_time=version.last_updated_time,
+        ), imported_from=self.source_label)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.registry.set_registered_model_alias(name, alias, version, actor=IMPORT_ACTOR, privileged=True)

@@ -92,6 +92,7 @@ class Operation(str, Enum):
     READ_ALL_EVENTS = "read_all_events"
     MANAGE_ALL_WEBHOOKS = "manage_all_webhooks"  # webhooks of every model
     GARBAGE_COLLECT = "garbage_collect"
+    IMPORT_RECORDS = "import_records"  # the id-preserving import path (/api/v1/import)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ REQUIREMENTS: dict[Operation, Requirement] = {
     _O.READ_ALL_EVENTS: Requirement(Scope.ADMIN),
     _O.MANAGE_ALL_WEBHOOKS: Requirement(Scope.ADMIN),
     _O.GARBAGE_COLLECT: Requirement(Scope.ADMIN),
+    _O.IMPORT_RECORDS: Requirement(Scope.ADMIN),
 }
 
 

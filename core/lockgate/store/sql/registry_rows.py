@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, update
 
 from lockgate.registry.entities import (
+    MOVE_EVENT_TYPES,
     EventType,
     GatePolicyRecord,
     GateTarget,
@@ -36,7 +37,8 @@ from lockgate.store.sql.tables import RunTable
 
 __all__ = [
     "AL", "EV", "GP", "MV", "MVT", "RM", "RMT", "RUNS",
-    "append_events", "event_entity", "has_rules", "model_entities", "now_ms", "order",
+    "append_events", "event_entity", "events_after", "has_rules", "holders_text", "model_entities",
+    "move_events", "now_ms", "order",
     "policy_record", "policy_row", "stmts", "version_entities",
 ]
 
@@ -278,3 +280,34 @@ def order(sort: Sequence[OrderBy], columns: Mapping[str, Any], *, default: list[
     if not sort:
         return default
     return [sort_key(columns[o.key]).asc() if o.ascending else sort_key(columns[o.key]).desc() for o in sort]
+
+
+def holders_text(holders: tuple[int, ...]) -> str:
+    """Holders of an alias or stage as a message says them: "no version", "version 2, 3"."""
+    if not holders:
+        return "no version"
+    return "version " + ", ".join(str(v) for v in holders)
+
+
+def move_events(conn: Connection, model_id: int, *, alias: str | None, stage: str | None,
+                limit: int) -> list[RegistryEvent]:
+    """The model's move and refusal events (of one alias or stage, if given), oldest first."""
+    stmt = select(EV).where(EV.c.model_id == model_id, EV.c.event_type.in_([t.value for t in MOVE_EVENT_TYPES]))
+    if alias is not None:
+        stmt = stmt.where(EV.c.alias == alias)
+    if stage is not None:
+        stmt = stmt.where(EV.c.stage == stage)
+    return [event_entity(r) for r in conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()]
+
+
+def events_after(conn: Connection, after_id: int, *, model_name: str | None, types: Sequence[EventType],
+                 limit: int) -> list[RegistryEvent]:
+    """Events with ``id > after_id`` (of one model name, of some types), oldest first."""
+    stmt = select(EV).where(EV.c.id > after_id)
+    if model_name is not None:
+        # Every model that ever bore the name, so renames and deletions keep their past.
+        ids = select(EV.c.model_id).where(EV.c.model_name == model_name, EV.c.model_id.is_not(None)).distinct()
+        stmt = stmt.where(or_(EV.c.model_name == model_name, EV.c.model_id.in_(ids)))
+    if types:
+        stmt = stmt.where(EV.c.event_type.in_([t.value for t in types]))
+    return [event_entity(r) for r in conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()]

@@ -12,12 +12,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lockgate.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from lockgate.registry.entities import (
-    MOVE_EVENT_TYPES,
     EventType,
     GatePolicyRecord,
     GateTarget,
@@ -49,8 +48,11 @@ from lockgate.store.sql.registry_rows import (
     RMT,
     append_events,
     event_entity,
+    events_after,
     has_rules,
+    holders_text,
     model_entities,
+    move_events,
     order,
     policy_record,
     policy_row,
@@ -59,12 +61,6 @@ from lockgate.store.sql.registry_rows import (
 )
 
 __all__ = ["SqlRegistryStore"]
-
-
-def _fmt(holders: tuple[int, ...]) -> str:
-    if not holders:
-        return "no version"
-    return "version " + ", ".join(str(v) for v in holders)
 
 
 class SqlRegistryStore:
@@ -301,46 +297,6 @@ class SqlRegistryStore:
             idempotency_key=idempotency_key,
         )
 
-    def import_version(
-        self, name: str, version: int, *, source: str, storage_location: str, run_id: str | None,
-        status: str, stage: str, description: str | None, user_id: str, run_link: str | None,
-        tags: Sequence[tuple[str, str]], creation_time: int, last_updated_time: int, imported_from: str,
-    ) -> tuple[ModelVersion, bool]:
-        """Version ``version`` exactly as another registry had it; (the version, whether it was made).
-
-        An existing version with that number is kept as it is (the caller compares sources);
-        a deleted one is reported, since its number stays retired.
-        """
-        q = stmts()
-        with write_connection(self.engine) as conn:
-            model = self._model_row(conn, name, lock=True)
-            row = conn.execute(q["version"], {"mid": model.id, "ver": version}).first()
-            if row is not None:
-                if row.deleted_time is not None:
-                    raise Conflict(f"Version {version} of {name!r} was deleted here; its number is retired")
-                return version_entities(conn, [row], {model.id: name})[0], False
-            experiment_id = None
-            if run_id is not None:
-                run = conn.execute(q["run_info"], {"run_id": run_id}).first()
-                experiment_id = str(run.experiment_id) if run is not None else None
-            conn.execute(q["insert_version"], {
-                "model_id": model.id, "version": version, "source": source,
-                "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
-                "run_link": run_link, "status": status, "status_message": None, "current_stage": stage,
-                "description": description, "user_id": user_id, "creation_time": creation_time,
-                "last_updated_time": last_updated_time, "deleted_time": None, "idempotency_key": None,
-            })
-            if tags:
-                conn.execute(q["insert_version_tags"], [
-                    {"model_id": model.id, "version": version, "key": k, "value": v} for k, v in tags])
-            self._append(conn, model.id, name, [{
-                "type": EventType.VERSION_CREATED, "version": version, "actor": user_id, "time": creation_time,
-                "stage": None if stage == "None" else stage,
-                "details": {"source": source, "run_id": run_id, "imported_from": imported_from},
-            }], returning=False)
-            row = conn.execute(q["version"], {"mid": model.id, "ver": version}).one()
-            return version_entities(conn, [row], {model.id: name})[0], True
-
     def _keyed_version(self, conn: Connection, model_id: int, name: str, version: int, key: str | None,
                        source: str, run_id: str | None) -> ModelVersion:
         """The version an idempotency key already made, if the retry asks for the same thing."""
@@ -535,7 +491,7 @@ class SqlRegistryStore:
             holders = self._target_holders(conn, model.id, target)
             if holders != snap.holders:
                 raise Conflict(
-                    f"{target} of {name!r} changed from {_fmt(snap.holders)} to {_fmt(holders)} while "
+                    f"{target} of {name!r} changed from {holders_text(snap.holders)} to {holders_text(holders)} while "
                     f"version {number} was being evaluated; nothing was changed, promote again to "
                     "evaluate against the new holder",
                     details={"expected": list(snap.holders), "found": list(holders)},
@@ -630,26 +586,10 @@ class SqlRegistryStore:
         """The model's move and refusal events, oldest first."""
         with read_connection(self.engine) as conn:
             model = self._model_row(conn, name)
-            stmt = select(EV).where(EV.c.model_id == model.id,
-                                    EV.c.event_type.in_([t.value for t in MOVE_EVENT_TYPES]))
-            if alias is not None:
-                stmt = stmt.where(EV.c.alias == alias)
-            if stage is not None:
-                stmt = stmt.where(EV.c.stage == stage)
-            rows = conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()
-        return [event_entity(r) for r in rows]
+            return move_events(conn, model.id, alias=alias, stage=stage, limit=limit)
 
     def events(self, *, after_id: int, model_name: str | None, types: Sequence[EventType],
                limit: int) -> list[RegistryEvent]:
         """Events with ``id > after_id``, oldest first."""
-        stmt = select(EV).where(EV.c.id > after_id)
         with read_connection(self.engine) as conn:
-            if model_name is not None:
-                # Every model that ever bore the name, so renames and deletions keep their past.
-                ids = select(EV.c.model_id).where(EV.c.model_name == model_name,
-                                                  EV.c.model_id.is_not(None)).distinct()
-                stmt = stmt.where(or_(EV.c.model_name == model_name, EV.c.model_id.in_(ids)))
-            if types:
-                stmt = stmt.where(EV.c.event_type.in_([t.value for t in types]))
-            rows = conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()
-        return [event_entity(r) for r in rows]
+            return events_after(conn, after_id, model_name=model_name, types=types, limit=limit)

@@ -296,7 +296,10 @@ class SqlStore:
         tags: Sequence[RunTag] = (),
         parent_run_id: str | None = None,
         run_id: str | None = None,
+        allow_deleted_experiment: bool = False,
     ) -> Run:
+        """A new RUNNING run; ``run_id`` keeps an id minted elsewhere (a project launch, an
+        import), and ``allow_deleted_experiment`` lets an import restore a deleted experiment's runs."""
         from lockgate.store.names import generate_run_name
 
         if run_id is not None and not re.fullmatch(r"[0-9a-f]{32}", run_id):
@@ -315,7 +318,7 @@ class SqlStore:
         start = start_time if start_time is not None else now_ms()
         with write_connection(self.engine) as conn:
             exp = self._experiment_row(conn, experiment_id)
-            if exp.lifecycle_stage != "active":
+            if exp.lifecycle_stage != "active" and not allow_deleted_experiment:
                 raise InvalidArgument(f"Experiment {exp.name!r} is deleted; restore it before creating runs in it.")
             if parent_run_id:
                 run_row(conn, parent_run_id)
