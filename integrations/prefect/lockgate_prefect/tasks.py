@@ -244,12 +244,12 @@ def promote_model(
 def _local_model(model_uri: str, client: LockgateClient) -> str:
     from lockgate.artifacts.uri import download_artifact_uri
 
-    if not isinstance(model_uri, str) or not model_uri.strip():
-        raise InvalidArgument(f"model_uri must be a models:/, runs:/ or artifact URI, got {model_uri!r}")
     return download_artifact_uri(model_uri, client=client)
 
 
 def _resolved_version(model_uri: str, client: LockgateClient) -> int | None:
+    if not isinstance(model_uri, str) or not model_uri.strip():
+        raise InvalidArgument(f"model_uri must be a models:/, runs:/ or artifact URI, got {model_uri!r}")
     if not model_uri.startswith("models:/"):
         return None
     return int(client.resolve_model_uri(model_uri).version)
@@ -278,34 +278,6 @@ class BatchPrediction(BaseModel):
     rows: int
 
 
-def _read_table(path: Path) -> Any:
-    import pandas as pd
-
-    if not path.exists():
-        raise NotFound(f"Input file {str(path)!r} does not exist.")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".jsonl", ".json"):
-        return pd.read_json(path, lines=suffix == ".jsonl")
-    raise InvalidArgument(f"Cannot read {str(path)!r}: use a .csv, .parquet or .jsonl file.")
-
-
-def _write_table(frame: Any, path: Path) -> None:
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True)
-    else:
-        raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
-
-
 @task(name="batch_predict", **TASK_OPTIONS)
 def batch_predict(
     model_uri: str,
@@ -322,22 +294,18 @@ def batch_predict(
     when the model returns several). The version a ``models:/`` URI resolved to is
     returned, and tagged on the active Lockgate run, so a score can be traced to its model.
     ``engine`` is ``local`` (this process), ``spark`` (the active SparkSession, or a local
-    one) or ``dask`` (the Dask scheduler in force) for .csv/.parquet files; the other two
-    need ``lockgate[spark]`` / ``lockgate[dask]``.
+    one) or ``dask`` (the Dask scheduler in force; both read .csv/.parquet files and need
+    ``lockgate[spark]`` / ``lockgate[dask]``). The scoring is ``lockgate.serving.engines.score_file``.
     """
-    from lockgate.serving.engines import ENGINES, score_file
+    from lockgate.serving.engines import score_file
 
-    if engine not in ENGINES:
-        raise InvalidArgument(f"engine must be one of {list(ENGINES)}, not {engine!r}.")
     client = client_for(credentials)
-    _check_output_suffix(Path(output_path))
     version = _resolved_version(model_uri, client)
-    local_model = _local_model(model_uri, client)
-    if engine == "local":
-        rows = _predict_in_process(local_model, Path(input_path), Path(output_path), prediction_column)
-    else:
-        rows = score_file(local_model, input_path, output_path, engine=engine,
-                          output_column=prediction_column, client=client).rows
+    # Prefect shows its own progress; the local engine's bar would only clutter the task log.
+    options: dict[str, Any] = {"progress": False} if engine == "local" else {}
+    # score_file checks the files and engine before it fetches the model through ``client``.
+    rows = score_file(model_uri, input_path, output_path, engine=engine,
+                      output_column=prediction_column, client=client, **options).rows
     run_id = _active_run_id()
     if run_id is not None:
         import lockgate
@@ -349,31 +317,6 @@ def batch_predict(
         model_uri=model_uri, model_version=version, input_path=str(input_path),
         output_path=str(output_path), rows=rows,
     )
-
-
-def _predict_in_process(local_model: str, input_path: Path, output_path: Path, prediction_column: str) -> int:
-    import pandas as pd
-    from lockgate.models.pyfunc import load_model as load_pyfunc
-
-    model = load_pyfunc(local_model)
-    frame = _read_table(input_path)
-    predictions = model.predict(frame)
-    out = frame.copy()
-    if isinstance(predictions, pd.DataFrame):
-        for column in predictions.columns:
-            out[f"{prediction_column}_{column}" if len(predictions.columns) > 1 else prediction_column] = (
-                predictions[column].to_numpy()
-            )
-    else:
-        values = getattr(predictions, "to_numpy", lambda: predictions)()
-        out[prediction_column] = list(values) if getattr(values, "ndim", 1) > 1 else values
-    _write_table(out, output_path)
-    return len(out)
-
-
-def _check_output_suffix(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".jsonl"):
-        raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
 
 
 def _is_registered(client: LockgateClient, name: str) -> bool:

@@ -303,6 +303,8 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
         )
         on_dask = batch_predict(f"models:/{name}@champion", input_path=tmp_path / "in.csv",
                                 output_path=tmp_path / "out" / "dask.parquet", engine="dask")
+        batch_predict(f"models:/{name}@champion", input_path=tmp_path / "in.csv",
+                      output_path=tmp_path / "out" / "scored.jsonl")
         return [int(v) for v in direct], (result, on_dask)
 
     direct, (result, on_dask) = score()
@@ -315,6 +317,7 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
     # The dask engine scores the same file to the same predictions.
     assert on_dask.rows == 3 and on_dask.model_version == 1
     assert pd.read_parquet(tmp_path / "out" / "dask.parquet")["prediction"].tolist() == [0, 1, 0]
+    assert pd.read_json(tmp_path / "out" / "scored.jsonl", lines=True)["prediction"].tolist() == [0, 1, 0]
 
 
 def test_load_and_score_unknown_models_and_files_fail_clearly(tmp_path: Path) -> None:
