@@ -327,17 +327,6 @@ def _is_registered(client: LockgateClient, name: str) -> bool:
     return True
 
 
-def _latest_event_id(client: LockgateClient, name: str) -> int:
-    cursor = 0
-    while True:
-        page = client.get_events(after_id=cursor, model_name=name, limit=1000)
-        if not page:
-            return cursor
-        cursor = page[-1].id
-        if len(page) < 1000:
-            return cursor
-
-
 def _is_promotion(
     event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None
 ) -> bool:
@@ -379,7 +368,7 @@ def wait_for_promotion(
     if after_event_id is not None:
         cursor = int(after_event_id)
     else:  # a model registered later has only events to come: read them all
-        cursor = _latest_event_id(client, name) if registered else 0
+        cursor = client.get_latest_event_id(model_name=name) if registered else 0
     deadline = time.monotonic() + timeout_seconds
     while True:
         for event in client.get_events(after_id=cursor, model_name=name, limit=1000):
