@@ -156,13 +156,13 @@ def _last_event(
     client: LockgateClient, name: str, *, alias: str | None, stage: str | None, version: int, rejected: bool
 ) -> RegistryEvent | None:
     """The newest move of ``version`` onto the target (or, ``rejected``, its newest refusal)."""
+    kind = "GATE_REJECTED" if rejected else _move_type(alias)
     try:
-        history = client.get_promotion_history(name, alias=alias, stage=stage)
+        return client.get_latest_event(
+            model_name=name, types=[kind],
+            where=lambda event: _moves_to(event, alias=alias, stage=stage, version=version))
     except Exception:  # noqa: BLE001 - the event only enriches the Prefect event; never fail for it
         return None
-    found = [e for e in history
-             if (e.to_version or e.version) == version and (e.type.value == "GATE_REJECTED") == rejected]
-    return found[-1] if found else None
 
 
 def _event_by_id(client: LockgateClient, name: str, event_id: int | None) -> RegistryEvent | None:
@@ -327,16 +327,24 @@ def _is_registered(client: LockgateClient, name: str) -> bool:
     return True
 
 
-def _is_promotion(
-    event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None
-) -> bool:
-    kind = event.type.value
-    if alias is not None and (kind != "ALIAS_SET" or event.alias != alias):
+def _move_type(alias: str | None) -> str:
+    return "ALIAS_SET" if alias is not None else "STAGE_CHANGED"
+
+
+def _moves_to(event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None) -> bool:
+    """Whether ``event`` is about ``alias`` (or ``stage``) and puts ``version`` there (any, when None)."""
+    if alias is not None and event.alias != alias:
         return False
-    if stage is not None and (kind != "STAGE_CHANGED" or (event.stage or "").lower() != stage.lower()):
+    if stage is not None and (event.stage or "").lower() != stage.lower():
         return False
     moved_to = event.to_version if event.to_version is not None else event.version
     return version is None or moved_to == int(version)
+
+
+def _is_promotion(
+    event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None
+) -> bool:
+    return event.type.value == _move_type(alias) and _moves_to(event, alias=alias, stage=stage, version=version)
 
 
 @task(name="wait_for_promotion", **TASK_OPTIONS)
@@ -371,7 +379,7 @@ def wait_for_promotion(
         cursor = client.get_latest_event_id(model_name=name) if registered else 0
     deadline = time.monotonic() + timeout_seconds
     while True:
-        for event in client.get_events(after_id=cursor, model_name=name, limit=1000):
+        for event in client.iter_events(after_id=cursor, model_name=name, page_size=1000):
             cursor = event.id
             if _is_promotion(event, alias=alias, stage=stage, version=version):
                 moved_to = event.to_version if event.to_version is not None else event.version
