@@ -21,7 +21,12 @@ if TYPE_CHECKING:
     from lockgate.entities import ViewType
 
 __all__ = [
+    "BackendStoreUriOption",
+    "DescriptionOption",
+    "MaxResultsOption",
     "OutputOption",
+    "PageTokenOption",
+    "TagsOption",
     "TrackingUriOption",
     "check_output",
     "console",
@@ -48,6 +53,19 @@ TrackingUriOption = Annotated[
     ),
 ]
 OutputOption = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
+BackendStoreUriOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend-store-uri",
+        help="The server's database, holding tracking, registry and user data (default: the tracking "
+        "URI, i.e. SQLite under LOCKGATE_HOME). Example: postgresql+psycopg://user@db/lockgate",
+        show_default=False,
+    ),
+]
+DescriptionOption = Annotated[str | None, typer.Option("--description", "-d")]
+TagsOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")]
+MaxResultsOption = Annotated[int, typer.Option("--max-results", "-n", min=1)]
+PageTokenOption = Annotated[str | None, typer.Option("--page-token")]
 
 
 def get_client(tracking_uri: str | None = None, *, privileged: bool = False) -> LockgateClient:

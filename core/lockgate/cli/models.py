@@ -21,7 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from lockgate.cli.common import (
+    DescriptionOption,
+    MaxResultsOption,
     OutputOption,
+    PageTokenOption,
+    TagsOption,
     TrackingUriOption,
     check_output,
     console,
@@ -104,8 +108,8 @@ def _print_decision(decision: GateDecision, output: str) -> None:
 @handle_errors
 def create(
     name: str,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    description: DescriptionOption = None,
+    tag: TagsOption = None,
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:
@@ -125,8 +129,8 @@ def create(
 def list_models(
     filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="e.g. \"name LIKE 'churn%'\"")] = None,
     order_by: Annotated[list[str] | None, typer.Option("--order-by")] = None,
-    max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
-    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
+    max_results: MaxResultsOption = 100,
+    page_token: PageTokenOption = None,
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:
@@ -156,7 +160,7 @@ def list_models(
 def versions(
     name: str,
     filter_string: Annotated[str | None, typer.Option("--filter", "-f", help="Extra conditions, ANDed.")] = None,
-    max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
+    max_results: MaxResultsOption = 100,
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:
@@ -186,8 +190,8 @@ def register_version(
     name: str,
     source: Annotated[str, typer.Option("--source", help="runs:/<run_id>/<path> or an artifact URI.")],
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    description: DescriptionOption = None,
+    tag: TagsOption = None,
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:

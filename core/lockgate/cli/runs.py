@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from lockgate.cli.common import (
+    MaxResultsOption,
     OutputOption,
+    PageTokenOption,
     TrackingUriOption,
     check_output,
     console,
@@ -37,10 +39,10 @@ def runs_search(
     experiment: Annotated[list[str], typer.Option("--experiment", "-e", help="Experiment name or id (repeatable).")],
     filter_string: Annotated[str, typer.Option("--filter", "-f", help="e.g. \"metrics.loss < 0.1 and params.depth = '6'\"")] = "",
     order_by: Annotated[list[str] | None, typer.Option("--order-by", help="e.g. 'metrics.loss ASC' (repeatable).")] = None,
-    max_results: Annotated[int, typer.Option("--max-results", "-n", min=1)] = 100,
+    max_results: MaxResultsOption = 100,
     view: Annotated[str, typer.Option(help="active, deleted or all.")] = "active",
     columns: Annotated[list[str] | None, typer.Option("--column", "-c", help="Extra column, e.g. metrics.auc.")] = None,
-    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
+    page_token: PageTokenOption = None,
     output: OutputOption = "table",
     tracking_uri: TrackingUriOption = None,
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lockgate.cli.common import handle_errors
+from lockgate.cli.common import BackendStoreUriOption, handle_errors
 from lockgate.cli.extras import requires_extra
 
 __all__ = ["is_loopback", "main", "register", "server_command"]
@@ -58,11 +58,7 @@ def register(app: typer.Typer) -> None:
 @requires_extra("server")
 def server_command(
     ctx: typer.Context,
-    backend_store_uri: Annotated[
-        str | None,
-        typer.Option(help="Database for tracking and registry data (default: the tracking URI, i.e. SQLite "
-                     "under LOCKGATE_HOME). Example: postgresql+psycopg://user@db/lockgate"),
-    ] = None,
+    backend_store_uri: BackendStoreUriOption = None,
     artifacts_destination: Annotated[
         str | None,
         typer.Option(help="Where proxied artifacts are stored: a directory or s3://bucket/prefix "

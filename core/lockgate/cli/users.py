@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lockgate.cli.common import handle_errors
+from lockgate.cli.common import BackendStoreUriOption, handle_errors
 from lockgate.cli.extras import requires_extra
 from lockgate.errors import InvalidArgument
 
@@ -21,11 +21,6 @@ __all__ = ["register", "users_app"]
 users_app = typer.Typer(
     help="Users, API tokens and permissions of the tracking server (auth).", no_args_is_help=True
 )
-
-UriOption = Annotated[
-    str | None,
-    typer.Option("--backend-store-uri", help="The server's database (default: the tracking URI)."),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +52,7 @@ def create_user(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           help="At least 8 characters (prompted when omitted).")],
     admin: Annotated[bool, typer.Option("--admin", help="Admins may do everything, incl. gate overrides.")] = False,
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Create a user with a bcrypt-hashed password."""
     user = _store(backend_store_uri).create_user(username, password, admin=admin)
@@ -66,7 +61,7 @@ def create_user(
 
 @users_app.command("list")
 @handle_errors
-def list_users(backend_store_uri: UriOption = None) -> None:
+def list_users(backend_store_uri: BackendStoreUriOption = None) -> None:
     """List users (name and admin flag) as JSON."""
     users = _store(backend_store_uri).list_users()
     sys.stdout.write(json.dumps([{"username": u.name, "admin": u.is_admin} for u in users], indent=2) + "\n")
@@ -74,7 +69,7 @@ def list_users(backend_store_uri: UriOption = None) -> None:
 
 @users_app.command("delete")
 @handle_errors
-def delete_user(username: str, backend_store_uri: UriOption = None) -> None:
+def delete_user(username: str, backend_store_uri: BackendStoreUriOption = None) -> None:
     """Delete a user with their tokens and permissions."""
     _store(backend_store_uri).delete_user(username)
     typer.echo(f"Deleted user {username!r}.")
@@ -86,7 +81,7 @@ def delete_user(username: str, backend_store_uri: UriOption = None) -> None:
 def set_password(
     username: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Change a user's password."""
     _store(backend_store_uri).set_password(username, password)
@@ -98,7 +93,7 @@ def set_password(
 def set_admin(
     username: str,
     admin: Annotated[bool, typer.Option("--admin/--no-admin")] = True,
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Make a user an admin (or not)."""
     _store(backend_store_uri).set_admin(username, admin)
@@ -112,7 +107,7 @@ def grant(
     permission: Annotated[str, typer.Option(help="READ, EDIT or MANAGE.")],
     experiment: Annotated[str | None, typer.Option(help="Experiment id.")] = None,
     model: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Give a user READ, EDIT or MANAGE on one experiment or registered model."""
     rtype, rid = _resource(experiment, model)
@@ -126,7 +121,7 @@ def revoke(
     username: str,
     experiment: Annotated[str | None, typer.Option(help="Experiment id.")] = None,
     model: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Remove a user's permission on one experiment or registered model."""
     rtype, rid = _resource(experiment, model)
@@ -136,7 +131,7 @@ def revoke(
 
 @users_app.command("permissions")
 @handle_errors
-def permissions(username: str, backend_store_uri: UriOption = None) -> None:
+def permissions(username: str, backend_store_uri: BackendStoreUriOption = None) -> None:
     """List a user's grants as JSON."""
     sys.stdout.write(json.dumps(_store(backend_store_uri).list_permissions(username), indent=2) + "\n")
 
@@ -147,7 +142,7 @@ def create_token(
     username: str,
     name: Annotated[str, typer.Option(help="A label to recognize the token by.")] = "default",
     expires_in_days: Annotated[float | None, typer.Option(min=0, help="Lifetime; default: never expires.")] = None,
-    backend_store_uri: UriOption = None,
+    backend_store_uri: BackendStoreUriOption = None,
 ) -> None:
     """Create an API token (printed once; use it as MLFLOW_TRACKING_TOKEN or LOCKGATE_TRACKING_TOKEN)."""
     seconds = int(expires_in_days * 86400) if expires_in_days is not None else None
@@ -156,7 +151,7 @@ def create_token(
 
 @users_app.command("tokens")
 @handle_errors
-def tokens(username: Annotated[str | None, typer.Argument()] = None, backend_store_uri: UriOption = None) -> None:
+def tokens(username: Annotated[str | None, typer.Argument()] = None, backend_store_uri: BackendStoreUriOption = None) -> None:
     """List API tokens (ids, owners, names, expiry; never the secrets) as JSON."""
     infos = _store(backend_store_uri).list_tokens(username)
     sys.stdout.write(json.dumps([t.__dict__ for t in infos], indent=2) + "\n")
@@ -164,7 +159,7 @@ def tokens(username: Annotated[str | None, typer.Argument()] = None, backend_sto
 
 @users_app.command("revoke-token")
 @handle_errors
-def revoke_token(token_id: int, backend_store_uri: UriOption = None) -> None:
+def revoke_token(token_id: int, backend_store_uri: BackendStoreUriOption = None) -> None:
     """Revoke an API token by id."""
     _store(backend_store_uri).revoke_token(token_id)
     typer.echo(f"Revoked token {token_id}.")

@@ -6,17 +6,20 @@ finished run; ``lockgate.projects.rerun(run_id)`` repeats a past run exactly. Lo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from lockgate._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from lockgate.projects.runner import ProjectRunFailed, rerun, run, summary
+    from lockgate.projects.spec import load_project
 
 __all__ = ["ProjectRunFailed", "load_project", "rerun", "run", "summary"]
 
-_EXPORTS = {"run": "lockgate.projects.runner", "rerun": "lockgate.projects.runner",
-            "summary": "lockgate.projects.runner", "ProjectRunFailed": "lockgate.projects.runner",
-            "load_project": "lockgate.projects.spec"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'lockgate.projects' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "run": "lockgate.projects.runner",
+    "rerun": "lockgate.projects.runner",
+    "summary": "lockgate.projects.runner",
+    "ProjectRunFailed": "lockgate.projects.runner",
+    "load_project": "lockgate.projects.spec",
+})

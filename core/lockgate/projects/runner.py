@@ -247,11 +247,10 @@ def _execute(prepared: Plan, *, experiment_id: str | None, run_name: str | None,
                 _stop(process)
                 for thread in threads:
                     thread.join(timeout=5)
-        if client is None:  # interrupted before anything was recorded
+        # Interrupts are held while the store opens and the run is recorded, so only one that
+        # came before that (nothing stored yet, nothing to mark) gets here without a run.
+        if client is None or not recorded:
             raise KeyboardInterrupt
-        if not recorded:  # interrupted while recording: make sure the run exists to be marked
-            _ensure_recorded(client, prepared, launch, run_name=run_name, tags=tags,
-                             parent_run_id=parent_run_id, start_ms=start_ms)
         return _finish(client, run_id, (out_path, err_path), exit_code=exit_code,
                        interrupted=interrupted, check=check)
 
@@ -285,13 +284,6 @@ def _open_client(tracking_uri: str) -> LockgateClient:
     client = LockgateClient(tracking_uri)
     client.store  # noqa: B018 - opening the store is the point: its imports must not be cut short
     return client
-
-
-def _ensure_recorded(client: LockgateClient, prepared: Plan, launch: _Launch, **kwargs: Any) -> None:
-    try:
-        client.get_run(str(launch.run_id))
-    except NotFound:
-        _record(client, prepared, launch, **kwargs)
 
 
 def _finish(client: LockgateClient, run_id: str, logs: tuple[Path, ...], *, exit_code: int | None,

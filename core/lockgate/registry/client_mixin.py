@@ -9,7 +9,7 @@ maps it from the authenticated user's permissions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -319,12 +319,38 @@ class RegistryClientMixin:
         """Registry events after ``after_id``, oldest first (the cursor sensors poll)."""
         return self._registry.get_events(after_id=after_id, model_name=model_name, types=types, limit=limit)
 
+    def iter_events(
+        self,
+        *,
+        after_id: int = 0,
+        model_name: str | None = None,
+        types: Sequence[str | EventType] | None = None,
+        page_size: int = 10_000,
+    ) -> Iterator[RegistryEvent]:
+        """Every registry event after ``after_id`` through the newest, oldest first, read a page at a time."""
+        cursor = after_id
+        while True:
+            events = self._registry.get_events(after_id=cursor, model_name=model_name, types=types, limit=page_size)
+            yield from events
+            if len(events) < page_size:
+                return
+            cursor = int(events[-1].id)
+
+    def get_latest_event(
+        self, *, model_name: str | None = None, types: Sequence[str | EventType] | None = None,
+        where: Callable[[RegistryEvent], bool] | None = None,
+    ) -> RegistryEvent | None:
+        """The newest registry event (of ``model_name``, of ``types``, for which ``where`` holds); None if none.
+
+        Unlike ``get_promotion_history`` (the oldest 1000), this reads the log to its end.
+        """
+        latest = None
+        for event in self.iter_events(model_name=model_name, types=types):
+            if where is None or where(event):
+                latest = event
+        return latest
+
     def get_latest_event_id(self, *, model_name: str | None = None) -> int:
         """The id of the newest registry event (of ``model_name``), 0 if none: where a new cursor starts."""
-        cursor, page = 0, 10_000
-        while True:
-            events = self._registry.get_events(after_id=cursor, model_name=model_name, limit=page)
-            if events:
-                cursor = int(events[-1].id)
-            if len(events) < page:
-                return cursor
+        latest = self.get_latest_event(model_name=model_name)
+        return int(latest.id) if latest is not None else 0

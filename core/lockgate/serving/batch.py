@@ -1,8 +1,8 @@
-"""Batch prediction over CSV and Parquet files, chunk by chunk, with a progress bar.
+"""Batch prediction over CSV, Parquet and JSON Lines files, chunk by chunk, with a progress bar.
 
 Memory stays bounded by the chunk size whatever the file size: Parquet is read with
-``pyarrow``'s ``iter_batches`` and CSV with pandas' chunked reader, and results are appended
-to the output file as each chunk is scored.
+``pyarrow``'s ``iter_batches``, CSV and JSON Lines with pandas' chunked readers, and results
+are appended to the output file as each chunk is scored.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchResult", "predict_batch", "predict_frames", "write_frames"]
 
-_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ def _format_of(path: Path, role: str) -> str:
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InvalidArgument(
-            f"The {role} file {str(path)!r} must end in .csv or .parquet (got {path.suffix or 'none'!r})."
+            f"The {role} file {str(path)!r} must end in .csv, .parquet or .jsonl "
+            f"(got {path.suffix or 'none'!r})."
         )
     return fmt
 
@@ -54,6 +55,8 @@ def _chunks(path: Path, fmt: str, chunk_size: int, columns: list[str] | None) ->
             raise InvalidArgument(f"The input file {str(path)!r} is not a readable Parquet file: {exc}") from None
         for batch in parquet.iter_batches(batch_size=chunk_size, columns=columns):
             yield batch.to_pandas()
+    elif fmt == "jsonl":
+        yield from _jsonl_chunks(path, chunk_size, columns)
     else:
         import pandas as pd
 
@@ -65,6 +68,17 @@ def _chunks(path: Path, fmt: str, chunk_size: int, columns: list[str] | None) ->
             raise InvalidArgument(f"The input file {str(path)!r} could not be read: {exc}") from None
         with reader:
             yield from reader
+
+
+def _jsonl_chunks(path: Path, chunk_size: int, columns: list[str] | None) -> Iterator[Any]:
+    import pandas as pd
+
+    try:
+        with pd.read_json(path, lines=True, chunksize=chunk_size) as reader:
+            for frame in reader:
+                yield frame if columns is None else frame[columns]
+    except ValueError as exc:
+        raise InvalidArgument(f"The input file {str(path)!r} is not readable JSON Lines: {exc}") from None
 
 
 def _row_count(path: Path, fmt: str) -> int | None:
@@ -134,6 +148,8 @@ class _Writer:
             else:
                 table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
             self._parquet.write_table(table)
+        elif self.fmt == "jsonl":
+            frame.to_json(self.path, orient="records", lines=True, mode="w" if self._first else "a")
         else:
             frame.to_csv(self.path, mode="w" if self._first else "a", header=self._first, index=False)
         self._first = False
@@ -144,7 +160,7 @@ class _Writer:
 
 
 def write_frames(frames: Iterator[Any], target: Path, fmt: str) -> tuple[int, int]:
-    """Write DataFrames one by one into ``target`` (csv or parquet); returns (rows, chunks).
+    """Write DataFrames one by one into ``target`` (csv, parquet or jsonl); returns (rows, chunks).
 
     The file appears only when every frame was written (a ``.partial`` file is renamed into
     place); on any error, or when there were no frames, nothing is left behind.
@@ -182,7 +198,7 @@ def predict_batch(
     columns: list[str] | None = None,
     client: LockgateClient | None = None,
 ) -> BatchResult:
-    """Score a CSV or Parquet file in chunks and write the rows with predictions to ``output_path``.
+    """Score a CSV, Parquet or JSON Lines file in chunks and write the rows with predictions to ``output_path``.
 
     ``model_uri`` is any model URI (path, ``runs:/``, ``models:/``) or a loaded PyFuncModel;
     ``client`` is the tracking server or database a URI refers to (default: the one in force).

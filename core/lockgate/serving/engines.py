@@ -3,7 +3,8 @@
 ``score_file`` is what the Airflow operator, the Prefect task and the Dagster resource call.
 ``local`` is ``predict_batch``; ``spark`` and ``dask`` read the file with the engine, score it
 with ``spark_udf`` / ``dask_predict``, write the engine's part files to a temp directory
-and stream them into the one output file (CSV or Parquet, as ``predict_batch`` writes it).
+and stream them into the one output file (CSV, Parquet or JSON Lines, as ``predict_batch``
+writes it).
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def score_file(
     client: LockgateClient | None = None,
     **local_options: Any,
 ) -> BatchResult:
-    """Score a CSV or Parquet file with ``engine`` and write rows plus predictions to ``output_path``.
+    """Score a file with ``engine`` and write rows plus predictions to ``output_path``.
+
+    ``local`` reads and writes .csv, .parquet and .jsonl; ``spark`` and ``dask`` read .csv
+    and .parquet and write any of the three.
 
     ``spark`` is the SparkSession for ``engine="spark"`` (default: the active one, or a
     local one). ``dask`` uses the scheduler in force (a ``distributed.Client`` if one is
@@ -53,6 +57,8 @@ def score_file(
         raise InvalidArgument(f"Options {sorted(local_options)} apply to engine='local' only.")
     source, target = Path(input_path), Path(output_path)
     in_fmt, out_fmt = _format_of(source, "input"), _format_of(target, "output")
+    if in_fmt not in ("csv", "parquet"):
+        raise InvalidArgument(f"engine={engine!r} reads .csv or .parquet files, not {str(source)!r}.")
     if not source.exists():
         raise NotFound(f"The input file {str(source)!r} does not exist.")
     if source.resolve() == target.resolve():

@@ -68,20 +68,16 @@ def build_promotion_sensor(
         newest = None
         last_id = cursor
         with unreachable_as_error(lockgate.resolved_tracking_uri()):
-            while True:
-                page = client.get_events(after_id=last_id, model_name=model_name,
-                                         types=["ALIAS_SET", "ALIAS_DELETED"], limit=_PAGE)
-                for event in page:
-                    last_id = max(last_id, int(event.id))
-                    if event.alias != alias:
-                        continue
-                    moved_to = event.to_version if event.to_version is not None else event.version
-                    if event.type.value == "ALIAS_SET" and moved_to != event.from_version:
-                        newest = event
-                    elif event.type.value == "ALIAS_DELETED":
-                        newest = None
-                if len(page) < _PAGE:
-                    break
+            for event in client.iter_events(after_id=cursor, model_name=model_name,
+                                            types=["ALIAS_SET", "ALIAS_DELETED"], page_size=_PAGE):
+                last_id = max(last_id, int(event.id))
+                if event.alias != alias:
+                    continue
+                moved_to = event.to_version if event.to_version is not None else event.version
+                if event.type.value == "ALIAS_SET" and moved_to != event.from_version:
+                    newest = event
+                elif event.type.value == "ALIAS_DELETED":
+                    newest = None
         if newest is None:
             if last_id == cursor:
                 return dg.SkipReason(f"No moves of {model_name}@{alias} after event {cursor}.")

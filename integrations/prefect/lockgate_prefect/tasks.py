@@ -156,13 +156,13 @@ def _last_event(
     client: LockgateClient, name: str, *, alias: str | None, stage: str | None, version: int, rejected: bool
 ) -> RegistryEvent | None:
     """The newest move of ``version`` onto the target (or, ``rejected``, its newest refusal)."""
+    kind = "GATE_REJECTED" if rejected else _move_type(alias)
     try:
-        history = client.get_promotion_history(name, alias=alias, stage=stage)
+        return client.get_latest_event(
+            model_name=name, types=[kind],
+            where=lambda event: _moves_to(event, alias=alias, stage=stage, version=version))
     except Exception:  # noqa: BLE001 - the event only enriches the Prefect event; never fail for it
         return None
-    found = [e for e in history
-             if (e.to_version or e.version) == version and (e.type.value == "GATE_REJECTED") == rejected]
-    return found[-1] if found else None
 
 
 def _event_by_id(client: LockgateClient, name: str, event_id: int | None) -> RegistryEvent | None:
@@ -244,12 +244,12 @@ def promote_model(
 def _local_model(model_uri: str, client: LockgateClient) -> str:
     from lockgate.artifacts.uri import download_artifact_uri
 
-    if not isinstance(model_uri, str) or not model_uri.strip():
-        raise InvalidArgument(f"model_uri must be a models:/, runs:/ or artifact URI, got {model_uri!r}")
     return download_artifact_uri(model_uri, client=client)
 
 
 def _resolved_version(model_uri: str, client: LockgateClient) -> int | None:
+    if not isinstance(model_uri, str) or not model_uri.strip():
+        raise InvalidArgument(f"model_uri must be a models:/, runs:/ or artifact URI, got {model_uri!r}")
     if not model_uri.startswith("models:/"):
         return None
     return int(client.resolve_model_uri(model_uri).version)
@@ -278,34 +278,6 @@ class BatchPrediction(BaseModel):
     rows: int
 
 
-def _read_table(path: Path) -> Any:
-    import pandas as pd
-
-    if not path.exists():
-        raise NotFound(f"Input file {str(path)!r} does not exist.")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".jsonl", ".json"):
-        return pd.read_json(path, lines=suffix == ".jsonl")
-    raise InvalidArgument(f"Cannot read {str(path)!r}: use a .csv, .parquet or .jsonl file.")
-
-
-def _write_table(frame: Any, path: Path) -> None:
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True)
-    else:
-        raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
-
-
 @task(name="batch_predict", **TASK_OPTIONS)
 def batch_predict(
     model_uri: str,
@@ -322,22 +294,18 @@ def batch_predict(
     when the model returns several). The version a ``models:/`` URI resolved to is
     returned, and tagged on the active Lockgate run, so a score can be traced to its model.
     ``engine`` is ``local`` (this process), ``spark`` (the active SparkSession, or a local
-    one) or ``dask`` (the Dask scheduler in force) for .csv/.parquet files; the other two
-    need ``lockgate[spark]`` / ``lockgate[dask]``.
+    one) or ``dask`` (the Dask scheduler in force; both read .csv/.parquet files and need
+    ``lockgate[spark]`` / ``lockgate[dask]``). The scoring is ``lockgate.serving.engines.score_file``.
     """
-    from lockgate.serving.engines import ENGINES, score_file
+    from lockgate.serving.engines import score_file
 
-    if engine not in ENGINES:
-        raise InvalidArgument(f"engine must be one of {list(ENGINES)}, not {engine!r}.")
     client = client_for(credentials)
-    _check_output_suffix(Path(output_path))
     version = _resolved_version(model_uri, client)
-    local_model = _local_model(model_uri, client)
-    if engine == "local":
-        rows = _predict_in_process(local_model, Path(input_path), Path(output_path), prediction_column)
-    else:
-        rows = score_file(local_model, input_path, output_path, engine=engine,
-                          output_column=prediction_column, client=client).rows
+    # Prefect shows its own progress; the local engine's bar would only clutter the task log.
+    options: dict[str, Any] = {"progress": False} if engine == "local" else {}
+    # score_file checks the files and engine before it fetches the model through ``client``.
+    rows = score_file(model_uri, input_path, output_path, engine=engine,
+                      output_column=prediction_column, client=client, **options).rows
     run_id = _active_run_id()
     if run_id is not None:
         import lockgate
@@ -351,31 +319,6 @@ def batch_predict(
     )
 
 
-def _predict_in_process(local_model: str, input_path: Path, output_path: Path, prediction_column: str) -> int:
-    import pandas as pd
-    from lockgate.models.pyfunc import load_model as load_pyfunc
-
-    model = load_pyfunc(local_model)
-    frame = _read_table(input_path)
-    predictions = model.predict(frame)
-    out = frame.copy()
-    if isinstance(predictions, pd.DataFrame):
-        for column in predictions.columns:
-            out[f"{prediction_column}_{column}" if len(predictions.columns) > 1 else prediction_column] = (
-                predictions[column].to_numpy()
-            )
-    else:
-        values = getattr(predictions, "to_numpy", lambda: predictions)()
-        out[prediction_column] = list(values) if getattr(values, "ndim", 1) > 1 else values
-    _write_table(out, output_path)
-    return len(out)
-
-
-def _check_output_suffix(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".jsonl"):
-        raise InvalidArgument(f"Cannot write {str(path)!r}: use a .csv, .parquet or .jsonl file.")
-
-
 def _is_registered(client: LockgateClient, name: str) -> bool:
     try:
         client.get_registered_model(name)
@@ -384,27 +327,24 @@ def _is_registered(client: LockgateClient, name: str) -> bool:
     return True
 
 
-def _latest_event_id(client: LockgateClient, name: str) -> int:
-    cursor = 0
-    while True:
-        page = client.get_events(after_id=cursor, model_name=name, limit=1000)
-        if not page:
-            return cursor
-        cursor = page[-1].id
-        if len(page) < 1000:
-            return cursor
+def _move_type(alias: str | None) -> str:
+    return "ALIAS_SET" if alias is not None else "STAGE_CHANGED"
+
+
+def _moves_to(event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None) -> bool:
+    """Whether ``event`` is about ``alias`` (or ``stage``) and puts ``version`` there (any, when None)."""
+    if alias is not None and event.alias != alias:
+        return False
+    if stage is not None and (event.stage or "").lower() != stage.lower():
+        return False
+    moved_to = event.to_version if event.to_version is not None else event.version
+    return version is None or moved_to == int(version)
 
 
 def _is_promotion(
     event: RegistryEvent, *, alias: str | None, stage: str | None, version: int | str | None
 ) -> bool:
-    kind = event.type.value
-    if alias is not None and (kind != "ALIAS_SET" or event.alias != alias):
-        return False
-    if stage is not None and (kind != "STAGE_CHANGED" or (event.stage or "").lower() != stage.lower()):
-        return False
-    moved_to = event.to_version if event.to_version is not None else event.version
-    return version is None or moved_to == int(version)
+    return event.type.value == _move_type(alias) and _moves_to(event, alias=alias, stage=stage, version=version)
 
 
 @task(name="wait_for_promotion", **TASK_OPTIONS)
@@ -436,10 +376,10 @@ def wait_for_promotion(
     if after_event_id is not None:
         cursor = int(after_event_id)
     else:  # a model registered later has only events to come: read them all
-        cursor = _latest_event_id(client, name) if registered else 0
+        cursor = client.get_latest_event_id(model_name=name) if registered else 0
     deadline = time.monotonic() + timeout_seconds
     while True:
-        for event in client.get_events(after_id=cursor, model_name=name, limit=1000):
+        for event in client.iter_events(after_id=cursor, model_name=name, page_size=1000):
             cursor = event.id
             if _is_promotion(event, alias=alias, stage=stage, version=version):
                 moved_to = event.to_version if event.to_version is not None else event.version

@@ -401,6 +401,11 @@ def test_events_cursor(client: RegistryClient, churn: dict[int, str]) -> None:
     assert client.get_latest_event_id() == new[-1].id
     assert client.get_latest_event_id(model_name="churn") == new[-1].id
     assert client.get_latest_event_id(model_name="other") == 0
+    # Read a page at a time to the end; the newest match, however far down the log.
+    assert [e.id for e in client.iter_events(page_size=2)] == [*ids, *(e.id for e in new)]
+    assert client.get_latest_event(model_name="churn", types=["ALIAS_SET", "MODEL_CREATED"]) == new[0]
+    assert client.get_latest_event(where=lambda e: e.type == EventType.MODEL_CREATED) == events[0]
+    assert client.get_latest_event(model_name="other") is None
     assert len(client.get_events(limit=2)) == 2
     assert client.get_events(model_name="other") == []
     with pytest.raises(InvalidArgument, match="Unknown event type 'MOVED'"):

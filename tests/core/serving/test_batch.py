@@ -16,17 +16,35 @@ from serving_support import training_frame
 from typer.testing import CliRunner
 
 
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        frame.to_parquet(path)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True)
+    return pd.read_csv(path)
+
+
 @pytest.mark.parametrize("in_ext, out_ext", [("parquet", "parquet"), ("csv", "csv"),
-                                             ("csv", "parquet"), ("parquet", "csv")])
+                                             ("csv", "parquet"), ("parquet", "csv"),
+                                             ("jsonl", "jsonl"), ("parquet", "jsonl")])
 def test_chunked_batch_matches_single_predict(churn_model_dir: Path, tmp_path: Path,
                                               in_ext: str, out_ext: str) -> None:
     X, _ = training_frame(rows=1003, seed=7)
     source = tmp_path / f"in.{in_ext}"
-    X.to_parquet(source) if in_ext == "parquet" else X.to_csv(source, index=False)
+    _write(X, source)
     target = tmp_path / "out" / f"scores.{out_ext}"
     result = predict_batch(str(churn_model_dir), source, target, chunk_size=100, progress=False)
     assert (result.rows, result.chunks) == (1003, 11)
-    out = pd.read_parquet(target) if out_ext == "parquet" else pd.read_csv(target)
+    out = _read(target)
     expected = lockgate.pyfunc.load_model(churn_model_dir).predict(X)
     assert list(out.columns) == ["age", "income", "plan", "prediction"]
     np.testing.assert_array_equal(out["prediction"].to_numpy(), expected)
@@ -47,7 +65,7 @@ def test_bad_inputs(churn_model_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="does not exist"):
         predict_batch(churn_model_dir, tmp_path / "missing.csv", tmp_path / "o.csv")
     (tmp_path / "in.txt").write_text("x")
-    with pytest.raises(InvalidArgument, match=r"must end in \.csv or \.parquet"):
+    with pytest.raises(InvalidArgument, match=r"must end in \.csv, \.parquet or \.jsonl"):
         predict_batch(churn_model_dir, tmp_path / "in.txt", tmp_path / "o.csv")
     (tmp_path / "wrong.csv").write_text("age,salary\n1,2\n")
     with pytest.raises(InvalidArgument, match="Rows 0-0: Model input is missing required column"):

@@ -246,6 +246,36 @@ def test_gate_failure_raises_gatefailed_to_the_calling_flow() -> None:
     assert "PASS val_auc beats holder by 0.01" in message
 
 
+def test_gate_failed_event_is_the_new_refusal_after_a_long_history() -> None:
+    """The refusal a promotion causes is found past the oldest 1000 events of the model."""
+    from lockgate.registry.entities import EventType, GateTarget
+    from lockgate.store.sql.registry_store import SqlRegistryStore
+
+    name = _model_name()
+    client = _guarded(name)
+    run_id = _logged_model(0.5)  # below the 0.7 threshold
+    version = client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id)
+    # 1,200 earlier refusals of the same version, written in one transaction.
+    store = SqlRegistryStore(client.tracking_uri)
+    model_id = store.move_snapshot(name, version.version, GateTarget.of(alias="champion")).model_id
+    earlier = store.append_events(model_id, name, [
+        {"type": EventType.GATE_REJECTED, "version": version.version, "to_version": version.version,
+         "alias": "champion", "actor": "earlier", "evidence": {"passed": False, "results": []}}
+        for _ in range(1200)])
+    since = datetime.now(timezone.utc)
+
+    @flow
+    def challenge() -> None:
+        promote_model(name, version=version.version, alias="champion")
+
+    assert challenge(return_state=True).is_failed()
+    (newest,) = client.get_events(after_id=earlier[-1], model_name=name, types=["GATE_REJECTED"])
+    assert newest.actor == client.user
+    (event,) = wait_for_prefect_events(EVENT_GATE_FAILED, resource_id=f"lockgate.model.{name}", since=since)
+    assert event.payload["event_id"] == newest.id and event.payload["actor"] == client.user
+    assert event.payload["evidence"]["passed"] is False and len(event.payload["evidence"]["results"]) == 2
+
+
 def test_promoting_the_holder_again_changes_nothing_and_reuses_the_event_id() -> None:
     name = _model_name()
     _guarded(name)
@@ -303,6 +333,8 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
         )
         on_dask = batch_predict(f"models:/{name}@champion", input_path=tmp_path / "in.csv",
                                 output_path=tmp_path / "out" / "dask.parquet", engine="dask")
+        batch_predict(f"models:/{name}@champion", input_path=tmp_path / "in.csv",
+                      output_path=tmp_path / "out" / "scored.jsonl")
         return [int(v) for v in direct], (result, on_dask)
 
     direct, (result, on_dask) = score()
@@ -315,6 +347,7 @@ def test_load_model_and_batch_predict_resolve_the_champion(tmp_path: Path) -> No
     # The dask engine scores the same file to the same predictions.
     assert on_dask.rows == 3 and on_dask.model_version == 1
     assert pd.read_parquet(tmp_path / "out" / "dask.parquet")["prediction"].tolist() == [0, 1, 0]
+    assert pd.read_json(tmp_path / "out" / "scored.jsonl", lines=True)["prediction"].tolist() == [0, 1, 0]
 
 
 def test_load_and_score_unknown_models_and_files_fail_clearly(tmp_path: Path) -> None:

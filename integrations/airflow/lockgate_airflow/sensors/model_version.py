@@ -76,7 +76,7 @@ class ModelVersionSensor(LockgateOperatorMixin, BaseSensorOperator):
                 raise InvalidArgument(f"after_event_id rendered to {self.after_event_id!r}, not an event id.")
             self._cursor = value
         else:
-            _, self._cursor = match_event(client, model_name=name, alias="\x00never", after_event_id=0)
+            self._cursor = client.get_latest_event_id(model_name=name)
         return self._cursor
 
     def poke(self, context: Any) -> bool:

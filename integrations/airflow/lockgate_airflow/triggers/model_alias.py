@@ -32,14 +32,11 @@ _PAGE = 500
 def alias_moves(client: Any, *, model_name: str, alias: str, after_event_id: int) -> tuple[list[dict[str, Any]], int]:
     """Every move of ``alias`` after the cursor, oldest first, as payloads; and the new cursor."""
     cursor, found = after_event_id, []
-    while True:
-        events = client.get_events(after_id=cursor, model_name=model_name, types=["ALIAS_SET"], limit=_PAGE)
-        for event in events:
-            cursor = max(cursor, int(event.id))
-            if event.alias == alias:
-                found.append(describe_event(event))
-        if len(events) < _PAGE:
-            return found, cursor
+    for event in client.iter_events(after_id=cursor, model_name=model_name, types=["ALIAS_SET"], page_size=_PAGE):
+        cursor = max(cursor, int(event.id))
+        if event.alias == alias:
+            found.append(describe_event(event))
+    return found, cursor
 
 
 class ModelAliasEventTrigger(BaseEventTrigger):

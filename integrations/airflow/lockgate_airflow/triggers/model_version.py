@@ -18,17 +18,14 @@ def match_event(client: Any, *, model_name: str, alias: str | None, after_event_
     version being created.
     """
     cursor = after_event_id
-    while True:
-        events = client.get_events(after_id=cursor, model_name=model_name, limit=500)
-        for event in events:
-            cursor = max(cursor, int(event.id))
-            kind = event.type.value if hasattr(event.type, "value") else str(event.type)
-            if alias is None and kind == "VERSION_CREATED":
-                return describe_event(event), cursor
-            if alias is not None and kind == "ALIAS_SET" and event.alias == alias:
-                return describe_event(event), cursor
-        if len(events) < 500:
-            return None, cursor
+    for event in client.iter_events(after_id=cursor, model_name=model_name, page_size=500):
+        cursor = max(cursor, int(event.id))
+        kind = event.type.value if hasattr(event.type, "value") else str(event.type)
+        if alias is None and kind == "VERSION_CREATED":
+            return describe_event(event), cursor
+        if alias is not None and kind == "ALIAS_SET" and event.alias == alias:
+            return describe_event(event), cursor
+    return None, cursor
 
 
 def describe_event(event: Any) -> dict[str, Any]:
