@@ -384,6 +384,9 @@ def test_wait_for_promotion_returns_the_event_that_moves_the_alias() -> None:
     client.create_registered_model(name)
     run_id = _logged_model(0.9)
     version = client.create_model_version(name, source=f"runs:/{run_id}/model", run_id=run_id)
+    # The cursor is fixed before the mover starts: a task that Prefect starts late (a loaded
+    # machine) would otherwise begin after the move and, rightly, wait for the next one.
+    start_after = client.get_latest_event_id(model_name=name)
 
     def promote_later() -> None:
         time.sleep(1.5)
@@ -392,7 +395,8 @@ def test_wait_for_promotion_returns_the_event_that_moves_the_alias() -> None:
 
     @flow
     def wait() -> object:
-        return wait_for_promotion(name, alias="champion", timeout_seconds=30, poll_interval_seconds=0.2)
+        return wait_for_promotion(name, alias="champion", after_event_id=start_after, timeout_seconds=30,
+                                  poll_interval_seconds=0.2)
 
     mover = threading.Thread(target=promote_later)
     mover.start()
@@ -423,7 +427,7 @@ def test_wait_for_promotion_can_start_before_the_model_is_registered() -> None:
     run_id = _logged_model(0.9)
 
     def register_and_promote_later() -> None:
-        time.sleep(1.5)
+        time.sleep(4)  # the watcher must find the model unregistered; Prefect may start its task late
         client = lockgate.LockgateClient()
         version = client.register_model(name, source=f"runs:/{run_id}/model", run_id=run_id)
         client.set_registered_model_alias(name, "champion", version.version)
