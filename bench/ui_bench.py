@@ -5,11 +5,17 @@ Run by hand (never a timed test)::
     .nox/tests-core/bin/python bench/ui_bench.py                      # the issue's sizes
     .nox/tests-core/bin/python bench/ui_bench.py --runs 10000 --points 200000 --mlflow
 
-Data goes in through MLflow's REST API (both servers speak it): one experiment of ``--runs``
-runs with 20 params and 20 metrics each drawn from ``--keys`` distinct keys, and one run with
-5 metrics of ``--points`` points. Measured: time until the first runs-table row is visible,
-re-sort by a metric, the compare view of 1,000 runs drawing its parallel coordinates, the
-big-series chart drawing, and the browser's JS heap after each.
+Data is written straight into both databases before the servers start (the REST API would
+take hours for 100,000 runs on this machine): Lockgate's through its store's tables, MLflow's
+into a database created and migrated by MLflow's own ``SqlAlchemyStore``, through its ORM
+tables. Both get the same rows: one experiment of ``--runs`` runs with 20 params and 20
+metrics each drawn from ``--keys`` distinct keys, and one run with ``--series`` metrics of
+``--points`` points. ``--data-dir DIR`` keeps the databases and reuses them next time.
+Measured: time until the first runs-table row is visible, re-sort by a metric, the compare
+view of 1,000 runs drawing its parallel coordinates, the big-series chart drawing, and the
+browser's JS heap after each. On MLflow's UI: the runs table (``#/experiments/<id>/runs``)
+showing the newest run, and the big run's metric chart (``.../model-metrics``), each given
+120 s.
 
 ``--events N`` (default 100,000) also gives one registered model N events in its audit trail
 (written straight into the server's database before it starts, as the registry would have
@@ -22,6 +28,7 @@ show that it walks the event log's index.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -29,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,38 +99,140 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def populate(url: str, *, runs: int, keys: int, points: int, series: int) -> dict[str, Any]:
-    """Log the data set through MLflow's REST API; returns experiment id, run ids, big run id."""
-    http = httpx.Client(base_url=url, timeout=120, limits=httpx.Limits(max_connections=16))
-    exp = http.post(f"{API}/experiments/create", json={"name": "ui-bench"}).json()["experiment_id"]
-    now = int(time.time() * 1000)
+def _dataset(*, runs: int, keys: int, points: int, series: int) -> dict[str, Any]:
+    """The rows both stores get: ``runs`` runs of 20 params/20 metrics over ``keys`` keys, and one
+    run with ``series`` metrics of ``points`` points (a spike a third of the way in)."""
+    import uuid
 
-    def one(i: int) -> str:
-        run = http.post(f"{API}/runs/create", json={"experiment_id": exp, "run_name": f"run-{i:06d}",
-                                                   "start_time": now + i}).json()["run"]["info"]["run_id"]
+    now = int(time.time() * 1000) - runs - 10_000
+    run_ids = [uuid.uuid4().hex for _ in range(runs)]
+    big = uuid.uuid4().hex
+    return {"now": now, "runs": run_ids, "big": big, "keys": keys, "points": points, "series": series}
+
+
+def _run_rows(data: dict[str, Any], start: int, stop: int) -> Iterator[tuple[int, str, list[tuple[str, str]],
+                                                                            list[tuple[str, float]]]]:
+    keys = data["keys"]
+    for i in range(start, stop):
         base = (i * 20) % keys
-        params = [{"key": f"p{(base + j) % keys:04d}", "value": str((i * 7 + j) % 13)} for j in range(20)]
-        metrics = [{"key": f"m{(base + j) % keys:04d}", "value": ((i * 31 + j) % 1000) / 1000.0,
-                    "timestamp": now, "step": 0} for j in range(20)]
-        http.post(f"{API}/runs/log-batch", json={"run_id": run, "params": params, "metrics": metrics})
-        return run
+        params = [(f"p{(base + j) % keys:04d}", str((i * 7 + j) % 13)) for j in range(20)]
+        metrics = [(f"m{(base + j) % keys:04d}", ((i * 31 + j) % 1000) / 1000.0) for j in range(20)]
+        yield i, data["runs"][i], params, metrics
+
+
+def _series_points(data: dict[str, Any]) -> Iterator[tuple[str, list[tuple[float, int, int]]]]:
+    """(key, [(value, timestamp, step), ...]) in chunks of 50,000 points."""
+    points, now = data["points"], data["now"]
+    for s in range(data["series"]):
+        for start in range(0, points, 50_000):
+            yield f"series{s}", [(float((k * 37) % 101) + (1000.0 if k == points // 3 else 0.0), now + k, k)
+                                 for k in range(start, min(points, start + 50_000))]
+
+
+def fill_lockgate(db: Path, data: dict[str, Any]) -> str:
+    """Write the data set into Lockgate's database through the store's own tables (Core inserts in
+    one transaction per 5,000 runs: the REST API would take hours for 100,000 runs here)."""
+    from lockgate.store.sql.engine import write_connection
+    from lockgate.store.sql.store import LM, M, P, R, SqlStore, T
+    from sqlalchemy import insert
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(8) as pool:
-        run_ids = list(pool.map(one, range(runs)))
-    big = http.post(f"{API}/runs/create", json={"experiment_id": exp, "run_name": "big-series",
-                                               "start_time": now}).json()["run"]["info"]["run_id"]
+    store = SqlStore(f"sqlite:///{db}", artifact_root=str(db.parent / "lg-art"))
+    exp = store.create_experiment("ui-bench")
+    now = data["now"]
 
-    def chunk(args: tuple[int, int]) -> None:
-        s, start = args
-        batch = [{"key": f"series{s}", "value": float((k * 37) % 101) + (1000.0 if k == points // 3 else 0.0),
-                  "timestamp": now + k, "step": k} for k in range(start, min(points, start + 1000))]
-        http.post(f"{API}/runs/log-batch", json={"run_id": big, "metrics": batch})
+    def run_row(run_id: str, name: str, start: int) -> dict[str, Any]:
+        return {"run_uuid": run_id, "experiment_id": int(exp), "name": name, "user_id": "bench",
+                "status": "FINISHED", "start_time": start, "end_time": start + 1000, "lifecycle_stage": "active",
+                "artifact_uri": f"{db.parent}/lg-art/{exp}/{run_id}/artifacts", "parent_run_id": None,
+                "deleted_time": None}
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(chunk, [(s, k) for s in range(series) for k in range(0, points, 1000)]))
-    print(f"  logged into {url} in {time.perf_counter() - started:.0f} s", flush=True)
-    return {"exp": exp, "runs": run_ids, "big": big}
+    for chunk in range(0, len(data["runs"]), 5000):
+        runs, tags, params, latest = [], [], [], []
+        for i, run_id, ps, ms in _run_rows(data, chunk, min(len(data["runs"]), chunk + 5000)):
+            runs.append(run_row(run_id, f"run-{i:06d}", now + i))
+            tags += [{"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i:06d}"},
+                     {"run_uuid": run_id, "key": "mlflow.user", "value": "bench"}]
+            params += [{"run_uuid": run_id, "key": k, "value": v} for k, v in ps]
+            latest += [{"run_uuid": run_id, "key": k, "value": v, "is_nan": False, "timestamp": now, "step": 0}
+                       for k, v in ms]
+        with write_connection(store.engine) as conn:
+            conn.execute(insert(R), runs)
+            conn.execute(insert(T), tags)
+            conn.execute(insert(P), params)
+            conn.execute(insert(LM), latest)
+            conn.execute(insert(M), latest)
+    big = data["big"]
+    with write_connection(store.engine) as conn:
+        conn.execute(insert(R), [run_row(big, "big-series", now)])
+        conn.execute(insert(T), [{"run_uuid": big, "key": "mlflow.runName", "value": "big-series"}])
+        last: dict[str, tuple[float, int, int]] = {}
+        for key, pts in _series_points(data):
+            conn.execute(insert(M), [{"run_uuid": big, "key": key, "value": v, "is_nan": False, "timestamp": t,
+                                      "step": st} for v, t, st in pts])
+            last[key] = pts[-1]
+        conn.execute(insert(LM), [{"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t, "step": st}
+                                  for k, (v, t, st) in last.items()])
+    print(f"  filled Lockgate's database in {time.perf_counter() - started:.0f} s", flush=True)
+    return exp
+
+
+def fill_mlflow(db: Path, data: dict[str, Any]) -> str:
+    """The same rows into MLflow's database, created and migrated by MLflow's own
+    ``SqlAlchemyStore``, inserted through its ORM tables (``SqlRun``, ``SqlParam`` ...)."""
+    from mlflow.store.tracking.dbmodels.models import (
+        SqlLatestMetric,
+        SqlMetric,
+        SqlParam,
+        SqlRun,
+        SqlTag,
+    )
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from sqlalchemy import insert
+
+    started = time.perf_counter()
+    store = SqlAlchemyStore(f"sqlite:///{db}", str(db.parent / "ml-art"))
+    exp = store.create_experiment("ui-bench")
+    now = data["now"]
+
+    def run_row(run_id: str, name: str, start: int) -> dict[str, Any]:
+        return {"run_uuid": run_id, "name": name, "source_type": "LOCAL", "source_name": "", "entry_point_name": "",
+                "user_id": "bench", "status": "FINISHED", "start_time": start, "end_time": start + 1000,
+                "source_version": "", "lifecycle_stage": "active",
+                "artifact_uri": f"{db.parent}/ml-art/{exp}/{run_id}/artifacts", "experiment_id": int(exp)}
+
+    engine = store.engine
+    for chunk in range(0, len(data["runs"]), 5000):
+        runs, tags, params, latest = [], [], [], []
+        for i, run_id, ps, ms in _run_rows(data, chunk, min(len(data["runs"]), chunk + 5000)):
+            runs.append(run_row(run_id, f"run-{i:06d}", now + i))
+            tags += [{"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i:06d}"},
+                     {"run_uuid": run_id, "key": "mlflow.user", "value": "bench"}]
+            params += [{"run_uuid": run_id, "key": k, "value": v} for k, v in ps]
+            latest += [{"run_uuid": run_id, "key": k, "value": v, "is_nan": False, "timestamp": now, "step": 0}
+                       for k, v in ms]
+        with engine.begin() as conn:
+            conn.execute(insert(SqlRun.__table__), runs)
+            conn.execute(insert(SqlTag.__table__), tags)
+            conn.execute(insert(SqlParam.__table__), params)
+            conn.execute(insert(SqlLatestMetric.__table__), latest)
+            conn.execute(insert(SqlMetric.__table__), latest)
+    big = data["big"]
+    with engine.begin() as conn:
+        conn.execute(insert(SqlRun.__table__), [run_row(big, "big-series", now)])
+        conn.execute(insert(SqlTag.__table__), [{"run_uuid": big, "key": "mlflow.runName", "value": "big-series"}])
+        last: dict[str, tuple[float, int, int]] = {}
+        for key, pts in _series_points(data):
+            conn.execute(insert(SqlMetric.__table__), [
+                {"run_uuid": big, "key": key, "value": v, "is_nan": False, "timestamp": t, "step": st}
+                for v, t, st in pts])
+            last[key] = pts[-1]
+        conn.execute(insert(SqlLatestMetric.__table__), [
+            {"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t, "step": st}
+            for k, (v, t, st) in last.items()])
+    engine.dispose()
+    print(f"  filled MLflow's database in {time.perf_counter() - started:.0f} s", flush=True)
+    return str(exp)
 
 
 def _heap(page: Any) -> float:
@@ -172,7 +281,6 @@ TIMELINE_MODEL = "audited"
 def populate_events(db: Path, events: int) -> None:
     """A model with a gated @champion and ``events`` audit events: moves with evidence,
     refusals, approvals and tag changes by 50 actors, one of them ("rare-actor") 10 times."""
-    import json
 
     from lockgate.client import LockgateClient
     from lockgate.registry import GatePolicy, MetricThreshold
@@ -264,6 +372,16 @@ def measure_mlflow(browser: Any, url: str, data: dict[str, Any]) -> dict[str, tu
         shot = Path(tempfile.gettempdir()) / "ui-bench-mlflow.png"
         page.screenshot(path=str(shot))
         print(f"  MLflow's page did not show {last} within 120 s; screenshot: {shot}", flush=True)
+    # The big run's metric charts (plotly SVG lines) on MLflow's run page.
+    t = time.perf_counter()
+    page.goto(f"{url}/#/experiments/{data['exp']}/runs/{data['big']}/model-metrics")
+    try:
+        page.locator("svg.main-svg path.js-line").first.wait_for()
+        out["big-series chart"] = (time.perf_counter() - t, _heap(page))
+    except PlaywrightTimeout:
+        shot = Path(tempfile.gettempdir()) / "ui-bench-mlflow-chart.png"
+        page.screenshot(path=str(shot))
+        print(f"  MLflow's run page drew no metric line within 120 s; screenshot: {shot}", flush=True)
     page.close()
     return out
 
@@ -277,27 +395,40 @@ def main() -> None:
     parser.add_argument("--mlflow", action="store_true", help="also measure `mlflow server`'s UI")
     parser.add_argument("--events", type=int, default=100_000, help="audit events of the timeline's model")
     parser.add_argument("--timeline-only", action="store_true", help="measure only the registry timeline")
+    parser.add_argument("--data-dir", type=Path, help="keep the filled databases here and reuse them next time")
     parser.add_argument("--chromium", default=os.environ.get("LOCKGATE_CHROMIUM", "/usr/bin/chromium"))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    tmp = Path(tempfile.mkdtemp(prefix="ui-bench-"))
+    tmp = args.data_dir or Path(tempfile.mkdtemp(prefix="ui-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    saved = tmp / "bench.json"
     procs: list[subprocess.Popen[Any]] = []
     results: dict[str, dict[str, tuple[float, float]]] = {}
     try:
         sizes = {"runs": args.runs, "keys": args.keys, "points": args.points, "series": args.series}
-        if args.events:
-            populate_events(tmp / "lockgate.db", args.events)
+        if saved.exists():
+            lg_data, ml_data = json.loads(saved.read_text())
+            print(f"  reusing the databases in {tmp}", flush=True)
+        else:
+            data = None if args.timeline_only else _dataset(**sizes)
+            lg_data = ml_data = None
+            if args.events:
+                populate_events(tmp / "lockgate.db", args.events)
+            if data:
+                lg_data = {**data, "exp": fill_lockgate(tmp / "lockgate.db", data)}
+            if args.mlflow and data:
+                ml_data = {**data, "exp": fill_mlflow(tmp / "mlflow.db", data)}
+            if args.data_dir:
+                saved.write_text(json.dumps([lg_data, ml_data]))
         lg_url, proc = start_lockgate(tmp)
         procs.append(proc)
         _wait(lg_url, proc)
-        lg_data = None if args.timeline_only else populate(lg_url, **sizes)
-        ml_url = ml_data = None
-        if args.mlflow and not args.timeline_only:
+        ml_url = None
+        if args.mlflow and ml_data:
             ml_url, proc = start_mlflow(tmp)
             procs.append(proc)
             _wait(ml_url, proc)
-            ml_data = populate(ml_url, **sizes)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, headless=True,
                                          args=[*CHROMIUM_FLAGS, "--enable-precise-memory-info"])
@@ -310,7 +441,8 @@ def main() -> None:
     finally:
         for proc in procs:
             _stop(proc)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(tmp, ignore_errors=True)
     runs = "" if args.timeline_only else (f"{args.runs} runs x 20 params/20 metrics over {args.keys} keys; "
                                           f"{args.series} series of {args.points} points; ")
     print(f"\n{runs}{args.events} timeline events; load {os.getloadavg()[0]:.1f}")

@@ -198,6 +198,13 @@ def run_order_by(
     return stmt, expressions, frozenset(folded)
 
 
+def _room(page_end: int, taken: ColumnElement[int]) -> ColumnElement[int]:
+    """How many rows a later ranked part may add: a LIMIT, not a WHERE condition, because a
+    LIMIT of 0 ends the part before its first row, where a false condition that the database
+    does not hoist still walks every run of the experiment (SQLite did, 50 ms at 100,000 runs)."""
+    return case((taken < page_end, page_end - taken), else_=0)
+
+
 def _top_by_metric(
     stmt: Select[Any], order: OrderBy, comparisons: Sequence[Comparison], page_end: int
 ) -> Select[Any]:
@@ -213,12 +220,12 @@ def _top_by_metric(
     value = joined.c.value.asc() if order.ascending else joined.c.value.desc()
     ties = (R.c.start_time.desc(), R.c.run_uuid.asc())
 
-    def part(rank: int, narrowed: Select[Any], *ordering: Any) -> Select[Any]:
+    def part(rank: int, narrowed: Select[Any], *ordering: Any, limit: Any = page_end) -> Select[Any]:
         return (
             narrowed.add_columns(literal(rank).label("sort_rank"), joined_value(rank).label("sort_value"))
             .where(*filters)
             .order_by(*ordering, *ties)
-            .limit(page_end)
+            .limit(limit)
         )
 
     def joined_value(rank: int) -> ColumnElement[Any]:
@@ -229,15 +236,50 @@ def _top_by_metric(
 
     numbers = part(0, stmt.join(joined, and_(on, joined.c.is_nan == false())), value)
     # NaN is stored as value 0 (tables.py), so the (key, value) index finds NaN rows too.
-    nans = part(1, stmt.join(joined, and_(on, joined.c.value == 0, joined.c.is_nan == true())))
-    nans = nans.where(count(numbers) < page_end)
+    nans = part(1, stmt.join(joined, and_(on, joined.c.value == 0, joined.c.is_nan == true())),
+                limit=_room(page_end, count(numbers)))
     missing_row = select(literal(1)).where(LM.c.run_uuid == R.c.run_uuid, LM.c.key == order.key)
-    missing = part(2, stmt.where(~exists(missing_row)))
-    missing = missing.where(count(numbers) + count(nans) < page_end)
+    missing = part(2, stmt.where(~exists(missing_row)), limit=_room(page_end, count(numbers) + count(nans)))
     ranked = union_all(*(select(p.subquery()) for p in (numbers, nans, missing))).subquery("ranked")
     sort_value = ranked.c.sort_value.asc() if order.ascending else ranked.c.sort_value.desc()
     return select(*(c for c in ranked.c if c.name not in ("sort_rank", "sort_value"))).order_by(
         ranked.c.sort_rank, sort_value, ranked.c.start_time.desc(), ranked.c.run_uuid.asc()
+    )
+
+
+def _top_by_text(stmt: Select[Any], order: OrderBy, page_end: int) -> Select[Any]:
+    """The first ``page_end`` runs by one param or tag, without sorting every run.
+
+    Two ranked parts, each cut at ``page_end``: the runs that have the key, found on the key
+    index and sorted by value; then the runs lacking it, walked in start-time order, only when
+    the first part holds fewer than ``page_end`` runs. (A LEFT JOIN from the runs sorted all of
+    them: 4 s at 100,000 runs.)
+    """
+    table = P if order.kind == "param" else T
+    joined = table.alias("order_0")
+    # The runs with the key come from a subquery with an OFFSET: SQLite never flattens such a
+    # subquery, so its planner (lacking statistics) starts from the key's rows, not from the
+    # 100,000 runs of the experiment.
+    keyed = select(joined.c.run_uuid, joined.c.value).where(joined.c.key == order.key).offset(0).subquery("keyed")
+    value = sort_key(keyed.c.value)
+    ties = (R.c.start_time.desc(), R.c.run_uuid.asc())
+    present = (
+        stmt.join(keyed, keyed.c.run_uuid == R.c.run_uuid)
+        .add_columns(literal(0).label("sort_rank"), keyed.c.value.label("sort_value"))
+        .order_by(value.asc() if order.ascending else value.desc(), *ties).limit(page_end)
+    )
+    found = select(func.count()).select_from(present.subquery()).scalar_subquery()
+    missing_row = select(literal(1)).where(table.c.run_uuid == R.c.run_uuid, table.c.key == order.key)
+    missing = (
+        stmt.where(~exists(missing_row))
+        .add_columns(literal(1).label("sort_rank"), cast(null(), table.c.value.type).label("sort_value"))
+        .order_by(*ties).limit(_room(page_end, found))
+    )
+    ranked = union_all(*(select(p.subquery()) for p in (present, missing))).subquery("ranked")
+    ranked_value = sort_key(ranked.c.sort_value)
+    return select(*(c for c in ranked.c if c.name not in ("sort_rank", "sort_value"))).order_by(
+        ranked.c.sort_rank, ranked_value.asc() if order.ascending else ranked_value.desc(),
+        ranked.c.start_time.desc(), ranked.c.run_uuid.asc()
     )
 
 
@@ -262,6 +304,8 @@ def apply_run_search(
     # runs again and the ranked parts would cost more than the single sort they replace.
     if page_end is not None and len(orders) == 1 and orders[0].kind == "metric" and not comparisons:
         return _top_by_metric(stmt, orders[0], comparisons, page_end)
+    if page_end is not None and len(orders) == 1 and orders[0].kind in ("param", "tag") and not comparisons:
+        return _top_by_text(stmt, orders[0], page_end)
     stmt, expressions, folded = run_order_by(stmt, orders, comparisons)
     for clause in run_filter_clauses(comparisons, skip_metric_ranges=folded):
         stmt = stmt.where(clause)

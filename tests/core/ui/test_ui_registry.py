@@ -97,6 +97,12 @@ def test_model_page_shows_gates_in_words_and_each_versions_verdict(reg: dict[str
     assert "@champion → v1" in row.inner_text() and "v1 to @champion by alice" in row.inner_text()
     gates = row.get_by_test_id("model-gates").inner_text()
     assert "@canary: custom slow_ok no verdict yet" in gates and "@champion: auc >= 0.8; 1 approval refused v2" in gates
+    # no version is in a stage: "v6", never "v6 (None)"
+    assert row.get_by_test_id("latest-versions").inner_text() == "v6"
+    # every column, the last ("Updated") included, fits the 1400 px window
+    edges = page.evaluate("() => [...document.querySelectorAll('[data-testid=models-table] thead th')]"
+                          ".map(th => [th.textContent, th.getBoundingClientRect().right])")
+    assert edges[-1][0] == "Updated" and all(right <= 1400 for _, right in edges), edges
     bp.screenshot("models")
     row.get_by_role("link", name="churn").click()
     gate = page.get_by_test_id("gate-@champion")

@@ -134,21 +134,48 @@ def list_run_keys(
     if not 1 <= max_results <= 10_000:
         raise InvalidArgument(f"max_results must be between 1 and 10000, not {max_results}.")
     ids = _int_ids(experiment_ids)
-    runs = select(R.c.run_uuid).where(
-        R.c.experiment_id.in_(ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages())
-    )
+    stages = ViewType(view_type).stages()
     result: dict[str, list[str]] = {}
     truncated = False
     with read_connection(store.engine) as conn:
         for name, table in (("params", P), ("metrics", LM), ("tags", T)):
-            stmt = select(table.c.key).where(table.c.run_uuid.in_(runs)).distinct()
-            if contains:
-                pattern = f"%{_escape_like(contains.lower())}%"
-                stmt = stmt.where(func.lower(table.c.key).like(pattern, escape="\\"))
-            keys = [row[0] for row in conn.execute(stmt.order_by(table.c.key).limit(max_results + 1))]
+            keys = _distinct_keys(conn, table, ids, stages, contains=contains, limit=max_results + 1)
             truncated = truncated or len(keys) > max_results
             result[name] = keys[:max_results]
     return RunKeys(params=result["params"], metrics=result["metrics"], tags=result["tags"], truncated=truncated)
+
+
+def _distinct_keys(conn: Any, table: Any, experiment_ids: list[int], stages: Sequence[str], *,
+                   contains: str, limit: int) -> list[str]:
+    """Up to ``limit`` keys of ``table`` (sorted) that some run of the experiments uses.
+
+    The keys are walked on the key index one distinct value at a time (a loose index scan: a
+    seek per key), and each is kept when one row of it belongs to a wanted run. Reading every
+    row instead (SELECT DISTINCT over the experiment's runs) cost seconds at 100,000 runs with
+    2,000,000 params; this costs a seek or two per distinct key.
+    """
+    walk = select(func.min(table.c.key).label("key")).cte("walk", recursive=True)
+    after = table.alias("after")
+    walk = walk.union_all(
+        select(select(func.min(after.c.key)).where(after.c.key > walk.c.key).scalar_subquery())
+        .where(walk.c.key.is_not(None))
+    )
+    row = table.alias("used")
+    used = (
+        select(literal(1))
+        .select_from(row.join(R, R.c.run_uuid == row.c.run_uuid))
+        # "+ 0" keeps the planner from starting at the runs of the experiment (100,000 of them)
+        # instead of at the rows of this one key.
+        .where(row.c.key == walk.c.key, (R.c.experiment_id + 0).in_(experiment_ids), R.c.lifecycle_stage.in_(stages))
+        .exists()
+    )
+    stmt = select(walk.c.key).where(walk.c.key.is_not(None), used)
+    if contains:
+        pattern = f"%{_escape_like(contains.lower())}%"
+        stmt = stmt.where(func.lower(walk.c.key).like(pattern, escape="\\"))
+    # The walk yields keys in ascending order already; an ORDER BY would make the database
+    # finish the whole walk before the LIMIT could stop it.
+    return sorted(r[0] for r in conn.execute(stmt.limit(limit)))
 
 
 def _nan_aware(value: float, is_nan: bool) -> float:
@@ -164,6 +191,8 @@ def _sample_one(
         where.append(xcol >= start)
     if end is not None:
         where.append(xcol <= end)
+    if x == "step" and conn.dialect.name == "sqlite":
+        return _sample_by_step_on_sqlite(conn, run_id, key, where, max_points=max_points)
     total, lo, hi = conn.execute(select(func.count(), func.min(xcol), func.max(xcol)).where(*where)).one()
     total = int(total or 0)
     if total <= max_points:
@@ -197,6 +226,46 @@ def _sample_one(
     # Each bucket's lowest and highest point, in x order, so the line keeps every spike.
     order = "step" if x == "step" else "timestamp"
     points = sorted(chosen.values(), key=lambda p: (getattr(p, order), p.step, p.timestamp))
+    return SampledSeries(run_id, key, total, True, points)
+
+
+_BUCKET_SQL = (
+    "SELECT step, timestamp, {agg}(CASE WHEN is_nan THEN NULL ELSE value END), id, count(*) FROM metrics "
+    "WHERE run_uuid = ? AND key = ? AND step >= ? AND step < ?"
+)
+
+
+def _sample_by_step_on_sqlite(conn: Any, run_id: str, key: str, where: list[Any], *, max_points: int) -> SampledSeries:
+    """Min/max per step bucket with two range reads of the (run, key, step) index per bucket.
+
+    One GROUP BY over the whole series made SQLite sort every point into a temporary B-tree
+    (about 4x slower on a million points); range reads visit each point twice and sort nothing.
+    """
+    head = conn.execute(
+        select(M.c.step, M.c.timestamp, M.c.value, M.c.is_nan).where(*where)
+        .order_by(M.c.step, M.c.timestamp, M.c.id).limit(max_points + 1)
+    ).all()
+    if len(head) <= max_points:
+        return SampledSeries(run_id, key, len(head), False, [SeriesPoint(int(s), int(t), _nan_aware(v, n)) for s, t, v, n in head])
+    # Two single-aggregate queries: SQLite answers each with one index seek.
+    lo = int(conn.execute(select(func.min(M.c.step)).where(*where)).scalar_one())
+    hi = int(conn.execute(select(func.max(M.c.step)).where(*where)).scalar_one())
+    buckets = max(1, max_points // 2)
+    span = hi - lo + 1
+    total = 0
+    chosen: dict[int, SeriesPoint] = {}
+    for k in range(buckets):
+        a, b = lo + k * span // buckets, lo + (k + 1) * span // buckets
+        if a == b:
+            continue
+        # SQLite fills the bare columns of a single MIN()/MAX() from the row that holds it.
+        for agg in ("min", "max"):
+            step, ts, value, row_id, count = conn.exec_driver_sql(_BUCKET_SQL.format(agg=agg), (run_id, key, a, b)).one()
+            if agg == "min":
+                total += int(count)
+            if value is not None:
+                chosen[int(row_id)] = SeriesPoint(int(step), int(ts), float(value))
+    points = sorted(chosen.values(), key=lambda p: (p.step, p.timestamp))
     return SampledSeries(run_id, key, total, True, points)
 
 

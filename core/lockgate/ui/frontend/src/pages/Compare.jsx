@@ -14,13 +14,14 @@ const MAX_COLUMNS = 100;
 async function loadRuns(ids) {
   const exps = await api.searchExperiments({ max_results: 50000, view_type: "ALL" });
   const expIds = exps.items.map((e) => e.experiment_id);
-  const found = [];
-  for (let i = 0; i < ids.length; i += 200) {
-    const chunk = ids.slice(i, i + 200);
+  // Chunks of 250 ids go out together: the server answers them on parallel threads.
+  const chunks = [];
+  for (let i = 0; i < ids.length; i += 250) chunks.push(ids.slice(i, i + 250));
+  const pages = await Promise.all(chunks.map((chunk) => {
     const filter = `attributes.run_id IN (${chunk.map((id) => `'${id.replace(/[^0-9a-fA-F]/g, "")}'`).join(", ")})`;
-    const page = await api.searchRuns({ experiment_ids: expIds, filter_string: filter, max_results: 1000, view_type: "ALL" });
-    found.push(...page.items);
-  }
+    return api.searchRuns({ experiment_ids: expIds, filter_string: filter, max_results: 1000, view_type: "ALL" });
+  }));
+  const found = pages.flatMap((page) => page.items);
   const byId = new Map(found.map((r) => [r.info.run_id, r]));
   return ids.map((id) => byId.get(id)).filter(Boolean);
 }
@@ -61,6 +62,31 @@ function CompareTable({ runs, columns }) {
   );
 }
 
+const MAX_OPTIONS = 200;
+
+// A <select> over possibly thousands of keys: at most MAX_OPTIONS options are in the DOM (the
+// chosen one always), with a box to narrow them. 1,000 runs over 2,000 keys made three plain
+// selects of 10,000 options, most of the compare page's 4 s of browser work.
+function KeySelect({ id, label, value, options, onChange }) {
+  const [q, setQ] = useState("");
+  const shown = useMemo(() => {
+    const f = q.toLowerCase();
+    const out = options.filter((o) => !f || o.text.toLowerCase().includes(f)).slice(0, MAX_OPTIONS);
+    const cur = options.find((o) => o.value === value);
+    return cur && !out.includes(cur) ? [cur, ...out] : out;
+  }, [options, q, value]);
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {shown.map((o) => <option key={o.value} value={o.value}>{o.text}</option>)}
+      </select>
+      {options.length > MAX_OPTIONS && <input type="search" class="narrow" aria-label={`Find ${label.toLowerCase()} keys`}
+        placeholder={`${options.length} keys: type to find`} value={q} onInput={(e) => setQ(e.currentTarget.value)} />}
+    </>
+  );
+}
+
 function OverlayChart({ runs, metricKeys }) {
   const [key, setKey] = useState(metricKeys[0] || "");
   const [xMode, setXMode] = useState("step");
@@ -77,6 +103,7 @@ function OverlayChart({ runs, metricKeys }) {
     api.sampled(body).then((r) => { setSeries(r.series); setError(null); }).catch(setError);
   }, [key, xMode, range, runs]);
   useEffect(() => setRange(null), [key, xMode]);
+  const metricOptions = useMemo(() => metricKeys.map((k) => ({ value: k, text: k })), [metricKeys]);
   const names = useMemo(() => new Map(runs.map((r) => [r.info.run_id, r.info.run_name || r.info.run_id])), [runs]);
   const lines = useMemo(() => (series || []).filter((s) => s.points.length).map((s) => ({ label: names.get(s.run_id), points: s.points })), [series]);
   const zoom = (lo, hi) => {
@@ -88,10 +115,7 @@ function OverlayChart({ runs, metricKeys }) {
     <section>
       <h2>Metric over time</h2>
       <div class="toolbar">
-        <label for="cmp-metric">Metric</label>
-        <select id="cmp-metric" value={key} onChange={(e) => setKey(e.currentTarget.value)}>
-          {metricKeys.map((k) => <option key={k} value={k}>{k}</option>)}
-        </select>
+        <KeySelect id="cmp-metric" label="Metric" value={key} options={metricOptions} onChange={setKey} />
         <label for="cmp-x">X axis</label>
         <select id="cmp-x" value={xMode} onChange={(e) => setXMode(e.currentTarget.value)}>
           <option value="step">Step</option><option value="wall">Wall time</option><option value="relative">Relative time</option>
@@ -139,6 +163,19 @@ export function ComparePage({ params }) {
     setSx((pick[0] || numericCols[0]).id);
     setSy((pick[pick.length - 1] || numericCols[0]).id);
   }, [numericCols]);
+  const metricKeys = useMemo(() => columns.filter((c) => c.kind === "metrics").map((c) => c.key), [columns]);
+  const numericOptions = useMemo(() => numericCols.map((c) => ({ value: c.id, text: `${c.kind} ${c.key}` })), [numericCols]);
+  // Recomputed only when the runs or the chosen axes change, so typing or ticking elsewhere
+  // does not redraw 1,000 polylines and scatter points.
+  const derived = useMemo(() => {
+    if (!runs) return {};
+    const byId = new Map(numericCols.map((c) => [c.id, c]));
+    const axisCols = (axes || []).map((id) => byId.get(id)).filter(Boolean);
+    const pcRows = runs.map((r) => ({ values: Object.fromEntries(axisCols.map((c) => [c.id, num(r.data[c.kind][c.key])])) }));
+    const cx = byId.get(sx), cy = byId.get(sy);
+    const scatter = cx && cy ? runs.map((r) => ({ x: num(r.data[cx.kind][cx.key]), y: num(r.data[cy.kind][cy.key]) })) : [];
+    return { axisCols, pcRows, cx, cy, scatter };
+  }, [runs, numericCols, axes, sx, sy]);
   if (!ids.length) return <section><h1>Compare runs</h1><p>Select runs in an experiment's table, then choose Compare.</p></section>;
   if (error) return <section><h1>Compare runs</h1><ErrorBox error={error} /></section>;
   if (!runs) return <p class="muted">Loading…</p>;
@@ -147,12 +184,7 @@ export function ComparePage({ params }) {
   // every visible row thousands of cells wide.
   const candidates = onlyDiff ? columns.filter((c) => c.diff) : [...columns.filter((c) => c.diff), ...columns.filter((c) => !c.diff)];
   const shown = candidates.slice(0, MAX_COLUMNS);
-  const byId = new Map(numericCols.map((c) => [c.id, c]));
-  const axisCols = (axes || []).map((id) => byId.get(id)).filter(Boolean);
-  const pcRows = runs.map((r) => ({ values: Object.fromEntries(axisCols.map((c) => [c.id, num(r.data[c.kind][c.key])])) }));
-  const cx = byId.get(sx), cy = byId.get(sy);
-  const scatter = cx && cy ? runs.map((r) => ({ x: num(r.data[cx.kind][cx.key]), y: num(r.data[cy.kind][cy.key]) })) : [];
-  const metricKeys = columns.filter((c) => c.kind === "metrics").map((c) => c.key);
+  const { axisCols, pcRows, cx, cy, scatter } = derived;
   return (
     <section>
       <h1>Compare {runs.length} runs</h1>
@@ -176,10 +208,8 @@ export function ComparePage({ params }) {
       <section>
         <h2>Scatter</h2>
         <div class="toolbar">
-          <label for="sc-x">X</label>
-          <select id="sc-x" value={sx} onChange={(e) => setSx(e.currentTarget.value)}>{numericCols.map((c) => <option key={c.id} value={c.id}>{c.kind} {c.key}</option>)}</select>
-          <label for="sc-y">Y</label>
-          <select id="sc-y" value={sy} onChange={(e) => setSy(e.currentTarget.value)}>{numericCols.map((c) => <option key={c.id} value={c.id}>{c.kind} {c.key}</option>)}</select>
+          <KeySelect id="sc-x" label="X" value={sx} options={numericOptions} onChange={setSx} />
+          <KeySelect id="sc-y" label="Y" value={sy} options={numericOptions} onChange={setSy} />
         </div>
         {cx && cy && <Scatter points={scatter} xLabel={cx.key} yLabel={cy.key} testId="scatter" />}
       </section>

@@ -16,6 +16,11 @@ function filterFor(query) {
   return `name ILIKE ${containsPattern(q)}`;
 }
 
+// "v6 (Staging)"; a version in no stage is just "v6".
+function versionLabel(v) {
+  return v.current_stage && v.current_stage !== "None" ? `v${v.version} (${v.current_stage})` : `v${v.version}`;
+}
+
 export function ModelsPage() {
   const [query, setQuery] = useState("");
   const [found, error] = useSearch(query, async (q, emit) => {
@@ -38,6 +43,7 @@ export function ModelsPage() {
       </div>
       <ErrorBox error={error} />
       {items && (
+        <div class="table-wide">
         <table class="grid" data-testid="models-table">
           <caption class="sr-only">Registered models</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Aliases</th><th scope="col">Latest versions</th>
@@ -50,12 +56,12 @@ export function ModelsPage() {
                 <tr key={m.name}>
                   <td><Link href={modelHref(m.name)}>{m.name}</Link></td>
                   <td>{Object.entries(m.aliases || {}).map(([a, v]) => `@${a} → v${v}`).join(", ")}</td>
-                  <td>{(m.latest_versions || []).map((v) => `v${v.version} (${v.current_stage})`).join(", ")}</td>
+                  <td class="wrap" data-testid="latest-versions">{(m.latest_versions || []).map(versionLabel).join(", ")}</td>
                   <td class="wrap" data-testid="model-gates">{sum ? sum.gates.map((g) => (
                     <div key={g.target}><strong>{g.target}</strong>: {g.rules.join("; ")}
                       {g.last ? <> <span class={`verdict verdict-${verdictOf(g.last)}`}>{verdictOf(g.last)}</span> v{g.last.to_version ?? g.last.version}</> : <span class="muted"> no verdict yet</span>}</div>
                   )) : ""}</td>
-                  <td>{p ? `v${p.to_version} to ${targetLabel(p)}${p.override ? " (override)" : ""} by ${p.actor || "?"}, ${fmtTime(p.timestamp)}` : ""}</td>
+                  <td class="wrap">{p ? `v${p.to_version} to ${targetLabel(p)}${p.override ? " (override)" : ""} by ${p.actor || "?"}, ${fmtTime(p.timestamp)}` : ""}</td>
                   <td>{fmtTime(m.last_updated_timestamp)}</td>
                 </tr>
               );
@@ -63,6 +69,7 @@ export function ModelsPage() {
             {items.length === 0 && <tr><td colSpan={6} class="muted">No models match.</td></tr>}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );

@@ -1,5 +1,5 @@
 // One run: info, params, latest metrics, a chart per metric, tags, datasets and artifacts.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { fmtDuration, fmtTime, fmtValue, orchestrator, safeUrl } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
@@ -50,6 +50,7 @@ export function RunPage({ runId }) {
   const [metricFilter, setMetricFilter] = useState("");
   const [chartCount, setChartCount] = useState(CHARTS);
   const [histories, setHistories] = useState({});
+  const requested = useRef(new Set());
   const [versions, setVersions] = useState(null);
   const reload = () => api.run(runId).then((r) => {
     setRun(r);
@@ -68,12 +69,25 @@ export function RunPage({ runId }) {
     return metricKeys.filter((k) => !f || k.toLowerCase().includes(f));
   }, [metricKeys, metricFilter]);
   const chartKeys = shownKeys.slice(0, chartCount);
+  useEffect(() => { requested.current = new Set(); setHistories({}); }, [runId]);
   useEffect(() => {
-    const missing = chartKeys.filter((k) => !(k in histories));
+    const missing = chartKeys.filter((k) => !requested.current.has(k));
     if (!run || !missing.length) return;
-    api.sampled({ run_ids: [runId], keys: missing, max_points: 1000 }).then((r) => {
-      setHistories((h) => ({ ...h, ...Object.fromEntries(r.series.map((s) => [s.key, s])) }));
-    }).catch(setError);
+    missing.forEach((k) => requested.current.add(k));
+    // One key per request, two requests at a time: each chart draws as soon as its own series
+    // is sampled (a million-point series takes the server a while) instead of after all of them.
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const key = missing[next++];
+        try {
+          const r = await api.sampled({ run_ids: [runId], keys: [key], max_points: 1000 });
+          setHistories((h) => ({ ...h, [key]: r.series[0] }));
+        } catch (e) { setError(e); }
+      }
+    };
+    worker();
+    worker();
   }, [run, chartKeys.join("\u0000")]);
 
   if (error && !run) {
