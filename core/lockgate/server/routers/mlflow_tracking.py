@@ -271,22 +271,20 @@ def build_router() -> APIRouter:
         end_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
         max_results: Annotated[int, Query(ge=1, le=2500)] = 2500,
     ) -> Response:
-        """Up to ``max_results`` points per run (min/max per step bucket when there are more)."""
+        """Up to ``max_results`` evenly spaced points per run, first and last included (MLflow's sampling)."""
         from lockgate.errors import InvalidArgument
-        from lockgate.store.sql.views import sample_metric_histories
+        from lockgate.store.sql.sampling import evenly_sampled_histories
 
-        if (start_step is None) != (end_step is None):
-            raise InvalidArgument("If either start step or end step are specified, both must be specified.")
         if not run_ids:
             raise InvalidArgument("Missing value for required parameter 'run_ids'.")
         for rid in run_ids:
             authz.require(Op.GET_METRIC_HISTORY, rid)
-        series = sample_metric_histories(store, run_ids, [metric_key], x="step", start=start_step,
-                                         end=end_step, max_points=max(2, max_results))
+        sampled = evenly_sampled_histories(store, run_ids, metric_key, max_results=max_results,
+                                           start_step=start_step, end_step=end_step)
         metrics = [
-            {"key": item.key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
-             "run_id": item.run_id}
-            for item in series for p in item.points[:max_results]
+            {"key": metric_key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
+             "run_id": run_id}
+            for run_id, points in sampled for p in points
         ]
         return json_response({"metrics": metrics})
 
