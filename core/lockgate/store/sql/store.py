@@ -245,8 +245,6 @@ class SqlStore:
         deleted_time = now if stage == "deleted" else None
         with write_connection(self.engine) as conn:
             row = self._experiment_row(conn, experiment_id)
-            if row.experiment_id == 0 and stage == "deleted":
-                raise InvalidArgument("The Default experiment (id 0) cannot be deleted.")
             conn.execute(
                 update(E).where(E.c.experiment_id == row.experiment_id).values(
                     lifecycle_stage=stage, last_update_time=now, deleted_time=deleted_time
