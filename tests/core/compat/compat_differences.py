@@ -26,11 +26,6 @@ INTENDED: dict[str, Difference] = {
         lockgate={'500': 400, '501': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}},
         reason="Lockgate's experiment names are at most 256 characters (the column's width since the first migration); MLflow allows 500.",
     ),
-    'experiment.delete_default': Difference(
-        mlflow={'status': 200, 'body': {}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason='Lockgate keeps the Default experiment (id 0): runs started without an experiment land there, so it cannot be deleted.',
-    ),
     'run.metric_history': Difference(
         mlflow={'loss': {'items': [{'key': 'loss', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'loss', 'value': 0.5, 'timestamp': 1600000000001, 'step': 1}, {'key': 'loss', 'value': 0.25, 'timestamp': 1600000000002, 'step': 2}, {'key': 'loss', 'value': 'NaN', 'timestamp': 1600000000003, 'step': 3}, {'key': 'loss', 'value': 1.7976931348623157e+308, 'timestamp': 1600000000004, 'step': 4}, {'key': 'loss', 'value': -1.7976931348623157e+308, 'timestamp': 1600000000005, 'step': 5}, {'key': 'loss', 'value': 0.125, 'timestamp': 1600000000006, 'step': 6}], 'has_next_page': False}, 'acc': {'items': [{'key': 'acc', 'value': 0.9, 'timestamp': 1600000000000, 'step': 3}, {'key': 'acc', 'value': 0.8, 'timestamp': 1600000000005, 'step': 1}], 'has_next_page': False}, 'missing': {'items': [], 'has_next_page': False}},
         lockgate={'loss': {'items': [{'key': 'loss', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'loss', 'value': 0.5, 'timestamp': 1600000000001, 'step': 1}, {'key': 'loss', 'value': 0.25, 'timestamp': 1600000000002, 'step': 2}, {'key': 'loss', 'value': 'NaN', 'timestamp': 1600000000003, 'step': 3}, {'key': 'loss', 'value': 'Infinity', 'timestamp': 1600000000004, 'step': 4}, {'key': 'loss', 'value': '-Infinity', 'timestamp': 1600000000005, 'step': 5}, {'key': 'loss', 'value': 0.125, 'timestamp': 1600000000006, 'step': 6}], 'has_next_page': False}, 'acc': {'items': [{'key': 'acc', 'value': 0.8, 'timestamp': 1600000000005, 'step': 1}, {'key': 'acc', 'value': 0.9, 'timestamp': 1600000000000, 'step': 3}], 'has_next_page': False}, 'missing': {'items': [], 'has_next_page': False}},
@@ -94,22 +89,17 @@ INTENDED: dict[str, Difference] = {
     'server.tracing_endpoint': Difference(
         mlflow={'search': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'get': {'status': 404, 'error': None, 'message': False}},
         lockgate={'search': {'status': 404, 'error': 'ENDPOINT_NOT_FOUND', 'message': True}, 'get': {'status': 404, 'error': 'ENDPOINT_NOT_FOUND', 'message': True}},
-        reason='Tracing is not implemented: Lockgate answers its endpoints with a JSON 404 ENDPOINT_NOT_FOUND.',
+        reason='Tracing is not implemented: Lockgate answers every tracing endpoint with a JSON 404 ENDPOINT_NOT_FOUND, so a client learns the feature is missing; MLflow, which implements it, refuses this search for naming no experiment and has no trace tr-0123.',
     ),
     'server.unknown_endpoint': Difference(
         mlflow={'status': 404, 'error': None, 'message': False},
         lockgate={'status': 404, 'error': 'ENDPOINT_NOT_FOUND', 'message': True},
-        reason='Lockgate answers an unknown API path with a JSON 404 ENDPOINT_NOT_FOUND; MLflow with an HTML 404 page.',
+        reason='Lockgate answers an unknown API path with a JSON 404 ENDPOINT_NOT_FOUND carrying a message, which the mlflow client raises as an MlflowException with that code; MLflow answers with an HTML 404 page. Same status.',
     ),
     'registry.update_and_tags': Difference(
         mlflow={'model': {'name': 'compat-model', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'description': 'second', 'latest_versions': [{'name': 'compat-model', 'version': '3', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': '', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'run_link': ''}], 'tags': [{'key': 'team', 'value': 'risk'}], 'deployment_job_state': 'DEPLOYMENT_JOB_CONNECTION_STATE_UNSPECIFIED'}, 'v1': {'name': 'compat-model', 'version': '1', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': 'd1b', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'tags': [{'key': 'validated', 'value': 'yes'}], 'run_link': ''}, 'missing_tag_delete': None},
         lockgate={'model': {'name': 'compat-model', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'description': 'second', 'latest_versions': [{'name': 'compat-model', 'version': '3', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': '', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'run_link': ''}], 'tags': [{'key': 'team', 'value': 'risk'}], 'deployment_job_state': 'DEPLOYMENT_JOB_CONNECTION_STATE_UNSPECIFIED'}, 'v1': {'name': 'compat-model', 'version': '1', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': 'd1b', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'tags': [{'key': 'validated', 'value': 'yes'}], 'run_link': ''}, 'missing_tag_delete': {'error': 'RESOURCE_DOES_NOT_EXIST', 'message': True}},
         reason='Deleting a registered-model tag that is not set is RESOURCE_DOES_NOT_EXIST in Lockgate (MLflow ignores it).',
-    ),
-    'models.log_register_load': Difference(
-        mlflow={'flavors': ['python_function', 'sklearn'], 'logged': {'name': 'model', 'status': 'READY', 'source_run_id': '<model_run>', 'experiment_id': '1', 'metrics': [['r2', 1.0]]}, 'predict_version': [9.0], 'predict_id': [11.0], 'version': {'run_id': '<model_run>', 'model_id': None, 'status': 'READY'}},
-        lockgate={'flavors': ['python_function', 'sklearn'], 'logged': {'name': 'model', 'status': 'READY', 'source_run_id': '<model_run>', 'experiment_id': '1', 'metrics': []}, 'predict_version': [9.0], 'predict_id': [11.0], 'version': {'run_id': '<model_run>', 'model_id': None, 'status': 'READY'}},
-        reason='Metrics logged in a run after log_model are not linked to the logged model (MLflow 3 links them through the active model id). Not yet matched.',
     ),
     'experiment.delete_restore': Difference(
         mlflow={'deleted': {'experiment_id': '2', 'name': 'compat-doomed', 'artifact_location': 'mlflow-artifacts:/2', 'lifecycle_stage': 'deleted', 'last_update_time': '<now>', 'creation_time': '<now>', 'workspace': 'default'}, 'in_active': False, 'in_all': True, 'reuse_name': 'RESOURCE_ALREADY_EXISTS', 'restored': 'active'},
