@@ -57,4 +57,6 @@ def test_metric_points_travel_through_lockgate_server(start_server, sqlite_uri: 
                                       Metric(key="acc", value=0.8, timestamp=T0 + 5, step=1)])
     run = client.get_run(run_id)
     assert run.data.metrics == {"acc": 0.9}
-    assert [tuple(p) for p in run.data.metric_points.values()] == [(3, T0)]
+    assert run.data.metric_points == {"acc": (3, T0)}
+    (found,) = client.search_runs([run.info.experiment_id])
+    assert found.data.metric_points == {"acc": (3, T0)}
