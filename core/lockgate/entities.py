@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 __all__ = [
     "Dataset",
@@ -150,9 +150,17 @@ class RunInfo(_Entity):
 
 
 class RunData(_Entity):
-    """Latest metric values, params and tags of a run, as plain dicts."""
+    """Latest metric values, params and tags of a run, as plain dicts.
+
+    ``metric_points`` holds the step and timestamp of each latest value in ``metrics``
+    (``{"loss": (step, timestamp)}``); the latest value is the one at the highest step, then
+    the latest timestamp, then the highest value (MLflow's rule; NaN counts as 0).
+    """
 
     metrics: dict[str, float] = Field(default_factory=dict)
+    # Not validated: the store builds it for every run of a search, and checking each pair
+    # would double the cost of building a RunData.
+    metric_points: SkipValidation[dict[str, tuple[int, int]]] = Field(default_factory=dict)
     params: dict[str, str] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
 

@@ -150,7 +150,15 @@ class UpdateRun(_RunBody):
     run_name: str | None = None
 
 
-class LogMetric(_RunBody):
+class _ModelLink(_Body):
+    """MLflow 3's client sets ``model_id`` on a metric logged after ``log_model`` in the run."""
+
+    model_id: str | None = Field(default=None, max_length=40)
+    dataset_name: str | None = Field(default=None, max_length=500)
+    dataset_digest: str | None = Field(default=None, max_length=36)
+
+
+class LogMetric(_RunBody, _ModelLink):
     key: str
     value: float
     timestamp: int
@@ -171,7 +179,7 @@ class DeleteTag(_RunBody):
     key: str
 
 
-class MetricIn(_Body):
+class MetricIn(_ModelLink):
     key: str
     value: float
     timestamp: int

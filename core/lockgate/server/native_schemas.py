@@ -169,6 +169,8 @@ class RunInfoPublic(BaseModel):
 
 class RunDataPublic(BaseModel):
     metrics: dict[str, WireFloat]
+    metric_points: dict[str, tuple[int, int]] = Field(
+        default_factory=dict, description="Step and timestamp of each latest metric value")
     params: dict[str, str]
     tags: dict[str, str]
 

@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 
+_NO_POINT = (0, 0)
+
+
 def key_values(pairs: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in pairs.items()]
 
@@ -68,6 +71,10 @@ def metrics_json(metrics: Iterable[Metric]) -> list[dict[str, Any]]:
     return [metric_json(m) for m in metrics]
 
 
+def _latest_json(key: str, value: float, point: tuple[int, int]) -> dict[str, Any]:
+    return {"key": key, "value": wire_float(value), "timestamp": point[1], "step": point[0]}
+
+
 def dataset_input_json(item: DatasetInput) -> dict[str, Any]:
     ds = item.dataset
     dataset: dict[str, Any] = {
@@ -85,14 +92,11 @@ def dataset_input_json(item: DatasetInput) -> dict[str, Any]:
 
 def run_json(run: Run) -> dict[str, Any]:
     data = run.data
-    # The latest value per key is what search and get return; its step and timestamp are not
-    # kept on the entity, so they travel as 0 (the mlflow client only reads the value).
+    points = data.metric_points
     return {
         "info": run_info_json(run.info),
         "data": {
-            "metrics": [
-                {"key": k, "value": wire_float(v), "timestamp": 0, "step": 0} for k, v in data.metrics.items()
-            ],
+            "metrics": [_latest_json(k, v, points.get(k, _NO_POINT)) for k, v in data.metrics.items()],
             "params": key_values(data.params),
             "tags": key_values(data.tags),
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockgate.server.responses import wire_float
 from lockgate.server.wire import key_values
 
 __all__ = ["logged_model_json", "model_version_json", "registered_model_json"]
@@ -59,4 +60,15 @@ def logged_model_json(model: Any) -> dict[str, Any]:
         value = getattr(model, field)
         if value is not None:
             info[field] = value
-    return {"info": info, "data": {"params": key_values(model.params), "metrics": []}}
+    return {"info": info, "data": {"params": key_values(model.params),
+                                   "metrics": [_model_metric_json(m) for m in model.metrics]}}
+
+
+def _model_metric_json(m: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"key": m.key, "value": wire_float(m.value), "timestamp": m.timestamp, "step": m.step,
+                            "model_id": m.model_id, "run_id": m.run_id}
+    if m.dataset_name:
+        body["dataset_name"] = m.dataset_name
+    if m.dataset_digest:
+        body["dataset_digest"] = m.dataset_digest
+    return body

@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LoggedModel", "LoggedModelStatus", "RunOutput"]
+__all__ = ["LoggedModel", "LoggedModelMetric", "LoggedModelStatus", "RunOutput"]
 
 
 class LoggedModelStatus(str, Enum):
@@ -16,6 +16,22 @@ class LoggedModelStatus(str, Enum):
     PENDING = "LOGGED_MODEL_PENDING"
     READY = "LOGGED_MODEL_READY"
     UPLOAD_FAILED = "LOGGED_MODEL_UPLOAD_FAILED"
+
+
+class LoggedModelMetric(BaseModel):
+    """A metric value linked to a logged model: logged in run ``run_id`` with ``model_id`` set
+    (MLflow 3's client sets it for metrics logged after ``log_model`` in the same run)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    run_id: str
+    model_id: str
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class LoggedModel(BaseModel):
@@ -36,6 +52,7 @@ class LoggedModel(BaseModel):
     creator_id: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     params: dict[str, str] = Field(default_factory=dict)
+    metrics: list[LoggedModelMetric] = Field(default_factory=list)
 
 
 class RunOutput(BaseModel):

@@ -64,6 +64,15 @@ def credentials_from_env() -> tuple[str | None, str | None, str | None]:
     return pick("TOKEN"), pick("USERNAME"), pick("PASSWORD")
 
 
+
+def _run(body: dict[str, Any]) -> Run:
+    """A run from the native JSON; metric points become (step, timestamp) tuples, as in process."""
+    points = body.get("data", {}).get("metric_points")
+    if points:
+        body["data"]["metric_points"] = {k: (int(v[0]), int(v[1])) for k, v in points.items()}
+    return Run.model_validate(body)
+
+
 class RestStore:
     """Tracking data on a Lockgate server, reached over HTTP(S)."""
 
@@ -210,10 +219,10 @@ class RestStore:
             "tags": [{"key": t.key, "value": t.value} for t in tags],
             "parent_run_id": parent_run_id,
         }
-        return Run.model_validate(self._request("POST", "/runs", json=body))
+        return _run(self._request("POST", "/runs", json=body))
 
     def get_run(self, run_id: str) -> Run:
-        return Run.model_validate(self._request("GET", f"/runs/{_segment(run_id, 'run id')}"))
+        return _run(self._request("GET", f"/runs/{_segment(run_id, 'run id')}"))
 
     def update_run_info(
         self,
@@ -298,7 +307,7 @@ class RestStore:
             "page_token": page_token,
         }
         page = self._request("POST", "/runs/search", json=body)
-        return PagedList([Run.model_validate(r) for r in page["items"]], page.get("next_page_token"))
+        return PagedList([_run(r) for r in page["items"]], page.get("next_page_token"))
 
     def gc(
         self,
@@ -312,7 +321,7 @@ class RestStore:
             "run_ids": list(run_ids) if run_ids is not None else None,
             "experiment_ids": [str(e) for e in experiment_ids] if experiment_ids is not None else None,
         }
-        return [Run.model_validate(r) for r in self._request("POST", "/gc", json=body)["runs"]]
+        return [_run(r) for r in self._request("POST", "/gc", json=body)["runs"]]
 
     def close(self) -> None:
         client = getattr(self._local, "client", None)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from lockgate.webhooks.delivery import post_payload, signed_request
+from lockgate.webhooks.mlflow_format import MLFLOW_FORMAT, mlflow_event, mlflow_request
 from lockgate.webhooks.payload import event_payload, event_types
 from lockgate.webhooks.security import check_target, resolve_secret
 from lockgate.webhooks.service import DeliveryTarget, WebhookService, attempt_row, delivery_id_for
@@ -56,6 +57,17 @@ class _Book:
     stored: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     flushed: float = field(default_factory=time.monotonic)
+
+
+def _request(target: DeliveryTarget, event: RegistryEvent, payload: dict[str, Any], *, secret: str,
+             delivery_id: str) -> tuple[bytes, dict[str, str]]:
+    """The signed body and headers in the webhook's format (Lockgate's, or MLflow's)."""
+    if target.payload_format == MLFLOW_FORMAT:
+        found = mlflow_event(event, payload["types"])
+        if found is None:  # an MLflow webhook's events all have an MLflow form; this is a bug
+            raise ValueError(f"Event {event.id} ({payload['type']}) has no MLflow webhook form.")
+        return mlflow_request(*found, secret=secret, delivery_id=delivery_id)
+    return signed_request(payload, secret=secret, delivery_id=delivery_id)
 
 
 class _Lost(Exception):
@@ -208,8 +220,8 @@ class WebhookDispatcher:
             attempt += 1
             try:
                 check_target(target.url, allowed_targets=settings.allowed_targets)
-                body, headers = signed_request(payload, secret=resolve_secret(target.secret_ref),
-                                               delivery_id=delivery_id)
+                body, headers = _request(target, event, payload, secret=resolve_secret(target.secret_ref),
+                                         delivery_id=delivery_id)
             except Exception as exc:  # noqa: BLE001 - a refused target or missing secret is a failed attempt
                 result_ok, status, latency, snippet = False, None, 0, None
                 error: str | None = str(exc)

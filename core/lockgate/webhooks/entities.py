@@ -35,6 +35,9 @@ class Webhook(_Entity):
     creation_timestamp: int = 0
     last_updated_timestamp: int = 0
     cursor: int = 0
+    #: ``lockgate`` (Lockgate's payload and X-Lockgate-* headers) or ``mlflow`` (MLflow's payload
+    #: and X-MLflow-* headers; webhooks created through MLflow's API).
+    payload_format: Literal["lockgate", "mlflow"] = "lockgate"
 
 
 class WebhookAttempt(_Entity):

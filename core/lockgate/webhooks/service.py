@@ -25,6 +25,12 @@ from lockgate.store.sql.registry_tables import RegistryEventTable
 from lockgate.store.sql.webhook_tables import WebhookAttemptTable, WebhookTable
 from lockgate.webhooks.delivery import post_payload_sync, signed_request
 from lockgate.webhooks.entities import Webhook, WebhookAttempt, WebhookTestResult
+from lockgate.webhooks.mlflow_format import (
+    LOCKGATE_FORMAT,
+    MLFLOW_FORMAT,
+    PAYLOAD_FORMATS,
+    example_request,
+)
 from lockgate.webhooks.payload import parse_event_types, ping_payload
 from lockgate.webhooks.security import (
     check_target,
@@ -67,6 +73,13 @@ class DeliveryTarget:
     model_name: str | None
     secret_ref: str
     cursor: int
+    payload_format: str = "lockgate"
+
+
+def _delivery_target(r: Any) -> DeliveryTarget:
+    return DeliveryTarget(webhook_id=r.webhook_id, url=r.url, events=frozenset(json.loads(r.events)),
+                          model_name=r.model_name, secret_ref=r.secret_ref, cursor=r.cursor,
+                          payload_format=r.payload_format)
 
 
 def _webhook(row: Any) -> Webhook:
@@ -76,7 +89,7 @@ def _webhook(row: Any) -> Webhook:
         events=json.loads(row.events), model_name=row.model_name, status=row.status,
         secret_source=ref if ref.startswith("env:") else "encrypted", created_by=row.created_by,
         creation_timestamp=row.creation_timestamp, last_updated_timestamp=row.last_updated_timestamp,
-        cursor=row.cursor,
+        cursor=row.cursor, payload_format=row.payload_format,
     )
 
 
@@ -138,9 +151,15 @@ class WebhookService:
     def create_webhook(
         self, url: str, *, events: Sequence[str] | str, model_name: str | None = None, name: str | None = None,
         description: str | None = None, secret: str | None = None, secret_env: str | None = None,
-        status: str | None = None, actor: str = "",
+        status: str | None = None, actor: str = "", payload_format: str = LOCKGATE_FORMAT,
     ) -> Webhook:
-        """A new webhook delivering the given event types (of one model, or of all) from now on."""
+        """A new webhook delivering the given event types (of one model, or of all) from now on.
+
+        ``payload_format`` ``"mlflow"`` sends MLflow's payload and headers (webhooks created
+        through MLflow's API); the default sends Lockgate's (docs/webhooks.md)."""
+        if payload_format not in PAYLOAD_FORMATS:
+            raise InvalidArgument(f"Unknown webhook payload format {payload_format!r} "
+                                  f"(one of {', '.join(PAYLOAD_FORMATS)}).")
         target = self._target(url)
         types = parse_event_types(list(events) if not isinstance(events, str) else events)
         model = self._model(model_name)
@@ -154,7 +173,7 @@ class WebhookService:
                 description=_text(description, "description", 5000), url=target, events=json.dumps(types),
                 model_name=model, secret_ref=ref, status=_status(status), created_by=actor[:256],
                 creation_timestamp=now, last_updated_timestamp=now, cursor=int(head), lease_owner=None,
-                lease_expires=0,
+                lease_expires=0, payload_format=payload_format,
             ))
         return self.get_webhook(webhook_id)
 
@@ -233,15 +252,22 @@ class WebhookService:
                                 .order_by(_A.c.id.desc()).limit(limit)).all()
         return [_attempt(r) for r in rows]
 
-    def test_webhook(self, webhook_id: str) -> WebhookTestResult:
-        """POST a signed ``webhook.test`` ping now, record it in the delivery log, and say how it went."""
+    def test_webhook(self, webhook_id: str, *, mlflow_event: str | None = None) -> WebhookTestResult:
+        """POST a signed ping now, record it in the delivery log, and say how it went.
+
+        A Lockgate webhook gets a ``webhook.test`` payload; an MLflow-format one gets MLflow's
+        example payload of ``mlflow_event`` (``entity.action``, default: its first event)."""
         hook = self.get_webhook(webhook_id)
         with read_connection(self.engine) as conn:
             ref = str(self._row(conn, webhook_id).secret_ref)
         self._target(hook.url)
         delivery_id = str(uuid.uuid4())
-        body, headers = signed_request(ping_payload(webhook_id=webhook_id, now_ms=_now()),
-                                       secret=resolve_secret(ref), delivery_id=delivery_id)
+        if hook.payload_format == MLFLOW_FORMAT:
+            body, headers = example_request(mlflow_event, hook.events, secret=resolve_secret(ref),
+                                            delivery_id=delivery_id)
+        else:
+            body, headers = signed_request(ping_payload(webhook_id=webhook_id, now_ms=_now()),
+                                           secret=resolve_secret(ref), delivery_id=delivery_id)
         result = post_payload_sync(hook.url, body, headers, timeout=self.settings.timeout)
         self.record_attempt(webhook_id, delivery_id=delivery_id, event_id=None, event_type="webhook.test",
                             attempt=1, outcome="SUCCEEDED" if result.ok else "FAILED", status_code=result.status_code,
@@ -259,8 +285,7 @@ class WebhookService:
         ))
         with read_connection(self.engine) as conn:
             rows = conn.execute(query).all()
-        return [DeliveryTarget(webhook_id=r.webhook_id, url=r.url, events=frozenset(json.loads(r.events)),
-                               model_name=r.model_name, secret_ref=r.secret_ref, cursor=r.cursor) for r in rows]
+        return [_delivery_target(r) for r in rows]
 
     def claim(self, webhook_id: str, *, owner: str, ttl_ms: int) -> DeliveryTarget | None:
         """Take or renew the webhook's lease (a conditional UPDATE: one process wins); the
@@ -274,8 +299,7 @@ class WebhookService:
             if claimed != 1:
                 return None
             r = conn.execute(select(_W).where(_W.c.webhook_id == webhook_id)).one()
-        return DeliveryTarget(webhook_id=r.webhook_id, url=r.url, events=frozenset(json.loads(r.events)),
-                              model_name=r.model_name, secret_ref=r.secret_ref, cursor=r.cursor)
+        return _delivery_target(r)
 
     def release(self, webhook_id: str, *, owner: str) -> None:
         """Give the lease up so any process may continue at once."""

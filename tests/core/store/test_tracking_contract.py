@@ -97,8 +97,12 @@ def test_delete_experiment_cascades_to_runs_and_restores(client: LockgateClient)
     assert "soft" not in active_names and "soft" in deleted_names
     client.restore_experiment(exp_id)
     assert client.get_run(run.info.run_id).info.lifecycle_stage.value == "active"
-    with pytest.raises(InvalidArgument, match="Default"):
-        client.delete_experiment("0")
+    # The Default experiment is deleted like any other, as in MLflow; runs then need it restored.
+    client.delete_experiment("0")
+    with pytest.raises(InvalidArgument, match="deleted"):
+        client.create_run("0")
+    client.restore_experiment("0")
+    assert client.get_experiment("0").lifecycle_stage.value == "active"
 
 
 # --------------------------------------------------------------------- runs

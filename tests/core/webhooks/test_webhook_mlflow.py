@@ -1,9 +1,14 @@
 """The stock mlflow client's webhook calls (MLflow 3.3+) against a live Lockgate server: create,
-list, get, update, test and delete, and an alias set through MLflow delivered to a receiver."""
+list, get, update, test and delete, and an alias set through MLflow delivered to a receiver
+that checks MLflow's documented signature (a receiver written for ``mlflow server``)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Callable
 
 import mlflow
@@ -13,8 +18,22 @@ from lockgate import LockgateClient
 from mlflow import MlflowClient
 from mlflow.entities.webhook import WebhookStatus
 from mlflow.exceptions import MlflowException
-from webhook_docs import documented_verifier
-from webhook_receiver import Receiver
+from webhook_receiver import Delivery, Receiver
+
+
+def mlflow_verified(secret: str, delivery: Delivery, *, tolerance: int = 300) -> dict:
+    """The payload, if the request verifies as MLflow's webhook docs describe: ``X-MLflow-Signature``
+    is ``v1,`` + base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<raw body>")), and
+    ``X-MLflow-Timestamp`` is recent. Fails the test otherwise."""
+    headers = {k.lower(): v for k, v in delivery.headers.items()}
+    delivery_id, timestamp = headers["x-mlflow-delivery-id"], headers["x-mlflow-timestamp"]
+    signature = headers["x-mlflow-signature"]
+    assert abs(time.time() - int(timestamp)) <= tolerance
+    signed = f"{delivery_id}.{timestamp}.{delivery.body.decode('utf-8')}".encode()
+    expected = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+    assert signature.startswith("v1,") and hmac.compare_digest(signature[3:], expected), signature
+    assert not any(k.startswith("x-lockgate-") for k in headers)
+    return json.loads(delivery.body)
 
 
 @pytest.fixture
@@ -47,16 +66,25 @@ def test_mlflow_client_webhook_calls(mlflow_server: str, hook_receiver: Receiver
 
     result = client.test_webhook(hook.webhook_id)
     assert result.success and result.response_status == 200 and result.response_body == "answer 200"
-    ping = hook_receiver.wait_for(1)[0]
-    assert documented_verifier()("mlflow-secret", ping.headers, ping.body)  # stored encrypted, used to sign
-    assert json.loads(ping.body)["type"] == "webhook.test"
+    ping = mlflow_verified("mlflow-secret", hook_receiver.wait_for(1)[0])  # stored encrypted, used to sign
+    assert (ping["entity"], ping["action"]) == ("model_version", "created")  # MLflow's example payload
+    assert ping["data"]["name"] == "example_model"
+    tested = client.test_webhook(hook.webhook_id, event="model_version_alias.created")
+    assert tested.success
+    ping2 = mlflow_verified("mlflow-secret", hook_receiver.wait_for(2)[1])
+    assert (ping2["entity"], ping2["action"]) == ("model_version_alias", "created")
 
-    client.create_model_version("churn", source="s3://b/1")
+    client.create_model_version("churn", source="s3://b/1", tags={"k": "v"}, description="first")
     client.set_registered_model_alias("churn", "champion", "1")
-    created, aliased = hook_receiver.wait_for(3)[1:]
-    assert [json.loads(created.body)["type"], json.loads(aliased.body)["type"]] == [
-        "model_version.created", "alias.set"]
-    assert json.loads(aliased.body)["alias"] == "champion"
+    created, aliased = (mlflow_verified("mlflow-secret", d) for d in hook_receiver.wait_for(4)[2:])
+    assert {k: created[k] for k in ("entity", "action", "data")} == {
+        "entity": "model_version", "action": "created",
+        "data": {"name": "churn", "version": "1", "source": "s3://b/1", "run_id": None, "tags": {"k": "v"},
+                 "description": "first"}}
+    assert {k: aliased[k] for k in ("entity", "action", "data")} == {
+        "entity": "model_version_alias", "action": "created",
+        "data": {"name": "churn", "alias": "champion", "version": "1"}}
+    assert created["timestamp"].endswith("+00:00")
 
     updated = client.update_webhook(hook.webhook_id, description="paused", status="DISABLED",
                                     events=["model_version_alias.deleted"])
@@ -64,6 +92,7 @@ def test_mlflow_client_webhook_calls(mlflow_server: str, hook_receiver: Receiver
     assert [str(e) for e in updated.events] == ["model_version_alias.deleted"]
     native = LockgateClient(mlflow_server).get_webhook(hook.webhook_id)
     assert native.events == ["alias.deleted"] and native.secret_source == "encrypted"
+    assert native.payload_format == "mlflow"
 
     with pytest.raises(MlflowException, match="not supported by Lockgate"):
         client.create_webhook(name="prompts", url=hook_receiver.url, events=["prompt.created"], secret="s")

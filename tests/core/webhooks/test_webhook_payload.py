@@ -64,7 +64,7 @@ def test_every_registry_change_has_its_documented_type(sqlite_uri: str) -> None:
     assert overridden["evidence"]["passed"] is False
     assert payloads[7]["evidence"]["passed"] is True  # the gated promotion
     assert payloads[3]["evidence"] is None  # a plain alias move carries no evidence
-    assert payloads[1]["details"] == {"source": "s3://b/1", "run_id": None}
+    assert payloads[1]["details"] == {"source": "s3://b/1", "run_id": None, "tags": {"qa": "ok"}, "description": None}
     assert payloads[14]["details"] == {"from": "churn", "to": "churn2"} and payloads[14]["model"] == "churn2"
     assert payloads[0]["time"].endswith("Z") and payloads[0]["event_id"] == events[0].id
 

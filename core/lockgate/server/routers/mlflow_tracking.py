@@ -6,6 +6,7 @@ strings, other methods as JSON bodies, answers follow MLflow's JSON shapes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,7 +17,7 @@ from lockgate.errors import NotFound
 from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.authorizer import Authorizer
 from lockgate.server.auth.policy import Operation as Op
-from lockgate.server.deps import AuthzDep, StoreDep, UserDep
+from lockgate.server.deps import AuthzDep, LoggedModelsDep, StoreDep, UserDep
 from lockgate.server.responses import EMPTY, json_response, wire_float
 from lockgate.server.wire import experiment_json, metrics_json, run_info_json, run_json
 from lockgate.store.base import TrackingStore
@@ -140,13 +141,14 @@ def build_router() -> APIRouter:
     @router.get("/runs/get")
     def get_run(
         store: StoreDep,
+        logged: LoggedModelsDep,
         authz: AuthzDep,
         run_id: Annotated[str | None, Query()] = None,
         run_uuid: Annotated[str | None, Query()] = None,
     ) -> Response:
         rid = _require_run_id(run_id, run_uuid)
         authz.require(Op.GET_RUN, rid)
-        return json_response({"run": run_json(store.get_run(rid))})
+        return json_response({"run": _with_outputs(logged, [run_json(store.get_run(rid))])[0]})
 
     @router.post("/runs/update")
     def update_run(body: s.UpdateRun, store: StoreDep, authz: AuthzDep) -> Response:
@@ -167,10 +169,14 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.post("/runs/log-metric")
-    def log_metric(body: s.LogMetric, store: StoreDep, authz: AuthzDep) -> Response:
+    def log_metric(body: s.LogMetric, store: StoreDep, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
         authz.require(Op.LOG_BATCH, body.rid)
         metric = Metric.model_construct(key=body.key, value=body.value, timestamp=body.timestamp, step=body.step)
-        store.log_batch(body.rid, metrics=[metric])
+        linked = _model_links(body.rid, [body])
+        if not (linked and logged.points_already_logged(body.rid, linked)):
+            store.log_batch(body.rid, metrics=[metric])
+        if linked:
+            logged.log_metrics(body.rid, linked)
         return json_response(EMPTY)
 
     @router.post("/runs/log-parameter")
@@ -192,19 +198,27 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.post("/runs/log-batch")
-    def log_batch(body: s.LogBatch, store: StoreDep, authz: AuthzDep) -> Response:
+    def log_batch(body: s.LogBatch, store: StoreDep, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
         authz.require(Op.LOG_BATCH, body.rid)
         construct_metric, construct_param, construct_tag = (
             Metric.model_construct,
             Param.model_construct,
             RunTag.model_construct,
         )
+        metrics = body.metrics
+        linked = _model_links(body.rid, metrics)
+        if linked:  # points re-sent only to link them to a model are not logged to the run again
+            with_model = [m for m in metrics if m.model_id]  # in the order of ``linked``
+            held = {id(with_model[i]) for i in logged.points_already_logged(body.rid, linked)}
+            metrics = [m for m in metrics if id(m) not in held]
         store.log_batch(
             body.rid,
-            metrics=[construct_metric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step) for m in body.metrics],
+            metrics=[construct_metric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step) for m in metrics],
             params=[construct_param(key=p.key, value=p.value) for p in body.params],
             tags=[construct_tag(key=t.key, value=t.value) for t in body.tags],
         )
+        if linked:
+            logged.log_metrics(body.rid, linked)
         return json_response(EMPTY)
 
     @router.post("/runs/log-inputs")
@@ -231,7 +245,7 @@ def build_router() -> APIRouter:
         return json_response(EMPTY)
 
     @router.post("/runs/search")
-    def search_runs(body: s.SearchRuns, store: StoreDep, authz: AuthzDep) -> Response:
+    def search_runs(body: s.SearchRuns, store: StoreDep, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
         for experiment_id in body.experiment_ids:
             authz.require(Op.SEARCH_RUNS, experiment_id)
         page = store.search_runs(
@@ -242,7 +256,7 @@ def build_router() -> APIRouter:
             order_by=body.order_by or None,
             page_token=body.page_token or None,
         )
-        return _paged("runs", [run_json(r) for r in page], page.token)
+        return _paged("runs", _with_outputs(logged, [run_json(r) for r in page]), page.token)
 
     @router.get("/metrics/get-history")
     def get_metric_history(
@@ -271,26 +285,47 @@ def build_router() -> APIRouter:
         end_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
         max_results: Annotated[int, Query(ge=1, le=2500)] = 2500,
     ) -> Response:
-        """Up to ``max_results`` points per run (min/max per step bucket when there are more)."""
+        """Up to ``max_results`` evenly spaced points per run, first and last included (MLflow's sampling)."""
         from lockgate.errors import InvalidArgument
-        from lockgate.store.sql.views import sample_metric_histories
+        from lockgate.store.sql.sampling import evenly_sampled_histories
 
-        if (start_step is None) != (end_step is None):
-            raise InvalidArgument("If either start step or end step are specified, both must be specified.")
         if not run_ids:
             raise InvalidArgument("Missing value for required parameter 'run_ids'.")
         for rid in run_ids:
             authz.require(Op.GET_METRIC_HISTORY, rid)
-        series = sample_metric_histories(store, run_ids, [metric_key], x="step", start=start_step,
-                                         end=end_step, max_points=max(2, max_results))
+        sampled = evenly_sampled_histories(store, run_ids, metric_key, max_results=max_results,
+                                           start_step=start_step, end_step=end_step)
         metrics = [
-            {"key": item.key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
-             "run_id": item.run_id}
-            for item in series for p in item.points[:max_results]
+            {"key": metric_key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
+             "run_id": run_id}
+            for run_id, points in sampled for p in points
         ]
         return json_response({"metrics": metrics})
 
     return router
+
+
+def _model_links(run_id: str, metrics: Sequence[s.LogMetric | s.MetricIn]) -> list[Any]:
+    """The metrics that name a logged model, as links to it (MLflow 3's server stores them)."""
+    from lockgate.store.logged_models import LoggedModelMetric
+
+    return [
+        LoggedModelMetric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step, run_id=run_id,
+                          model_id=m.model_id, dataset_name=m.dataset_name or None,
+                          dataset_digest=m.dataset_digest or None)
+        for m in metrics if m.model_id
+    ]
+
+
+def _with_outputs(logged: Any, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs' MLflow JSON with the logged models they produced (``outputs.model_outputs``): the
+    client reads them to link later metrics to those models."""
+    outputs = logged.outputs_of_runs([r["info"]["run_id"] for r in runs]) if runs else {}
+    for run in runs:
+        produced = outputs.get(run["info"]["run_id"])
+        if produced:
+            run["outputs"] = {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in produced]}
+    return runs
 
 
 def _require_run_id(run_id: str | None, run_uuid: str | None) -> str:

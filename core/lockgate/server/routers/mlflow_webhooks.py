@@ -3,8 +3,9 @@
 The stock client's ``create_webhook``, ``list_webhooks``, ``get_webhook``, ``update_webhook``,
 ``delete_webhook`` and ``test_webhook`` work for the registry events MLflow knows; each maps to
 Lockgate's event types (``model_version_alias.created`` is ``alias.set`` and ``alias.moved``).
-MLflow webhooks have no model filter, so they are an admin's. Deliveries use Lockgate's
-payload and signature (docs/webhooks.md).
+MLflow webhooks have no model filter, so they are an admin's. Their deliveries use MLflow's
+payload, headers and signature, so receivers written for ``mlflow server`` verify them
+(``lockgate.webhooks.mlflow_format``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,9 @@ from lockgate.server.deps import AuthzDep, UserDep, WebhooksDep
 from lockgate.server.responses import EMPTY, json_response
 from lockgate.server.routers.native_webhooks import authorize_webhook, may_manage
 from lockgate.webhooks.entities import Webhook
+from lockgate.webhooks.mlflow_format import MLFLOW_EVENTS, MLFLOW_FORMAT
 
-__all__ = ["MLFLOW_EVENTS", "build_router", "lockgate_events", "mlflow_events"]
-
-#: MLflow's ``entity.action`` names and the Lockgate event types each stands for.
-MLFLOW_EVENTS: dict[str, tuple[str, ...]] = {
-    "registered_model.created": ("registered_model.created",),
-    "model_version.created": ("model_version.created",),
-    "model_version_tag.set": ("model_version.tag_set",),
-    "model_version_tag.deleted": ("model_version.tag_deleted",),
-    "model_version_alias.created": ("alias.set", "alias.moved"),
-    "model_version_alias.deleted": ("alias.deleted",),
-}
-
+__all__ = ["build_router", "lockgate_events", "mlflow_events"]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -106,7 +97,7 @@ def build_router() -> APIRouter:
             raise InvalidArgument("A webhook needs at least one event.")
         hook = hooks.create_webhook(body.url or "", events=lockgate_events(body.events), name=body.name,
                                     description=body.description, secret=body.secret, status=body.status,
-                                    actor=user)
+                                    actor=user, payload_format=MLFLOW_FORMAT)
         return json_response({"webhook": webhook_json(hook)})
 
     @router.get("/webhooks", summary="ListWebhooks")
@@ -143,7 +134,8 @@ def build_router() -> APIRouter:
     @router.post("/webhooks/{webhook_id}/test", summary="TestWebhook")
     def test(webhook_id: str, body: TestWebhook, hooks: WebhooksDep, authz: AuthzDep) -> Response:
         authorize_webhook(authz, hooks.get_webhook(webhook_id).model_name)
-        result = hooks.test_webhook(webhook_id)
+        event = f"{body.event.entity}.{body.event.action}".lower() if body.event and body.event.entity else None
+        result = hooks.test_webhook(webhook_id, mlflow_event=event)
         out: dict[str, Any] = {"success": result.success}
         if result.status_code is not None:
             out["response_status"] = result.status_code

@@ -60,6 +60,7 @@ def run_public(run: Run) -> dict[str, Any]:
         "info": run_info_public(run.info),
         "data": {
             "metrics": {k: wire_float(v) for k, v in data.metrics.items()},
+            "metric_points": data.metric_points,
             "params": data.params,
             "tags": data.tags,
         },

@@ -2,7 +2,7 @@
 the distinct keys of an experiment's runs, downsampled metric histories of many runs at once,
 the caller's permission, and a run's artifacts (listing, preview, file).
 
-Thin: the work lives in ``lockgate.store.sql.views`` and ``lockgate.artifacts.preview``.
+Thin: the work lives in ``lockgate.store.sql.views``, ``lockgate.store.sql.sampling`` and ``lockgate.artifacts.preview``.
 Artifacts obey the proxy's rules: the same path cleaning, READ on the run's experiment, and
 only files inside the server's artifact destination. A file is never served as active content.
 """
@@ -107,7 +107,7 @@ def build_router() -> APIRouter:
     @router.post("/metrics/sampled", tags=ui_tag, response_model=s.SampledHistoryPublic,
                  summary="Metric histories of many runs and keys, min/max-downsampled per x bucket")
     def sampled_history(body: s.SampledHistoryRequest, state: StateDep, authz: AuthzDep) -> Response:
-        from lockgate.store.sql.views import sample_metric_histories
+        from lockgate.store.sql.sampling import sample_metric_histories
 
         if len(body.run_ids) * len(body.keys) > MAX_SERIES:
             raise InvalidArgument(f"At most {MAX_SERIES} (run, key) series per request; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -12,15 +13,21 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from lockgate.entities import PagedList
 from lockgate.errors import InvalidArgument, NotFound
-from lockgate.store.logged_models import LoggedModel, LoggedModelStatus, RunOutput
+from lockgate.store.logged_models import (
+    LoggedModel,
+    LoggedModelMetric,
+    LoggedModelStatus,
+    RunOutput,
+)
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.server_tables import (
+    LoggedModelMetricTable,
     LoggedModelParamTable,
     LoggedModelTable,
     LoggedModelTagTable,
     RunOutputTable,
 )
-from lockgate.store.sql.tables import ExperimentTable, RunTable, core_table
+from lockgate.store.sql.tables import ExperimentTable, MetricTable, RunTable, core_table
 from lockgate.store.validation import validate_key
 
 __all__ = ["SqlLoggedModels"]
@@ -29,6 +36,8 @@ LM_ = core_table(LoggedModelTable)
 LMT = core_table(LoggedModelTagTable)
 LMP = core_table(LoggedModelParamTable)
 RO = core_table(RunOutputTable)
+LMM = core_table(LoggedModelMetricTable)
+M = core_table(MetricTable)
 E = core_table(ExperimentTable)
 R = core_table(RunTable)
 
@@ -65,7 +74,13 @@ class SqlLoggedModels:
         ids = [r.model_id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         params: dict[str, dict[str, str]] = {i: {} for i in ids}
+        metrics: dict[str, list[LoggedModelMetric]] = {i: [] for i in ids}
         if ids:
+            for m in conn.execute(select(LMM).where(LMM.c.model_id.in_(ids)).order_by(LMM.c.id)):
+                metrics[m.model_id].append(LoggedModelMetric(
+                    key=m.key, value=math.nan if m.is_nan else m.value, timestamp=m.timestamp, step=m.step,
+                    run_id=m.run_uuid, model_id=m.model_id, dataset_name=m.dataset_name,
+                    dataset_digest=m.dataset_digest))
             for mid, key, value in conn.execute(select(LMT.c.model_id, LMT.c.key, LMT.c.value).where(LMT.c.model_id.in_(ids))):
                 tags[mid][key] = value
             for mid, key, value in conn.execute(select(LMP.c.model_id, LMP.c.key, LMP.c.value).where(LMP.c.model_id.in_(ids))):
@@ -85,6 +100,7 @@ class SqlLoggedModels:
                 creator_id=r.user_id,
                 tags=tags[r.model_id],
                 params=params[r.model_id],
+                metrics=metrics[r.model_id],
             )
             for r in rows
         ]
@@ -197,9 +213,59 @@ class SqlLoggedModels:
                 conn.execute(insert(RO).values(run_uuid=run_id, model_id=out.model_id, step=out.step))
 
     def run_outputs(self, run_id: str) -> list[RunOutput]:
+        return self.outputs_of_runs([run_id]).get(run_id, [])
+
+    def outputs_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunOutput]]:
+        """The logged models each run produced (runs without any are left out), in one query."""
+        found: dict[str, list[RunOutput]] = {}
         with read_connection(self.engine) as conn:
-            rows = conn.execute(select(RO.c.model_id, RO.c.step).where(RO.c.run_uuid == run_id)).all()
-        return [RunOutput(model_id=m, step=s) for m, s in rows]
+            for start in range(0, len(run_ids), 500):
+                rows = conn.execute(select(RO.c.run_uuid, RO.c.model_id, RO.c.step)
+                                    .where(RO.c.run_uuid.in_(list(run_ids[start:start + 500]))))
+                for run_id, model_id, step in rows:
+                    found.setdefault(run_id, []).append(RunOutput(model_id=model_id, step=step))
+        return found
+
+    def log_metrics(self, run_id: str, metrics: Sequence[LoggedModelMetric]) -> None:
+        """Link metric values logged in ``run_id`` to their logged models (``metric.model_id``).
+
+        A value already linked at the same key, timestamp and step is kept (MLflow's rule: one
+        per model, key, timestamp, step and run). NotFound names a missing run or model.
+        """
+        if not metrics:
+            return
+        with write_connection(self.engine) as conn:
+            if conn.execute(select(R.c.experiment_id).where(R.c.run_uuid == run_id)).first() is None:
+                raise NotFound(f"No run with id {run_id!r}.")
+            for model_id in dict.fromkeys(m.model_id for m in metrics):
+                self._row(conn, model_id)
+            rows: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+            for m in metrics:  # the first of a repeated point wins
+                rows.setdefault((m.model_id, m.key, m.timestamp, m.step), {
+                    "model_id": m.model_id, "run_uuid": run_id, "key": m.key,
+                    "value": 0.0 if math.isnan(m.value) else m.value, "is_nan": math.isnan(m.value),
+                    "timestamp": m.timestamp, "step": m.step, "dataset_name": m.dataset_name,
+                    "dataset_digest": m.dataset_digest})
+            known = {tuple(point) for point in conn.execute(
+                select(LMM.c.model_id, LMM.c.key, LMM.c.timestamp, LMM.c.step).where(
+                    LMM.c.run_uuid == run_id, LMM.c.key.in_(list({k[1] for k in rows}))))}
+            fresh = [row for point, row in rows.items() if point not in known]
+            if fresh:
+                conn.execute(insert(LMM), fresh)
+
+    def points_already_logged(self, run_id: str, metrics: Sequence[LoggedModelMetric]) -> set[int]:
+        """Positions in ``metrics`` of points the run's history already holds (same key, step,
+        timestamp and value). MLflow's ``log_model`` re-logs the run's points with the new model's
+        id to link them; MLflow stores each point once, so the run's history must not grow."""
+        if not metrics:
+            return set()
+        with read_connection(self.engine) as conn:
+            held = {(key, int(step), int(ts), bool(nan), 0.0 if nan else float(value)) for key, step, ts, value, nan in
+                    conn.execute(select(M.c.key, M.c.step, M.c.timestamp, M.c.value, M.c.is_nan).where(
+                        M.c.run_uuid == run_id, M.c.key.in_(list({m.key for m in metrics})),
+                        M.c.step.in_(list({m.step for m in metrics}))))}
+        return {i for i, m in enumerate(metrics)
+                if (m.key, m.step, m.timestamp, math.isnan(m.value), 0.0 if math.isnan(m.value) else m.value) in held}
 
     # ------------------------------------------------------------------ search
     def search(

@@ -288,7 +288,7 @@ class SqlRegistryStore:
             self._touch_model(conn, model.id, now)
             self._append(conn, model.id, name, [{
                 "type": EventType.VERSION_CREATED, "version": version, "actor": actor, "time": now,
-                "details": {"source": source, "run_id": run_id},
+                "details": {"source": source, "run_id": run_id, "tags": dict(tags), "description": description},
             }], returning=False)
         return ModelVersion(
             name=name, version=version, source=source, storage_location=storage_location, run_id=run_id,

@@ -157,18 +157,20 @@ def load_runs(conn: Connection, rows: Sequence[Any], columns: RunColumns | None 
     ids = [r.run_uuid for r in rows]
     cols = columns or RunColumns()
     metrics: dict[str, dict[str, float]] = defaultdict(dict)
+    points: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     inputs: dict[str, list[DatasetInput]] = defaultdict(list)
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
         if cols.metrics is None or cols.metrics:
-            metric_rows = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan).where(
-                LM.c.run_uuid.in_(chunk))
+            metric_rows = select(LM.c.run_uuid, LM.c.key, LM.c.value, LM.c.is_nan, LM.c.step,
+                                 LM.c.timestamp).where(LM.c.run_uuid.in_(chunk))
             if cols.metrics is not None:
                 metric_rows = metric_rows.where(LM.c.key.in_(list(cols.metrics)))
-            for run_uuid, key, value, nan in conn.execute(metric_rows):
+            for run_uuid, key, value, nan, step, timestamp in conn.execute(metric_rows):
                 metrics[run_uuid][key] = metric_value(value, nan)
+                points[run_uuid][key] = (step, timestamp)
         if cols.params is None or cols.params:
             param_rows = select(P.c.run_uuid, P.c.key, P.c.value).where(P.c.run_uuid.in_(chunk))
             if cols.params is not None:
@@ -201,7 +203,8 @@ def load_runs(conn: Connection, rows: Sequence[Any], columns: RunColumns | None 
     return [
         Run(
             info=run_info(r),
-            data=RunData(metrics=metrics[r.run_uuid], params=params[r.run_uuid], tags=tags[r.run_uuid]),
+            data=RunData(metrics=metrics[r.run_uuid], metric_points=points[r.run_uuid], params=params[r.run_uuid],
+                         tags=tags[r.run_uuid]),
             inputs=RunInputs(dataset_inputs=inputs[r.run_uuid]),
         )
         for r in rows

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -17,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ApiTokenTable",
+    "LoggedModelMetricTable",
     "LoggedModelParamTable",
     "LoggedModelTable",
     "LoggedModelTagTable",
@@ -64,6 +66,34 @@ class LoggedModelParamTable(SQLModel, table=True):
     model_id: str = Field(sa_column=_model_fk())
     key: str = Field(sa_column=Column(String(250), primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LoggedModelMetricTable(SQLModel, table=True):
+    """A metric value logged in a run with a model id (MLflow 3 links it to that logged model).
+    One row per (model, key, timestamp, step, run), as in MLflow; NaN is ``is_nan`` with 0."""
+
+    __tablename__ = "logged_model_metrics"
+    __table_args__ = (
+        UniqueConstraint("model_id", "key", "timestamp", "step", "run_uuid", name="uq_logged_model_metrics_point"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True),
+    )
+    model_id: str = Field(
+        sa_column=Column(String(40), ForeignKey("logged_models.model_id", ondelete="CASCADE"), nullable=False)
+    )
+    run_uuid: str = Field(
+        sa_column=Column(String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(250), nullable=False))
+    value: float = Field(sa_column=Column(Float, nullable=False))
+    is_nan: bool = Field(sa_column=Column(Boolean, nullable=False))
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    step: int = Field(sa_column=Column(BigInteger, nullable=False))
+    dataset_name: str | None = Field(default=None, sa_column=Column(String(500)))
+    dataset_digest: str | None = Field(default=None, sa_column=Column(String(36)))
 
 
 class RunOutputTable(SQLModel, table=True):

@@ -245,8 +245,6 @@ class SqlStore:
         deleted_time = now if stage == "deleted" else None
         with write_connection(self.engine) as conn:
             row = self._experiment_row(conn, experiment_id)
-            if row.experiment_id == 0 and stage == "deleted":
-                raise InvalidArgument("The Default experiment (id 0) cannot be deleted.")
             conn.execute(
                 update(E).where(E.c.experiment_id == row.experiment_id).values(
                     lifecycle_stage=stage, last_update_time=now, deleted_time=deleted_time
@@ -449,10 +447,12 @@ class SqlStore:
             rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
         if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
             rows = [(r[0], r[1], 0.0, True, r[4], r[5]) if r[2] != r[2] else r for r in rows]
+        # MLflow's rule for the latest value: highest (step, timestamp, value), NaN stored as 0;
+        # on a full tie the value logged first stays.
         latest: dict[str, tuple[Any, ...]] = {}
         for row in rows:
             current = latest.get(row[1])
-            if current is None or row[5] > current[5] or (row[5] == current[5] and row[4] >= current[4]):
+            if current is None or (row[5], row[4], row[2]) > (current[5], current[4], current[2]):
                 latest[row[1]] = row
         # Raw DB-API executemany: SQLAlchemy's per-row parameter processing would cost more
         # than the insert itself at 1,000 points a batch.
@@ -461,7 +461,8 @@ class SqlStore:
         excluded = stmt.excluded
         newer = or_(
             excluded.step > LM.c.step,
-            and_(excluded.step == LM.c.step, excluded.timestamp >= LM.c.timestamp),
+            and_(excluded.step == LM.c.step, excluded.timestamp > LM.c.timestamp),
+            and_(excluded.step == LM.c.step, excluded.timestamp == LM.c.timestamp, excluded.value > LM.c.value),
         )
         conn.execute(
             self._upsert(

@@ -31,6 +31,9 @@ class WebhookTable(SQLModel, table=True):
     cursor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     lease_owner: str | None = Field(default=None, sa_column=Column(String(64)))
     lease_expires: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # ``lockgate`` or ``mlflow``: whose payload and headers deliveries use.
+    payload_format: str = Field(default="lockgate",
+                                sa_column=Column(String(16), nullable=False, server_default="lockgate"))
 
 
 class WebhookAttemptTable(SQLModel, table=True):
