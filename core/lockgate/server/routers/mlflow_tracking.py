@@ -151,7 +151,9 @@ def build_router() -> APIRouter:
     @router.post("/runs/update")
     def update_run(body: s.UpdateRun, store: StoreDep, authz: AuthzDep) -> Response:
         authz.require(Op.UPDATE_RUN, body.rid)
-        info = store.update_run_info(body.rid, status=body.status, end_time=body.end_time, run_name=body.run_name)
+        # As MLflow: an empty run name leaves the name as it is.
+        info = store.update_run_info(body.rid, status=body.status, end_time=body.end_time,
+                                     run_name=body.run_name or None)
         return json_response({"run_info": run_info_json(info)})
 
     @router.post("/runs/delete")
@@ -254,11 +256,11 @@ def build_router() -> APIRouter:
         max_results: Annotated[int | None, Query()] = None,
         page_token: Annotated[str | None, Query()] = None,
     ) -> Response:
+        from lockgate.store.sql.mlflow_history import mlflow_metric_history
+
         rid = _require_run_id(run_id, run_uuid)
         authz.require(Op.GET_METRIC_HISTORY, rid)
-        page = store.get_metric_history(
-            rid, metric_key, max_results=max_results, page_token=page_token or None
-        )
+        page = mlflow_metric_history(store, rid, metric_key, max_results=max_results, page_token=page_token or None)
         return _paged("metrics", metrics_json(page), page.token)
 
     @router.get("/metrics/get-history-bulk-interval")
