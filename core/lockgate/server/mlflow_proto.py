@@ -117,16 +117,34 @@ def _read(body: Mapping[str, Any], spec: Spec, out: dict[str, Any]) -> None:
             items: list[dict[str, Any]] = []
             out[name] = items
             for item in value:
-                if not isinstance(item, Mapping):
+                if type(item) is not dict and not isinstance(item, Mapping):
                     raise _Stop
                 element: dict[str, Any] = {}
                 items.append(element)  # protobuf adds the element before reading it
-                _read(item, kind[0], element)
+                _read_element(item, kind[0], element)
             continue
         try:
             out[name] = kind(value)
         except _Ignore:
             out.pop(name, None)
+
+
+def _read_element(item: Mapping[str, Any], spec: Spec, out: dict[str, Any]) -> None:
+    """One entry of a batch (flat fields only): values already of protobuf's own type are taken
+    as they are, which is the common case and keeps a 1000-metric batch cheap."""
+    for name, value in item.items():
+        kind = spec.get(name)
+        if kind is None or value is None:
+            continue
+        kind_of_value = type(value)
+        if kind_of_value is str and kind is _string:
+            out[name] = value
+        elif kind_of_value is float and kind is _double and value - value == 0.0:  # finite
+            out[name] = value
+        elif kind_of_value is int and kind is _int64 and _INT64_MIN <= value <= _INT64_MAX:
+            out[name] = value
+        else:
+            out[name] = kind(value)
 
 
 # MLflow's handler checks on the raw JSON (mlflow/server/handlers.py schemas).
@@ -187,9 +205,12 @@ def _check_raw(body: Mapping[str, Any], spec: Spec, *, parsed_fully: bool) -> No
             elif not parsed_fully and not _TYPE_CHECKS[check](value):
                 raise ValueError(f"Invalid value {value!r} for parameter '{field}': expected a {check}.")
         if field in _BATCH_REQUIRED and isinstance(value, list):
+            required = _BATCH_REQUIRED[field]
             for index, item in enumerate(value):
-                for name in _BATCH_REQUIRED[field]:
-                    if not isinstance(item, Mapping) or not _present(item.get(name)):
+                mapping = type(item) is dict or isinstance(item, Mapping)
+                for name in required:
+                    present = item.get(name) if mapping else None
+                    if present is None or present == "":
                         raise ValueError(f"Missing value for required parameter '{field}[{index}].{name}'.")
 
 

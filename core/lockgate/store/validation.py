@@ -35,6 +35,7 @@ __all__ = [
     "validate_batch",
     "validate_dataset_inputs",
     "validate_experiment_name",
+    "validate_experiment_tag",
     "validate_id_list",
     "validate_key",
     "validate_max_results",
@@ -57,6 +58,7 @@ MAX_INPUT_TAG_KEY_LENGTH = 255
 MAX_INPUT_TAG_VALUE_LENGTH = 500
 MAX_TAGS_PER_REQUEST = 100
 MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20_000
 MAX_IDS_PER_REQUEST = 10_000
 MAX_LIST_PER_REQUEST = 1000
 
@@ -159,6 +161,19 @@ def mlflow_truncated_tag_value(value: str) -> str:
     """A run tag value as MLflow's server stores it (set-tag and log-batch alike): the first
     8000 characters of a longer one. MLflow surface only, like the param rule above."""
     return value if len(value) <= MAX_TAG_VALUE_LENGTH else value[:MAX_TAG_VALUE_LENGTH]
+
+
+def validate_experiment_tag(key: object, value: object) -> None:
+    """An experiment tag: a run tag's key rules, and a value of up to 20,000 characters (MLflow's
+    limit for experiment tags, which it refuses rather than cuts)."""
+    validate_key("tag", key)
+    if not isinstance(value, str):
+        raise InvalidArgument(f"Invalid value for tag {key!r}: it must be a string.")
+    if len(value) > MAX_EXPERIMENT_TAG_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"Experiment tag {key!r} has a value of {len(value)} characters; "
+            f"the limit is {MAX_EXPERIMENT_TAG_VALUE_LENGTH}."
+        )
 
 
 def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:

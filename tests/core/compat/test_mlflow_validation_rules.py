@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import requests
+from live_server import thread_server
 from lockgate import LockgateClient
 from lockgate.errors import InvalidArgument
 from lockgate.server.mlflow_proto import LOG_BATCH, LOG_METRIC, UPDATE_RUN, read_like_mlflow
-from live_server import thread_server
 
 API = "/api/2.0/mlflow"
 T0 = 1_600_000_000_000
@@ -171,6 +171,11 @@ def test_stock_client_against_lockgate_sees_mlflow_rules(server: tuple[str, str]
     assert client.get_experiment(client.create_experiment(name)).name == name
     too_long = _post(url, "/experiments/create", {"name": "e" * 501})
     assert (too_long.status_code, too_long.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    exp_id = client.create_experiment("tagged")
+    client.set_experiment_tag(exp_id, "note", "x" * 20_000)  # MLflow's experiment tag limit, not cut
+    assert len(client.get_experiment(exp_id).tags["note"]) == 20_000
+    over = _post(url, "/experiments/set-experiment-tag", {"experiment_id": exp_id, "key": "n2", "value": "x" * 20_001})
+    assert (over.status_code, over.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     client.create_registered_model("rules-model", tags={"a": "1"})
     client.delete_registered_model_tag("rules-model", "missing")  # not set: ignored, as in MLflow
     assert client.get_registered_model("rules-model").tags == {"a": "1"}
