@@ -137,14 +137,12 @@ def _read_element(item: Mapping[str, Any], spec: Spec, out: dict[str, Any]) -> N
         if kind is None or value is None:
             continue
         kind_of_value = type(value)
-        if kind_of_value is str and kind is _string:
-            out[name] = value
-        elif kind_of_value is float and kind is _double and value - value == 0.0:  # finite
-            out[name] = value
-        elif kind_of_value is int and kind is _int64 and _INT64_MIN <= value <= _INT64_MAX:
-            out[name] = value
-        else:
-            out[name] = kind(value)
+        already_read = (
+            (kind_of_value is str and kind is _string)
+            or (kind_of_value is float and kind is _double and value - value == 0.0)  # finite
+            or (kind_of_value is int and kind is _int64 and _INT64_MIN <= value <= _INT64_MAX)
+        )
+        out[name] = value if already_read else kind(value)
 
 
 # MLflow's handler checks on the raw JSON (mlflow/server/handlers.py schemas).
