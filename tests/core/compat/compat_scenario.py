@@ -483,8 +483,8 @@ def validation_odd_fields_readback(ctx: Ctx) -> Any:
     batch = ctx.rest("POST", f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [
         {"key": "o2", "value": 1.0, "timestamp": T0, "step": 1}, {"key": "o2", "value": [1], "timestamp": T0, "step": 2},
         {"key": "o2", "value": 3.0, "timestamp": T0, "step": 3}], "params": [{"key": "lost", "value": "p"}]})
-    updates = {status: ctx.rest("POST", f"{API}/runs/update", json={"run_id": run_id, "status": status,
-                                                                     "end_time": T0 + 7})
+    updates = {repr(status): ctx.rest("POST", f"{API}/runs/update", json={"run_id": run_id, "status": status,
+                                                                           "end_time": T0 + 7})
                for status in ("KILLED", "done", "9", 9, 4)}
     got = ctx.client.get_run(run_id)
     return {"answers": answers, "batch": batch, "updates": updates, "history": ctx.client.get_metric_history(run_id, "o"),
