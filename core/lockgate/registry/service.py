@@ -202,7 +202,7 @@ class RegistryService(GatePolicyMixin):
             "type": EventType.MODEL_TAG_SET, "actor": actor, "details": {"key": key, "value": text_value}})
 
     def delete_registered_model_tag(self, name: str, key: str, *, actor: str = "") -> None:
-        """Remove a tag from the model; NotFound if it has no such tag."""
+        """Remove a tag from the model; a tag that is not set is ignored, as in MLflow."""
         self._rows.delete_model_tag(validate_model_name(name), key, event={
             "type": EventType.MODEL_TAG_DELETED, "actor": actor, "details": {"key": key}})
 
@@ -351,7 +351,7 @@ class RegistryService(GatePolicyMixin):
             "details": {"key": key, "value": text_value}})
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str, *, actor: str = "") -> None:
-        """Remove a tag from one version; NotFound if it has no such tag."""
+        """Remove a tag from one version; a tag that is not set is ignored, as in MLflow."""
         number = version_number(version)
         self._rows.delete_version_tag(validate_model_name(name), number, key, event={
             "type": EventType.VERSION_TAG_DELETED, "version": number, "actor": actor, "details": {"key": key}})

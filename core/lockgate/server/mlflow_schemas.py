@@ -3,6 +3,8 @@
 Fields the mlflow client may omit (proto JSON drops empty values) have defaults; fields it
 always sends are required, so a hand-written request missing one gets a 400 naming it.
 Ids are accepted as strings or integers; int64 fields as numbers or numeric strings.
+The run-logging bodies are first read as MLflow's server reads them (``mlflow_proto``), and
+long param and tag values are cut to MLflow's limits, as ``mlflow server`` stores them.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from lockgate.entities import RunStatus, ViewType
 from lockgate.search.grammar import MAX_ORDER_BY
+from lockgate.server import mlflow_proto as proto
 from lockgate.store.validation import (
     MAX_DATASETS_PER_REQUEST,
     MAX_IDS_PER_REQUEST,
     MAX_LIST_PER_REQUEST,
+    mlflow_truncated_param_value,
+    mlflow_truncated_tag_value,
 )
 from lockgate.store.validation import MAX_TAGS_PER_REQUEST as MAX_TAGS
 
@@ -149,6 +154,11 @@ class UpdateRun(_RunBody):
     end_time: int | None = None
     run_name: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _as_mlflow_reads_it(cls, data: Any) -> Any:
+        return proto.read_like_mlflow(data, proto.UPDATE_RUN)
+
 
 class _ModelLink(_Body):
     """MLflow 3's client sets ``model_id`` on a metric logged after ``log_model`` in the run."""
@@ -159,20 +169,45 @@ class _ModelLink(_Body):
 
 
 class LogMetric(_RunBody, _ModelLink):
-    key: str
-    value: float
-    timestamp: int
+    key: str = ""
+    value: float = 0.0
+    timestamp: int = 0
     step: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_mlflow_reads_it(cls, data: Any) -> Any:
+        return proto.read_like_mlflow(data, proto.LOG_METRIC)
 
 
 class LogParam(_RunBody):
-    key: str
+    key: str = ""
     value: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_mlflow_reads_it(cls, data: Any) -> Any:
+        return proto.read_like_mlflow(data, proto.LOG_PARAM)
+
+    @model_validator(mode="after")
+    def _truncate(self) -> LogParam:
+        self.value = mlflow_truncated_param_value(self.value)
+        return self
 
 
 class SetTag(_RunBody):
-    key: str
+    key: str = ""
     value: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_mlflow_reads_it(cls, data: Any) -> Any:
+        return proto.read_like_mlflow(data, proto.SET_TAG)
+
+    @model_validator(mode="after")
+    def _truncate(self) -> SetTag:
+        self.value = mlflow_truncated_tag_value(self.value)
+        return self
 
 
 class DeleteTag(_RunBody):
@@ -180,9 +215,9 @@ class DeleteTag(_RunBody):
 
 
 class MetricIn(_ModelLink):
-    key: str
-    value: float
-    timestamp: int
+    key: str = ""
+    value: float = 0.0
+    timestamp: int = 0
     step: int = 0
 
 
@@ -190,6 +225,19 @@ class LogBatch(_RunBody):
     metrics: list[MetricIn] = Field(default_factory=list)
     params: list[KeyValue] = Field(default_factory=list)
     tags: list[KeyValue] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_mlflow_reads_it(cls, data: Any) -> Any:
+        return proto.read_like_mlflow(data, proto.LOG_BATCH)
+
+    @model_validator(mode="after")
+    def _truncate(self) -> LogBatch:
+        for param in self.params:
+            param.value = mlflow_truncated_param_value(param.value)
+        for tag in self.tags:
+            tag.value = mlflow_truncated_tag_value(tag.value)
+        return self
 
 
 class DatasetIn(_Body):

@@ -6,11 +6,12 @@ search or a metric history; plain dict building is several times faster.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lockgate.entities import DatasetInput, Experiment, Metric, Run, RunInfo
-from lockgate.server.responses import wire_float
 
 __all__ = [
     "dataset_input_json",
@@ -18,12 +19,29 @@ __all__ = [
     "key_values",
     "metric_json",
     "metrics_json",
+    "mlflow_value",
     "run_info_json",
     "run_json",
 ]
 
 
 _NO_POINT = (0, 0)
+
+
+_FLOAT_MAX = sys.float_info.max
+
+
+def mlflow_value(value: float) -> float | str:
+    """A metric value as ``mlflow server`` answers it: NaN as "NaN", and +/-infinity as
+    +/-1.7976931348623157e308 (its SQL store keeps the float limits in their place). Lockgate
+    stores infinity itself; only the MLflow surface shows the limits."""
+    if math.isnan(value):
+        return "NaN"
+    if value > _FLOAT_MAX:
+        return _FLOAT_MAX
+    if value < -_FLOAT_MAX:
+        return -_FLOAT_MAX
+    return value
 
 
 def key_values(pairs: Mapping[str, str]) -> list[dict[str, str]]:
@@ -64,7 +82,7 @@ def run_info_json(info: RunInfo) -> dict[str, Any]:
 
 
 def metric_json(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": wire_float(m.value), "timestamp": m.timestamp, "step": m.step}
+    return {"key": m.key, "value": mlflow_value(m.value), "timestamp": m.timestamp, "step": m.step}
 
 
 def metrics_json(metrics: Iterable[Metric]) -> list[dict[str, Any]]:
@@ -72,7 +90,7 @@ def metrics_json(metrics: Iterable[Metric]) -> list[dict[str, Any]]:
 
 
 def _latest_json(key: str, value: float, point: tuple[int, int]) -> dict[str, Any]:
-    return {"key": key, "value": wire_float(value), "timestamp": point[1], "step": point[0]}
+    return {"key": key, "value": mlflow_value(value), "timestamp": point[1], "step": point[0]}
 
 
 def dataset_input_json(item: DatasetInput) -> dict[str, Any]:

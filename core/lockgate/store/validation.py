@@ -26,12 +26,16 @@ from lockgate.store.base import (
 
 __all__ = [
     "MAX_DATASETS_PER_REQUEST",
+    "MAX_EXPERIMENT_NAME_LENGTH",
     "MAX_IDS_PER_REQUEST",
     "MAX_LIST_PER_REQUEST",
     "MAX_TAGS_PER_REQUEST",
+    "mlflow_truncated_param_value",
+    "mlflow_truncated_tag_value",
     "validate_batch",
     "validate_dataset_inputs",
     "validate_experiment_name",
+    "validate_experiment_tag",
     "validate_id_list",
     "validate_key",
     "validate_max_results",
@@ -53,6 +57,8 @@ MAX_DATASET_PROFILE_LENGTH = 16777215
 MAX_INPUT_TAG_KEY_LENGTH = 255
 MAX_INPUT_TAG_VALUE_LENGTH = 500
 MAX_TAGS_PER_REQUEST = 100
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20_000
 MAX_IDS_PER_REQUEST = 10_000
 MAX_LIST_PER_REQUEST = 1000
 
@@ -142,6 +148,34 @@ def validate_tag(tag: RunTag) -> None:
         )
 
 
+def mlflow_truncated_param_value(value: str) -> str:
+    """A param value as MLflow's server stores it: the first 6000 characters of a longer one.
+
+    Only the MLflow surface uses this (the stock client must see MLflow's behaviour);
+    Lockgate's own API and client refuse a longer value rather than lose its end silently.
+    """
+    return value if len(value) <= MAX_PARAM_VALUE_LENGTH else value[:MAX_PARAM_VALUE_LENGTH]
+
+
+def mlflow_truncated_tag_value(value: str) -> str:
+    """A run tag value as MLflow's server stores it (set-tag and log-batch alike): the first
+    8000 characters of a longer one. MLflow surface only, like the param rule above."""
+    return value if len(value) <= MAX_TAG_VALUE_LENGTH else value[:MAX_TAG_VALUE_LENGTH]
+
+
+def validate_experiment_tag(key: object, value: object) -> None:
+    """An experiment tag: a run tag's key rules, and a value of up to 20,000 characters (MLflow's
+    limit for experiment tags, which it refuses rather than cuts)."""
+    validate_key("tag", key)
+    if not isinstance(value, str):
+        raise InvalidArgument(f"Invalid value for tag {key!r}: it must be a string.")
+    if len(value) > MAX_EXPERIMENT_TAG_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"Experiment tag {key!r} has a value of {len(value)} characters; "
+            f"the limit is {MAX_EXPERIMENT_TAG_VALUE_LENGTH}."
+        )
+
+
 def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
     """Enforce MLflow's per-request limits and check every entity."""
     if len(metrics) > MAX_METRICS_PER_BATCH:
@@ -174,8 +208,10 @@ def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Seq
 def validate_experiment_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgument(f"Invalid experiment name {name!r}: it must be a non-empty string.")
-    if len(name) > 256:
-        raise InvalidArgument(f"Experiment name {name[:40]!r}... is {len(name)} characters; the limit is 256.")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidArgument(
+            f"Experiment name {name[:40]!r}... is {len(name)} characters; the limit is {MAX_EXPERIMENT_NAME_LENGTH}."
+        )
     return name
 
 

@@ -21,70 +21,10 @@ class Difference:
 
 
 INTENDED: dict[str, Difference] = {
-    'experiment.create_long_name': Difference(
-        mlflow={'500': 200, '501': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}},
-        lockgate={'500': 400, '501': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}},
-        reason="Lockgate's experiment names are at most 256 characters (the column's width since the first migration); MLflow allows 500.",
-    ),
-    'run.metric_history': Difference(
-        mlflow={'loss': {'items': [{'key': 'loss', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'loss', 'value': 0.5, 'timestamp': 1600000000001, 'step': 1}, {'key': 'loss', 'value': 0.25, 'timestamp': 1600000000002, 'step': 2}, {'key': 'loss', 'value': 'NaN', 'timestamp': 1600000000003, 'step': 3}, {'key': 'loss', 'value': 1.7976931348623157e+308, 'timestamp': 1600000000004, 'step': 4}, {'key': 'loss', 'value': -1.7976931348623157e+308, 'timestamp': 1600000000005, 'step': 5}, {'key': 'loss', 'value': 0.125, 'timestamp': 1600000000006, 'step': 6}], 'has_next_page': False}, 'acc': {'items': [{'key': 'acc', 'value': 0.9, 'timestamp': 1600000000000, 'step': 3}, {'key': 'acc', 'value': 0.8, 'timestamp': 1600000000005, 'step': 1}], 'has_next_page': False}, 'missing': {'items': [], 'has_next_page': False}},
-        lockgate={'loss': {'items': [{'key': 'loss', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'loss', 'value': 0.5, 'timestamp': 1600000000001, 'step': 1}, {'key': 'loss', 'value': 0.25, 'timestamp': 1600000000002, 'step': 2}, {'key': 'loss', 'value': 'NaN', 'timestamp': 1600000000003, 'step': 3}, {'key': 'loss', 'value': 'Infinity', 'timestamp': 1600000000004, 'step': 4}, {'key': 'loss', 'value': '-Infinity', 'timestamp': 1600000000005, 'step': 5}, {'key': 'loss', 'value': 0.125, 'timestamp': 1600000000006, 'step': 6}], 'has_next_page': False}, 'acc': {'items': [{'key': 'acc', 'value': 0.8, 'timestamp': 1600000000005, 'step': 1}, {'key': 'acc', 'value': 0.9, 'timestamp': 1600000000000, 'step': 3}], 'has_next_page': False}, 'missing': {'items': [], 'has_next_page': False}},
-        reason="Lockgate returns a history ordered by step then timestamp (MLflow: as stored), and keeps +/-infinity, where MLflow's SQL store clamps them to +/-1.797e308.",
-    ),
-    'run.update_bad_status': Difference(
-        mlflow={'status': 200, 'body': {'run_info': {'run_uuid': '<run1>', 'experiment_id': '1', 'run_name': 'first-renamed', 'user_id': 'unknown', 'status': 'FINISHED', 'start_time': 1600000000000, 'end_time': 1600000010000, 'artifact_uri': 'mlflow-artifacts:/1/<run1>/artifacts', 'lifecycle_stage': 'active', 'run_id': '<run1>'}}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason="Lockgate refuses an unknown run status with INVALID_PARAMETER_VALUE; MLflow's proto parser drops it and answers 200 without changing the status.",
-    ),
     'search.in_list': Difference(
         mlflow={'error': 'INVALID_PARAMETER_VALUE', 'message': True},
         lockgate={'names': ['r5', 'r3', 'r1'], 'has_next_page': False},
         reason="Lockgate's filter grammar accepts IN (...) on tags and params too; MLflow only on a few attributes and dataset fields.",
-    ),
-    'validation.metric.timestamp_float': Difference(
-        mlflow={'status': 200, 'body': {}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason='Lockgate refuses a timestamp that is not an integer instead of truncating it.',
-    ),
-    'validation.metric.timestamp_huge': Difference(
-        mlflow={'status': 200, 'body': {}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason='Lockgate refuses a timestamp beyond a 64-bit integer instead of storing an overflowed value.',
-    ),
-    'validation.metric.step_float': Difference(
-        mlflow={'status': 200, 'body': {}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason='Lockgate refuses a step that is not an integer instead of truncating it.',
-    ),
-    'validation.metric.step_huge': Difference(
-        mlflow={'status': 200, 'body': {}},
-        lockgate={'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True},
-        reason='Lockgate refuses a step beyond a 64-bit integer instead of storing an overflowed value.',
-    ),
-    'validation.metric_readback': Difference(
-        mlflow={'metrics': ['a: b', 'größe', 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk', 'm'], 'history': {'items': [{'key': 'm', 'value': 0.0, 'timestamp': 0, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 0, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': -7}, {'key': 'm', 'value': 'NaN', 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.5, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1e+308, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.7976931348623157e+308, 'timestamp': 1600000000000, 'step': 0}], 'has_next_page': False}},
-        lockgate={'metrics': ['a: b', 'größe', 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk', 'm'], 'history': {'items': [{'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': -7}, {'key': 'm', 'value': 1.0, 'timestamp': 0, 'step': 0}, {'key': 'm', 'value': 1.5, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 'NaN', 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 'Infinity', 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 'NaN', 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 'Infinity', 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1e+308, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}, {'key': 'm', 'value': 1.0, 'timestamp': 1600000000000, 'step': 0}], 'has_next_page': False}},
-        reason='Follows from the four refusals above and from the history order (step, then timestamp).',
-    ),
-    'validation.param_value_long': Difference(
-        mlflow={'ok': {'status': 200, 'body': {}}, 'long': {'status': 200, 'body': {}}, 'stored': {'p6000': 6000, 'p6001': 6000}},
-        lockgate={'ok': {'status': 200, 'body': {}}, 'long': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'stored': {'p6000': 6000}},
-        reason="Lockgate refuses a param value over 6000 characters; MLflow's server silently truncates it (MLFLOW_TRUNCATE_LONG_VALUES) and a later read gives a different value than was logged.",
-    ),
-    'validation.tag_value_long': Difference(
-        mlflow={'long': {'status': 200, 'body': {}}, 'stored': 8000},
-        lockgate={'long': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'stored': 0},
-        reason='Lockgate refuses a tag value over 8000 characters instead of silently truncating it.',
-    ),
-    'validation.param_value_types': Difference(
-        mlflow={'int': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'null': {'status': 200, 'body': {}}, 'list': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'empty': {'status': 200, 'body': {}}},
-        lockgate={'int': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'null': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'list': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'empty': {'status': 200, 'body': {}}},
-        reason='Lockgate refuses a null param value; MLflow stores it.',
-    ),
-    'validation.batch_bad_entries': Difference(
-        mlflow={'duplicate_params': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'duplicate_same_value': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'bad_metric_key': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'bad_metric_value': {'status': 200, 'body': {}}, 'negative_timestamp': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'missing_timestamp': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'param_changed': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'empty': {'status': 200, 'body': {}}, 'missing_run': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}},
-        lockgate={'duplicate_params': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'duplicate_same_value': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'bad_metric_key': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'bad_metric_value': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'negative_timestamp': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'missing_timestamp': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'param_changed': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'empty': {'status': 200, 'body': {}}, 'missing_run': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}},
-        reason="Lockgate refuses a non-numeric metric value in log-batch (as MLflow does in log-metric); MLflow's log-batch accepts it.",
     ),
     'server.tracing_endpoint': Difference(
         mlflow={'search': {'status': 400, 'error': 'INVALID_PARAMETER_VALUE', 'message': True}, 'get': {'status': 404, 'error': None, 'message': False}},
@@ -95,11 +35,6 @@ INTENDED: dict[str, Difference] = {
         mlflow={'status': 404, 'error': None, 'message': False},
         lockgate={'status': 404, 'error': 'ENDPOINT_NOT_FOUND', 'message': True},
         reason='Lockgate answers an unknown API path with a JSON 404 ENDPOINT_NOT_FOUND carrying a message, which the mlflow client raises as an MlflowException with that code; MLflow answers with an HTML 404 page. Same status.',
-    ),
-    'registry.update_and_tags': Difference(
-        mlflow={'model': {'name': 'compat-model', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'description': 'second', 'latest_versions': [{'name': 'compat-model', 'version': '3', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': '', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'run_link': ''}], 'tags': [{'key': 'team', 'value': 'risk'}], 'deployment_job_state': 'DEPLOYMENT_JOB_CONNECTION_STATE_UNSPECIFIED'}, 'v1': {'name': 'compat-model', 'version': '1', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': 'd1b', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'tags': [{'key': 'validated', 'value': 'yes'}], 'run_link': ''}, 'missing_tag_delete': None},
-        lockgate={'model': {'name': 'compat-model', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'description': 'second', 'latest_versions': [{'name': 'compat-model', 'version': '3', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': '', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'run_link': ''}], 'tags': [{'key': 'team', 'value': 'risk'}], 'deployment_job_state': 'DEPLOYMENT_JOB_CONNECTION_STATE_UNSPECIFIED'}, 'v1': {'name': 'compat-model', 'version': '1', 'creation_timestamp': '<now>', 'last_updated_timestamp': '<now>', 'user_id': '', 'current_stage': 'None', 'description': 'd1b', 'source': 'runs:/<run1>/model', 'run_id': '<run1>', 'status': 'READY', 'tags': [{'key': 'validated', 'value': 'yes'}], 'run_link': ''}, 'missing_tag_delete': {'error': 'RESOURCE_DOES_NOT_EXIST', 'message': True}},
-        reason='Deleting a registered-model tag that is not set is RESOURCE_DOES_NOT_EXIST in Lockgate (MLflow ignores it).',
     ),
     'experiment.delete_restore': Difference(
         mlflow={'deleted': {'experiment_id': '2', 'name': 'compat-doomed', 'artifact_location': 'mlflow-artifacts:/2', 'lifecycle_stage': 'deleted', 'last_update_time': '<now>', 'creation_time': '<now>', 'workspace': 'default'}, 'in_active': False, 'in_all': True, 'reuse_name': 'RESOURCE_ALREADY_EXISTS', 'restored': 'active'},

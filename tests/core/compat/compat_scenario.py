@@ -458,6 +458,52 @@ def validation_batch_bad(ctx: Ctx) -> Any:
     }
 
 
+@step("validation.batch_long_values", postgres=True)
+def validation_batch_long_values(ctx: Ctx) -> Any:
+    answer = _batch(ctx, params=[{"key": "bp_long", "value": "x" * 7000}], tags=[{"key": "bt_long", "value": "y" * 9000}])
+    run = ctx.client.get_run(ctx.ids["val"])
+    return {"answer": answer, "param": len(run.data.params["bp_long"]), "tag": len(run.data.tags["bt_long"])}
+
+
+@step("validation.odd_fields_readback")
+def validation_odd_fields_readback(ctx: Ctx) -> Any:
+    run = ctx.client.create_run(ctx.ids["exp"], start_time=T0, run_name="odd-fields")
+    run_id = ctx.name("odd", run.info.run_id)
+    sent = {
+        "bare_nan": {"value": float("nan")},
+        "bare_inf": {"value": float("inf")},
+        "bool": {"value": True, "step": 1},
+        "int_float_ts": {"timestamp": 2.0, "step": 2},
+        "numeric_strings": {"value": "2.5", "timestamp": "1600000000009", "step": "3"},
+        "huge_ts_drops_step": {"step": 4, "timestamp": 2**63},
+    }
+    answers = {name: ctx.rest("POST", f"{API}/runs/log-metric",
+                              json={"run_id": run_id, "key": "o", "value": 1.0, "timestamp": T0, "step": 0, **f})
+               for name, f in sent.items()}
+    batch = ctx.rest("POST", f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [
+        {"key": "o2", "value": 1.0, "timestamp": T0, "step": 1}, {"key": "o2", "value": [1], "timestamp": T0, "step": 2},
+        {"key": "o2", "value": 3.0, "timestamp": T0, "step": 3}], "params": [{"key": "lost", "value": "p"}]})
+    updates = {repr(status): ctx.rest("POST", f"{API}/runs/update", json={"run_id": run_id, "status": status,
+                                                                           "end_time": T0 + 7})
+               for status in ("KILLED", "done", "9", 9, 4)}
+    got = ctx.client.get_run(run_id)
+    return {"answers": answers, "batch": batch, "updates": updates, "history": ctx.client.get_metric_history(run_id, "o"),
+            "history2": ctx.client.get_metric_history(run_id, "o2"), "params": got.data.params,
+            "status": got.info.status, "end_time": got.info.end_time}
+
+
+@step("validation.experiment_tag_long")
+def validation_experiment_tag_long(ctx: Ctx) -> Any:
+    exp = ctx.ids["exp"]
+    ok = ctx.rest("POST", f"{API}/experiments/set-experiment-tag", json={"experiment_id": exp, "key": "long",
+                                                                        "value": "z" * 20000})
+    stored = len(ctx.client.get_experiment(exp).tags.get("long", ""))
+    too_long = ctx.rest("POST", f"{API}/experiments/set-experiment-tag", json={"experiment_id": exp, "key": "long2",
+                                                                              "value": "z" * 20001})
+    ctx.client.delete_experiment_tag(exp, "long")
+    return {"ok": ok, "stored": stored, "too_long": too_long}
+
+
 # ------------------------------------------------------------------ datasets
 @step("dataset.log_input", postgres=True)
 def dataset_log_input(ctx: Ctx) -> Any:
@@ -613,7 +659,9 @@ def registry_update_tags(ctx: Ctx) -> Any:
     c.set_model_version_tag("compat-model", "1", "validated", "yes")
     c.delete_model_version_tag("compat-model", "1", "k")
     return {"model": c.get_registered_model("compat-model"), "v1": c.get_model_version("compat-model", "1"),
-            "missing_tag_delete": _try(lambda: c.delete_registered_model_tag("compat-model", "nope"))}
+            "missing_tag_delete": _try(lambda: c.delete_registered_model_tag("compat-model", "nope")),
+            "missing_version_tag_delete": _try(lambda: c.delete_model_version_tag("compat-model", "1", "nope")),
+            "tag_of_missing_version": _try(lambda: c.delete_model_version_tag("compat-model", "99", "nope"))}
 
 
 @step("registry.aliases", postgres=True)
@@ -746,7 +794,7 @@ def models_missing(ctx: Ctx) -> Any:
     return ctx.client.get_logged_model("m-" + "0" * 32)
 
 
-# Last: MLflow creates this experiment and Lockgate does not, which would shift later ids.
+# Last: it creates an experiment, which would shift the ids of experiments created after it.
 @step("experiment.create_long_name")
 def experiment_create_long_name(ctx: Ctx) -> Any:
     ok = ctx.rest("POST", f"{API}/experiments/create", json={"name": "n" * 500})

@@ -18,8 +18,14 @@ from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.authorizer import Authorizer
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, StoreDep, UserDep
-from lockgate.server.responses import EMPTY, json_response, wire_float
-from lockgate.server.wire import experiment_json, metrics_json, run_info_json, run_json
+from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.wire import (
+    experiment_json,
+    metrics_json,
+    mlflow_value,
+    run_info_json,
+    run_json,
+)
 from lockgate.store.base import TrackingStore
 
 __all__ = ["build_router"]
@@ -153,7 +159,9 @@ def build_router() -> APIRouter:
     @router.post("/runs/update")
     def update_run(body: s.UpdateRun, store: StoreDep, authz: AuthzDep) -> Response:
         authz.require(Op.UPDATE_RUN, body.rid)
-        info = store.update_run_info(body.rid, status=body.status, end_time=body.end_time, run_name=body.run_name)
+        # As MLflow: an empty run name leaves the name as it is.
+        info = store.update_run_info(body.rid, status=body.status, end_time=body.end_time,
+                                     run_name=body.run_name or None)
         return json_response({"run_info": run_info_json(info)})
 
     @router.post("/runs/delete")
@@ -268,11 +276,11 @@ def build_router() -> APIRouter:
         max_results: Annotated[int | None, Query()] = None,
         page_token: Annotated[str | None, Query()] = None,
     ) -> Response:
+        from lockgate.store.sql.mlflow_history import mlflow_metric_history
+
         rid = _require_run_id(run_id, run_uuid)
         authz.require(Op.GET_METRIC_HISTORY, rid)
-        page = store.get_metric_history(
-            rid, metric_key, max_results=max_results, page_token=page_token or None
-        )
+        page = mlflow_metric_history(store, rid, metric_key, max_results=max_results, page_token=page_token or None)
         return _paged("metrics", metrics_json(page), page.token)
 
     @router.get("/metrics/get-history-bulk-interval")
@@ -296,7 +304,7 @@ def build_router() -> APIRouter:
         sampled = evenly_sampled_histories(store, run_ids, metric_key, max_results=max_results,
                                            start_step=start_step, end_step=end_step)
         metrics = [
-            {"key": metric_key, "value": wire_float(p.value), "timestamp": p.timestamp, "step": p.step,
+            {"key": metric_key, "value": mlflow_value(p.value), "timestamp": p.timestamp, "step": p.step,
              "run_id": run_id}
             for run_id, points in sampled for p in points
         ]

@@ -233,13 +233,12 @@ class SqlRegistryStore:
             self._append(conn, row.id, name, [event])
 
     def delete_model_tag(self, name: str, key: str, *, event: EventRecord) -> None:
-        """Remove the tag; NotFound if the model has no such tag."""
+        """Remove the tag; a tag that is not set is ignored (as MLflow does) and records nothing."""
         with write_connection(self.engine) as conn:
             row = self._model_row(conn, name, lock=True)
             gone = conn.execute(delete(RMT).where(RMT.c.model_id == row.id, RMT.c.key == key)).rowcount
-            if not gone:
-                raise NotFound(f"Registered model {name!r} has no tag {key!r}")
-            self._append(conn, row.id, name, [event])
+            if gone:
+                self._append(conn, row.id, name, [event])
 
     # ========================================================== model versions
     def create_version(
@@ -391,15 +390,14 @@ class SqlRegistryStore:
             self._append(conn, model.id, name, [event])
 
     def delete_version_tag(self, name: str, version: int, key: str, *, event: EventRecord) -> None:
-        """Remove the tag; NotFound if the version has no such tag."""
+        """Remove the tag; a tag that is not set is ignored (as MLflow does) and records nothing."""
         with write_connection(self.engine) as conn:
             model = self._model_row(conn, name, lock=True)
             self._version_row(conn, model.id, name, version)
             gone = conn.execute(delete(MVT).where(MVT.c.model_id == model.id, MVT.c.version == version,
                                                   MVT.c.key == key)).rowcount
-            if not gone:
-                raise NotFound(f"Model version {version} of {name!r} has no tag {key!r}")
-            self._append(conn, model.id, name, [event])
+            if gone:
+                self._append(conn, model.id, name, [event])
 
     # ================================================================= aliases
     def get_alias(self, name: str, alias: str) -> ModelVersion:

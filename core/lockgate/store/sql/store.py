@@ -57,6 +57,7 @@ from lockgate.store.sql.run_rows import (  # the table handles are imported from
 from lockgate.store.validation import (
     validate_batch,
     validate_experiment_name,
+    validate_experiment_tag,
     validate_id_list,
     validate_key,
     validate_max_results,
@@ -156,7 +157,7 @@ class SqlStore:
     ) -> str:
         validate_experiment_name(name)
         for key, value in (tags or {}).items():
-            validate_tag(RunTag(key=key, value=str(value)))
+            validate_experiment_tag(key, str(value))
         now = now_ms()
         try:
             with write_connection(self.engine) as conn:
@@ -265,7 +266,7 @@ class SqlStore:
         self._set_experiment_lifecycle(experiment_id, "active")
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        validate_tag(RunTag(key=key, value=value))
+        validate_experiment_tag(key, value)
         with write_connection(self.engine) as conn:
             row = self._experiment_row(conn, experiment_id)
             stmt = self._insert(ET).values(experiment_id=row.experiment_id, key=key, value=value)

@@ -54,7 +54,7 @@ class ExperimentTable(SQLModel, table=True):
     __tablename__ = "experiments"
 
     experiment_id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    name: str = Field(sa_column=Column(String(256), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(500), nullable=False, unique=True))
     artifact_location: str = Field(sa_column=Column(Text, nullable=False))
     lifecycle_stage: str = Field(default="active", sa_column=Column(String(32), nullable=False))
     creation_time: int = Field(sa_column=Column(BigInteger, nullable=False))
