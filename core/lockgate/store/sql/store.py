@@ -509,6 +509,19 @@ class SqlStore:
     def get_metric_history(
         self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]:
+        points, token = self.metric_history_points(run_id, key, max_results=max_results, page_token=page_token)
+        # Validating construction is faster than model_construct in pydantic 2.
+        with gc_paused():
+            return PagedList(
+                [Metric(key=key, value=value, timestamp=ts, step=step) for value, ts, step in points], token
+            )
+
+    def metric_history_points(
+        self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
+    ) -> tuple[list[tuple[float, int, int]], str | None]:
+        """One page of a metric's history as ``(value, timestamp, step)`` tuples, and the next
+        page's token: what ``get_metric_history`` returns, without an entity per point (the
+        server writes a 20,000-point history to the wire from these directly)."""
         from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_key("metric", key)
@@ -528,15 +541,11 @@ class SqlStore:
                 )
                 rows = conn.execute(stmt).all()
         nan = math.nan
-        # Validating construction is faster than model_construct in pydantic 2.
         with gc_paused():
-            points = [
-                Metric(key=key, value=nan if is_nan else value, timestamp=ts, step=step)
-                for value, is_nan, ts, step in rows
-            ]
+            points = [(nan if is_nan else value, ts, step) for value, is_nan, ts, step in rows]
         if max_results is not None and len(points) > max_results:
-            return PagedList(points[:max_results], encode_page_token(offset + max_results))
-        return PagedList(points, None)
+            return points[:max_results], encode_page_token(offset + max_results)
+        return points, None
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         log_dataset_inputs(self, run_id, datasets)
