@@ -130,7 +130,7 @@ def main() -> None:
                             from tests._services import start_mlflow_server
 
                             began = time.perf_counter()
-                            mlf = start_mlflow_server(uri, tmp / "artifacts")
+                            mlf = start_mlflow_server(uri, tmp / "artifacts", timeout=900)
                             url, pid, ready = mlf.url, mlf.process.pid, time.perf_counter() - began
                         try:
                             results[server] = _run_bench(args.bench, url, pid, conn, label,
