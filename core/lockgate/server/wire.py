@@ -20,6 +20,7 @@ __all__ = [
     "metric_json",
     "metrics_json",
     "mlflow_value",
+    "points_json",
     "run_info_json",
     "run_json",
 ]
@@ -91,6 +92,15 @@ def metrics_json(metrics: Iterable[Metric]) -> list[dict[str, Any]]:
 
 def _latest_json(key: str, value: float, point: tuple[int, int]) -> dict[str, Any]:
     return {"key": key, "value": mlflow_value(value), "timestamp": point[1], "step": point[0]}
+
+
+def points_json(key: str, points: Iterable[tuple[float, int, int]]) -> list[dict[str, Any]]:
+    """``(value, timestamp, step)`` points of one metric in MLflow's shape."""
+    # x - x is 0.0 only for finite floats: one subtraction instead of a call per point.
+    return [
+        {"key": key, "value": value if value - value == 0 else mlflow_value(value), "timestamp": ts, "step": step}
+        for value, ts, step in points
+    ]
 
 
 def dataset_input_json(item: DatasetInput) -> dict[str, Any]:

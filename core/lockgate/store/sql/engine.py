@@ -75,7 +75,10 @@ def _create(uri: str) -> Engine:
         _configure_sqlite(engine)
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # No pre-ping: it is a round trip before every transaction. A connection the
+            # database dropped (a restart) fails its request once with a retryable 503, and
+            # SQLAlchemy then discards every pooled connection older than the failure.
+            engine = create_engine(url, pool_size=10, max_overflow=20)
         except ModuleNotFoundError as exc:
             raise InvalidArgument(
                 f"The driver for {url.get_backend_name()} is not installed ({exc.name}); "

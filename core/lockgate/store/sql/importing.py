@@ -32,13 +32,14 @@ from lockgate.store.importing import (
 )
 from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
 from lockgate.store.sql.engine import read_connection, write_connection
+from lockgate.store.sql.run_rows import ET, LM, E, M, R, T
 from lockgate.store.sql.server_tables import (
     LoggedModelParamTable,
     LoggedModelTable,
     LoggedModelTagTable,
     RunOutputTable,
 )
-from lockgate.store.sql.store import ET, LM, RUN_NAME_TAG, E, M, R, SqlStore, T
+from lockgate.store.sql.store import RUN_NAME_TAG, SqlStore
 from lockgate.store.sql.tables import core_table
 from lockgate.store.validation import (
     validate_experiment_name,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from lockgate.entities import (
     Dataset,
@@ -106,10 +106,16 @@ def metric_value(value: float, is_nan: bool) -> float:
     return math.nan if is_nan else value
 
 
+# Built once: every write starts with one of these lookups, and building the statement cost
+# more than SQLite running it.
+_EXPERIMENT_BY_ID = select(E).where(E.c.experiment_id == bindparam("experiment_id"))
+_RUN_BY_ID = select(R).where(R.c.run_uuid == bindparam("run_id"))
+
+
 def experiment_row(conn: Connection, experiment_id: object) -> Any:
     """The experiment's row; NotFound when there is none."""
     exp_id = experiment_id_int(experiment_id)
-    row = conn.execute(select(E).where(E.c.experiment_id == exp_id)).first()
+    row = conn.execute(_EXPERIMENT_BY_ID, {"experiment_id": exp_id}).first()
     if row is None:
         raise NotFound(f"No experiment with id {experiment_id!r}.")
     return row
@@ -118,7 +124,7 @@ def experiment_row(conn: Connection, experiment_id: object) -> Any:
 def run_row(conn: Connection, run_id: str) -> Any:
     """The run's row (any lifecycle); NotFound when there is none."""
     validate_run_id(run_id)
-    row = conn.execute(select(R).where(R.c.run_uuid == run_id)).first()
+    row = conn.execute(_RUN_BY_ID, {"run_id": run_id}).first()
     if row is None:
         raise NotFound(f"No run with id {run_id!r}.")
     return row

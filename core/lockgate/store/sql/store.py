@@ -7,13 +7,13 @@ possible on SQLite.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lockgate import settings
@@ -37,11 +37,11 @@ from lockgate.store.projection import RunColumns
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.garbage import collect_garbage
+from lockgate.store.sql.metric_history import history_points
 from lockgate.store.sql.run_rows import (  # the table handles are imported from here by importing.py
     ET,
     LM,
     E,
-    M,
     P,
     R,
     T,
@@ -59,7 +59,6 @@ from lockgate.store.validation import (
     validate_experiment_name,
     validate_experiment_tag,
     validate_id_list,
-    validate_key,
     validate_max_results,
     validate_tag,
 )
@@ -70,6 +69,13 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
+
+class _Row:
+    """Attribute access over a dict of column values (a run row built without reading it back)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
 
 class SqlStore:
     """Tracking data in one SQL database; the URL's scheme picks the backend.
@@ -87,13 +93,49 @@ class SqlStore:
             "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) "
             f"VALUES ({', '.join([mark] * 6)})"
         )
-        self._sql_metric_history = (
-            "SELECT value, is_nan, timestamp, step FROM metrics "
-            f"WHERE run_uuid = {mark} AND key = {mark} ORDER BY step, timestamp, id"
-        )
         self._ensure_default_experiment()
 
     # ------------------------------------------------------------------ helpers
+    # Statements of the write path, built once per store: building an upsert (its
+    # ``excluded`` alias copies every column) cost more than SQLite running it, and a
+    # statement object that lives on keeps its compiled form's cache key.
+    @cached_property
+    def _tag_upsert(self) -> Any:
+        stmt = self._insert(T)
+        return self._upsert(stmt, ["run_uuid", "key"], {"value": stmt.excluded.value})
+
+    @cached_property
+    def _param_insert(self) -> Any:
+        return self._insert(P).on_conflict_do_nothing(index_elements=["run_uuid", "key"])
+
+    @cached_property
+    def _param_select(self) -> Any:
+        return select(P.c.key, P.c.value).where(
+            P.c.run_uuid == bindparam("run_id"), P.c.key.in_(bindparam("keys", expanding=True))
+        )
+
+    @cached_property
+    def _latest_metric_upsert(self) -> Any:
+        stmt = self._insert(LM)
+        excluded = stmt.excluded
+        # MLflow's rule for a run's latest value: highest step, then timestamp, then value.
+        newer = or_(
+            excluded.step > LM.c.step,
+            and_(excluded.step == LM.c.step, excluded.timestamp > LM.c.timestamp),
+            and_(excluded.step == LM.c.step, excluded.timestamp == LM.c.timestamp, excluded.value > LM.c.value),
+        )
+        return self._upsert(
+            stmt,
+            ["run_uuid", "key"],
+            {"value": excluded.value, "is_nan": excluded.is_nan, "timestamp": excluded.timestamp,
+             "step": excluded.step},
+            where=newer,
+        )
+
+    _run_insert = insert(R)
+    _run_tag_insert = insert(T)
+    _run_rename = update(R).where(R.c.run_uuid == bindparam("run_id")).values(name=bindparam("new_name"))
+
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -322,23 +364,22 @@ class SqlStore:
             if parent_run_id:
                 run_row(conn, parent_run_id)
             artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            conn.execute(
-                insert(R).values(
-                    run_uuid=run_id,
-                    experiment_id=exp.experiment_id,
-                    name=run_name,
-                    user_id=user_id or "",
-                    status=RunStatus.RUNNING.value,
-                    start_time=start,
-                    end_time=None,
-                    lifecycle_stage="active",
-                    artifact_uri=artifact_uri,
-                    parent_run_id=parent_run_id,
-                )
-            )
-            conn.execute(insert(T), [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
-            row = conn.execute(select(R).where(R.c.run_uuid == run_id)).one()
-            return Run(info=run_info(row), data=RunData(tags=tag_map))
+            values = {
+                "run_uuid": run_id,
+                "experiment_id": exp.experiment_id,
+                "name": run_name,
+                "user_id": user_id or "",
+                "status": RunStatus.RUNNING.value,
+                "start_time": start,
+                "end_time": None,
+                "lifecycle_stage": "active",
+                "artifact_uri": artifact_uri,
+                "parent_run_id": parent_run_id,
+            }
+            conn.execute(self._run_insert, values)
+            conn.execute(self._run_tag_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
+        # The row holds exactly what was inserted: no need to read it back.
+        return Run(info=run_info(_Row(values)), data=RunData(tags=tag_map))
 
     def get_run(self, run_id: str) -> Run:
         with read_connection(self.engine) as conn:
@@ -414,13 +455,11 @@ class SqlStore:
                 self._log_metrics(conn, run_id, metrics)
             if tags:
                 latest = {t.key: t.value for t in tags}
-                stmt = self._insert(T)
                 conn.execute(
-                    self._upsert(stmt, ["run_uuid", "key"], {"value": stmt.excluded.value}),
-                    [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()],
+                    self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
                 )
                 if RUN_NAME_TAG in latest:
-                    conn.execute(update(R).where(R.c.run_uuid == run_id).values(name=latest[RUN_NAME_TAG][:250]))
+                    conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
 
     def _log_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> None:
         wanted: dict[str, str] = {}
@@ -431,11 +470,8 @@ class SqlStore:
                     f"({wanted[p.key]!r} and {p.value!r})."
                 )
             wanted[p.key] = p.value
-        stmt = self._insert(P).on_conflict_do_nothing(index_elements=["run_uuid", "key"])
-        conn.execute(stmt, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored: dict[str, str] = dict(
-            conn.execute(select(P.c.key, P.c.value).where(P.c.run_uuid == run_id, P.c.key.in_(list(wanted)))).all()
-        )
+        conn.execute(self._param_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
+        stored: dict[str, str] = dict(conn.execute(self._param_select, {"run_id": run_id, "keys": list(wanted)}).all())
         for key, value in wanted.items():
             if stored.get(key) != value:
                 raise InvalidArgument(
@@ -458,21 +494,8 @@ class SqlStore:
         # Raw DB-API executemany: SQLAlchemy's per-row parameter processing would cost more
         # than the insert itself at 1,000 points a batch.
         conn.exec_driver_sql(self._sql_insert_metrics, rows)
-        stmt = self._insert(LM)
-        excluded = stmt.excluded
-        newer = or_(
-            excluded.step > LM.c.step,
-            and_(excluded.step == LM.c.step, excluded.timestamp > LM.c.timestamp),
-            and_(excluded.step == LM.c.step, excluded.timestamp == LM.c.timestamp, excluded.value > LM.c.value),
-        )
         conn.execute(
-            self._upsert(
-                stmt,
-                ["run_uuid", "key"],
-                {"value": excluded.value, "is_nan": excluded.is_nan, "timestamp": excluded.timestamp,
-                 "step": excluded.step},
-                where=newer,
-            ),
+            self._latest_metric_upsert,
             [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],
         )
 
@@ -486,34 +509,12 @@ class SqlStore:
     def get_metric_history(
         self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]:
-        from lockgate.store.paging import decode_page_token, encode_page_token
-
-        validate_key("metric", key)
-        offset = decode_page_token(page_token)
-        with read_connection(self.engine) as conn:
-            run_row(conn, run_id)
-            if max_results is None:
-                rows = conn.exec_driver_sql(self._sql_metric_history, (run_id, key)).fetchall()
-            else:
-                validate_max_results(max_results, limit=10**9)
-                stmt = (
-                    select(M.c.value, M.c.is_nan, M.c.timestamp, M.c.step)
-                    .where(M.c.run_uuid == run_id, M.c.key == key)
-                    .order_by(M.c.step, M.c.timestamp, M.c.id)
-                    .offset(offset)
-                    .limit(max_results + 1)
-                )
-                rows = conn.execute(stmt).all()
-        nan = math.nan
+        points, token = history_points(self, run_id, key, max_results=max_results, page_token=page_token)
         # Validating construction is faster than model_construct in pydantic 2.
         with gc_paused():
-            points = [
-                Metric(key=key, value=nan if is_nan else value, timestamp=ts, step=step)
-                for value, is_nan, ts, step in rows
-            ]
-        if max_results is not None and len(points) > max_results:
-            return PagedList(points[:max_results], encode_page_token(offset + max_results))
-        return PagedList(points, None)
+            return PagedList(
+                [Metric(key=key, value=value, timestamp=ts, step=step) for value, ts, step in points], token
+            )
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         log_dataset_inputs(self, run_id, datasets)
