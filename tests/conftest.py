@@ -8,11 +8,17 @@ fails loudly: it never skips.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Keras 3 reads these when first imported: the CPU torch of tests-core is its backend (neither
+# tensorflow nor jax is installed), and its keras.json goes to a temp folder, never to ~/.keras.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_HOME", os.path.join(tempfile.gettempdir(), "lockgate-tests-keras"))
 
 PG_ADMIN_URL = os.environ.get("LOCKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -30,7 +30,7 @@ _ARTIFACT_FLUENT = [
 ]
 _EXPORTS.update({name: "lockgate.fluent" for name in _ARTIFACT_FLUENT})
 # flavors and sub-packages reached as attributes: lockgate.sklearn, lockgate.pyfunc ...
-_FLAVORS = {"sklearn", "pytorch", "pyfunc", "xgboost", "lightgbm", "onnx"}
+_FLAVORS = {"sklearn", "pytorch", "pyfunc", "xgboost", "lightgbm", "onnx", "keras"}
 _SUBMODULES = _FLAVORS | {"registry", "artifacts", "models", "entities", "errors", "projects"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - built from the lazy-export table

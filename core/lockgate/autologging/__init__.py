@@ -1,9 +1,10 @@
-"""Autologging: one call, and training with scikit-learn, XGBoost, LightGBM or Lightning is tracked.
+"""Autologging: one call, and training with scikit-learn, XGBoost, LightGBM, Lightning or Keras
+is tracked.
 
 ``lockgate.autolog()`` turns it on for every supported library that is installed (absent ones
 are skipped); ``lockgate.sklearn.autolog()``, ``lockgate.xgboost.autolog()``,
-``lockgate.lightgbm.autolog()`` and ``lockgate.pytorch.autolog()`` turn on (or, with
-``disable=True``, off) one library and raise, naming the extra, when it is not installed.
+``lockgate.lightgbm.autolog()``, ``lockgate.pytorch.autolog()`` and ``lockgate.keras.autolog()``
+turn on (or, with ``disable=True``, off) one library and raise, naming the extra, when it is not installed.
 Libraries are patched once, right after they are imported; the options are read per call.
 """
 
@@ -63,7 +64,7 @@ def autolog_library(library: str, *, library_options: dict[str, Any] | None = No
 def autolog(*, exclude: Iterable[str] = (), **options: Unpack[AutologOptions]) -> None:
     """Track every training call of the installed libraries: params, metrics, the model.
 
-    Covers scikit-learn, XGBoost, LightGBM and PyTorch Lightning (``exclude=["pytorch"]``
+    Covers scikit-learn, XGBoost, LightGBM, PyTorch Lightning and Keras (``exclude=["pytorch"]``
     leaves one out; libraries not installed are skipped). A training call with an active run
     logs into it; otherwise it gets a run of its own, ended when the call returns (FAILED if
     it raised; the exception reaches the caller unchanged). Options (also taken by

@@ -1,6 +1,7 @@
 """Which libraries autologging is on for, and with which options.
 
-One ``AutologConfig`` per integration (``sklearn``, ``xgboost``, ``lightgbm``, ``pytorch``),
+One ``AutologConfig`` per integration (``sklearn``, ``xgboost``, ``lightgbm``, ``pytorch``,
+``keras``),
 set by ``lockgate.autolog()`` or the per-library ``autolog()`` call and read by the patched
 training functions at call time, so ``disable=True`` takes effect without unpatching.
 """
@@ -44,6 +45,7 @@ INTEGRATIONS: dict[str, Integration] = {
         Integration("lightgbm", ("lightgbm",), "lightgbm", "lockgate.autologging.lightgbm"),
         Integration("pytorch", ("lightning", "pytorch_lightning"), "lightning",
                     "lockgate.autologging.lightning"),
+        Integration("keras", ("keras",), "keras", "lockgate.autologging.keras"),
     )
 }
 
@@ -70,7 +72,7 @@ class AutologConfig:
     silent: bool = False
     exclusive: bool = False
     # library-specific: max_tuning_runs (sklearn), importance_types (xgboost/lightgbm),
-    # log_every_n_step and checkpoint (pytorch)
+    # log_every_n_step and checkpoint (pytorch), log_every_n_steps (keras)
     options: dict[str, Any] = field(default_factory=dict)
 
     def option(self, key: str, default: Any) -> Any:

@@ -1,7 +1,7 @@
 """Models: the MLmodel format, signatures, flavors and the generic pyfunc loader.
 
 Flavors are reached as ``lockgate.sklearn``, ``lockgate.pytorch``, ``lockgate.xgboost``,
-``lockgate.lightgbm``, ``lockgate.onnx`` and ``lockgate.pyfunc``;
+``lockgate.lightgbm``, ``lockgate.onnx``, ``lockgate.keras`` and ``lockgate.pyfunc``;
 nothing heavy is imported here.
 """
 

@@ -48,6 +48,7 @@ _LOADER_ALIASES = {
     "mlflow.xgboost": "lockgate.models.xgboost",
     "mlflow.lightgbm": "lockgate.models.lightgbm",
     "mlflow.onnx": "lockgate.models.onnx",
+    "mlflow.keras": "lockgate.models.keras",
 }
 
 

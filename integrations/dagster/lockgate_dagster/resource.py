@@ -37,6 +37,7 @@ __all__ = ["LockgateResource", "find_step_run"]
 _active: ContextVar[tuple[tuple[LockgateClient, str], ...]] = ContextVar("lockgate_dagster_runs", default=())
 _experiments: dict[tuple[str, str], str] = {}
 _experiments_lock = threading.Lock()
+_TOKEN_ENV = "LOCKGATE_TRACKING_TOKEN"  # what the fluent API's client sends to a server
 
 
 class LockgateResource(dg.ConfigurableResource, LockgateConnection):
@@ -79,9 +80,9 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
 
         Leaving the block normally marks the run FINISHED, by an exception FAILED. A retry of
         the same step (same Dagster run) resumes the run of the failed attempt instead of
-        starting another. While the block is open, this resource's ``log_*`` methods and, when
-        the resource uses the process's tracking URI, ``lockgate.log_metric`` and friends
-        write to this run.
+        starting another. While the block is open, this resource's ``log_*`` methods, the
+        fluent ``lockgate.log_metric`` and friends, and autologged training calls (as child
+        runs) write to this run, on this resource's store.
         """
         uri = self.resolved_tracking_uri()
         client = self.get_client()
@@ -103,7 +104,7 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
                 dagster_run_id(context), key, partition,
                 _handoff.StepRun(tracking_uri=uri, run_id=run_id, experiment_id=run.info.experiment_id),
             )
-        fluent_pushed = _push_fluent(uri, run_id)
+        previous_fluent = _push_fluent(uri, run_id, token=self.token)
         token = _active.set(_active.get() + ((client, run_id),))
         status = "FINISHED"
         try:
@@ -117,12 +118,12 @@ class LockgateResource(dg.ConfigurableResource, LockgateConnection):
         finally:
             _active.reset(token)
             with unreachable_as_error(uri):
-                if fluent_pushed:
-                    from lockgate import fluent
+                from lockgate import fluent
 
+                try:
                     fluent.end_run(status, _run_id=run_id)
-                else:
-                    client.set_terminated(run_id, status)
+                finally:
+                    _restore_fluent(previous_fluent)
 
     @property
     def active_run_id(self) -> str | None:
@@ -220,11 +221,39 @@ def find_step_run(client: LockgateClient, experiment_id: str, materialization_ke
     return found[0] if len(found) else None
 
 
-def _push_fluent(uri: str, run_id: str) -> bool:
-    """Make the run the fluent API's active run when both point at the same store."""
+def _push_fluent(uri: str, run_id: str, *, token: str | None) -> tuple[str | None, str | None] | None:
+    """Make the run the fluent API's active run, on this resource's store, for the block.
+
+    ``lockgate.log_metric`` and autologging (which logs through the fluent API) then write to
+    the step's run even when the resource names another store than the process's tracking
+    URI: for the block, that URI (and token) is the process's, as Airflow's task runs do.
+    Returns what was replaced (None when nothing was).
+    """
     from lockgate import fluent, settings
 
+    previous: tuple[str | None, str | None] | None = None
     if uri != settings.tracking_uri():
-        return False
-    fluent.start_run(run_id, nested=fluent.active_run() is not None)
-    return True
+        previous = (settings._tracking_uri_override, os.environ.get(_TOKEN_ENV))
+        settings.set_tracking_uri(uri)
+        if token:
+            os.environ[_TOKEN_ENV] = token
+    try:
+        fluent.start_run(run_id, nested=fluent.active_run() is not None)
+    except BaseException:
+        _restore_fluent(previous)
+        raise
+    return previous
+
+
+def _restore_fluent(previous: tuple[str | None, str | None] | None) -> None:
+    """Undo ``_push_fluent``'s switch of the process's tracking URI and token."""
+    from lockgate import settings
+
+    if previous is None:
+        return
+    uri, token = previous
+    settings.set_tracking_uri(uri)
+    if token is None:
+        os.environ.pop(_TOKEN_ENV, None)
+    else:
+        os.environ[_TOKEN_ENV] = token

@@ -145,7 +145,7 @@ def test_a_broken_store_is_a_warning_and_the_fit_is_untouched(  # type: ignore[n
 
 
 def test_a_missing_library_is_skipped_or_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("xgboost", "lightgbm", "lightning", "pytorch_lightning"):
+    for name in ("xgboost", "lightgbm", "lightning", "pytorch_lightning", "keras"):
         monkeypatch.setitem(sys.modules, name, None)  # what Python does for an absent package
     lockgate.autolog()  # scikit-learn only; the absent libraries are skipped quietly
     from lockgate.autologging.config import get_config
@@ -155,5 +155,7 @@ def test_a_missing_library_is_skipped_or_named(monkeypatch: pytest.MonkeyPatch) 
         lockgate.xgboost.autolog()
     with pytest.raises(InvalidArgument, match=r"pip install 'lockgate\[lightning\]'"):
         lockgate.pytorch.autolog()
+    with pytest.raises(InvalidArgument, match=r"pip install 'lockgate\[keras\]'"):
+        lockgate.keras.autolog()
     with pytest.raises(InvalidArgument, match="exclude names unknown libraries"):
         lockgate.autolog(exclude=["tensorflow"])

@@ -49,8 +49,9 @@ def loads_by_process(log_path: Path) -> dict[str, int]:
 DOC = Path(__file__).resolve().parents[3] / "docs" / "models.md"
 
 
-def run_block(index: int, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Run the ``index``-th Python example of docs/models.md in ``namespace``; return it."""
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+def run_block(section: str, index: int, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run the ``index``-th Python example under ``## <section>`` of docs/models.md in ``namespace``."""
+    text = DOC.read_text().split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     exec(compile(blocks[index], str(DOC), "exec"), namespace)  # noqa: S102 - the documented example
     return namespace

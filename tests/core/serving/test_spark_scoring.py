@@ -110,7 +110,7 @@ def test_engine_spark_writes_the_same_file_as_local(spark: Any, model_dir: Path,
 
 
 def test_docs_spark_example_runs(spark: Any) -> None:
-    ns = run_block(1, {})  # the Dask example registers models:/diabetes/1
-    spark_ns = run_block(2, {**ns, "spark": spark})
+    ns = run_block("Scoring on Spark and Dask", 0, {})  # the Dask example registers models:/diabetes/1
+    spark_ns = run_block("Scoring on Spark and Dask", 1, {**ns, "spark": spark})
     scored = spark_ns["scored_df"].toPandas()
     np.testing.assert_allclose(scored["score"].to_numpy(), ns["result"]["prediction"].to_numpy())
