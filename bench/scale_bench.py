@@ -54,8 +54,9 @@ UI_PARAMS = ["p0", "p1", "p2", "p3"]
 UI_TAGS = ["mlflow.source.name", "mlflow.user", "lockgate.orchestrator", "lockgate.airflow.dag_id"]
 
 
-def _median_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
-    fn()
+def _median_ms(fn: Callable[[], Any], repeat: int = 7, *, warm: bool = True) -> float:
+    if warm:
+        fn()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -84,21 +85,22 @@ def _fill_sql(dialect: str, exp_id: int, a: int, b: int, t0: int) -> list[str]:
             f"AND r.start_time >= {t0 + a * 10} AND r.start_time < {t0 + b * 10}"
     keys = "(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 " \
            "UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) AS k"
-    return [
-        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, "
-        f"artifact_uri) SELECT {hexid}, {exp_id}, 'run-' || s.i, 'bench', 'FINISHED', {t0} + s.i * 10, "
-        f"{t0} + s.i * 10 + 5, 'active', '/a/run-' || s.i FROM {ids}",
-        f"INSERT INTO params (run_uuid, key, value) SELECT r.run_uuid, 'p' || k.k, CASE WHEN k.k = 0 THEN "
-        f"'v' || {f['digit']} ELSE k.k || '-' || r.name END {chunk.replace('FROM runs r', 'FROM runs r, ' + keys)}",
-        f"INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT r.run_uuid, 'm' || k.k, "
-        f"{rand}, false, r.start_time, 0 {chunk.replace('FROM runs r', 'FROM runs r, ' + keys)}",
-        "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT lm.run_uuid, lm.key, "
-        f"lm.value, lm.is_nan, lm.timestamp, lm.step {chunk.replace('FROM runs r', 'FROM runs r JOIN latest_metrics lm ON lm.run_uuid = r.run_uuid')}",
-        "INSERT INTO tags (run_uuid, key, value) SELECT r.run_uuid, t.key, CASE WHEN t.key = 'mlflow.runName' "
-        "THEN r.name ELSE t.value END FROM runs r, (SELECT 'mlflow.user' AS key, 'bench' AS value UNION ALL "
-        "SELECT 'mlflow.source.name', 'train.py' UNION ALL SELECT 'mlflow.runName', '') AS t "
-        + chunk[len("FROM runs r "):],
-    ]
+    with_keys = chunk.replace("FROM runs r", "FROM runs r, " + keys)
+    with_latest = chunk.replace("FROM runs r", "FROM runs r JOIN latest_metrics lm ON lm.run_uuid = r.run_uuid")
+    runs = ("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, "
+            f"artifact_uri) SELECT {hexid}, {exp_id}, 'run-' || s.i, 'bench', 'FINISHED', {t0} + s.i * 10, "
+            f"{t0} + s.i * 10 + 5, 'active', '/a/run-' || s.i FROM {ids}")
+    params = ("INSERT INTO params (run_uuid, key, value) SELECT r.run_uuid, 'p' || k.k, CASE WHEN k.k = 0 THEN "
+              f"'v' || {f['digit']} ELSE k.k || '-' || r.name END {with_keys}")
+    latest = ("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT r.run_uuid, "
+              f"'m' || k.k, {rand}, false, r.start_time, 0 {with_keys}")
+    points = ("INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT lm.run_uuid, lm.key, "
+              f"lm.value, lm.is_nan, lm.timestamp, lm.step {with_latest}")
+    tags = ("INSERT INTO tags (run_uuid, key, value) SELECT r.run_uuid, t.key, CASE WHEN t.key = 'mlflow.runName' "
+            "THEN r.name ELSE t.value END FROM runs r, (SELECT 'mlflow.user' AS key, 'bench' AS value UNION ALL "
+            "SELECT 'mlflow.source.name', 'train.py' UNION ALL SELECT 'mlflow.runName', '') AS t "
+            + chunk[len("FROM runs r "):])
+    return [runs, params, latest, points, tags]
 
 
 def _write(engine: Any, statements: list[str]) -> int:
@@ -137,8 +139,19 @@ def _db_size(engine: Any, sqlite_path: Path | None) -> int:
         return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar())
 
 
+def _loadavg() -> str:
+    with open("/proc/loadavg") as handle:
+        return handle.read().split()[0]
+
+
 def _progress() -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
@@ -168,14 +181,14 @@ def fill_series(engine: Any, run_id: str, points: int, t0: int) -> float:
         task = progress.add_task(f"series loss of {points:,} points", total=points, rate="")
         for first in range(0, points, 200_000):
             last = min(points, first + 200_000)
-            _write(engine, [
+            _write(engine, [(
                 "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT "
                 f"'{run_id}', 'loss', 1.0 / (1 + s.i) + {f['rand']} * 0.01, false, {t0} + s.i, s.i "
-                f"FROM {f['ids'].format(a=first, b=last)}"])
+                f"FROM {f['ids'].format(a=first, b=last)}")])
             progress.update(task, advance=last - first, rate=f"{last / (time.perf_counter() - start):,.0f} points/s")
-    _write(engine, ["INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT run_uuid, key, "
-                    f"value, is_nan, timestamp, step FROM metrics WHERE run_uuid = '{run_id}' AND key = 'loss' "
-                    f"AND step = {points - 1}"])
+    _write(engine, [("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT run_uuid, "
+                     f"key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = '{run_id}' AND key = 'loss' "
+                     f"AND step = {points - 1}")])
     return points / (time.perf_counter() - start)
 
 
@@ -192,8 +205,9 @@ def measure(store: Any, exp_id: str, series_run: str) -> dict[str, float]:
         "ui_keys_ms": _median_ms(lambda: list_run_keys(store, [exp_id], max_results=6)),
         "ui_stats_ms": _median_ms(lambda: experiment_stats(store, [exp_id])),
         "ui_table_page_ms": _median_ms(lambda: store.search_runs([exp_id], max_results=200, columns=columns)),
-        "history_full_ms": _median_ms(lambda: store.get_metric_history(series_run, "loss"), repeat=3),
-        "history_sampled_ms": _median_ms(lambda: sample_metric_histories(store, [series_run], ["loss"], max_points=1000)),
+        "history_full_ms": _median_ms(lambda: store.get_metric_history(series_run, "loss"), repeat=1, warm=False),
+        "history_sampled_ms": _median_ms(lambda: sample_metric_histories(store, [series_run], ["loss"], max_points=1000),
+                                         repeat=3),
     }
 
 
@@ -241,12 +255,17 @@ def main() -> None:
     ap.add_argument("--sqlite-path", default="/tmp/lockgate-scale/scale.db")
     ap.add_argument("--series-points", type=int, default=SERIES_POINTS)
     ap.add_argument("--explain", action="store_true", help="print the search plans at each size")
+    ap.add_argument("--measure-only", action="store_true",
+                    help="no fill: measure the database a previous run left (after a migration, say)")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args()
 
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.max_runs is not None:
         sizes = [s for s in sizes if s <= args.max_runs]
+    if args.measure_only:
+        _measure_existing(args)
+        return
     store, sqlite_path = _open_store(args.backend, args.pg_admin, args.db_name, Path(args.sqlite_path))
     engine = store.engine
     exp_id = store.create_experiment("scale")
@@ -254,7 +273,7 @@ def main() -> None:
     series_run = store.create_run(experiment_id=series_exp).info.run_id
     t0 = int(time.time() * 1000) - 10**9
     series_rate = fill_series(engine, series_run, args.series_points, t0)
-    print(f"load average {open('/proc/loadavg').read().split()[:3]}  series fill {series_rate:,.0f} points/s")
+    print(f"load average {_loadavg()}  series fill {series_rate:,.0f} points/s")
     results: list[dict[str, Any]] = []
     have = 0
     for size in sizes:
@@ -266,7 +285,7 @@ def main() -> None:
                                "fill_rows_per_s": round(rows_s), "maintain_s": round(time.perf_counter() - maint, 1)}
         row.update(measure(store, exp_id, series_run))
         row["db_mb"] = round(_db_size(engine, sqlite_path) / 2**20)
-        row["loadavg"] = open("/proc/loadavg").read().split()[0]
+        row["loadavg"] = _loadavg()
         results.append(row)
         print(json.dumps(row), flush=True)
         if args.explain:
@@ -274,6 +293,29 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"backend": args.backend, "rows": results}, indent=2))
     _print_table(args.backend, results)
+
+
+def _measure_existing(args: argparse.Namespace) -> None:
+    from lockgate.store.sql.store import SqlStore
+
+    if args.backend == "postgres":
+        store, sqlite_path = SqlStore(args.pg_admin.rsplit("/", 1)[0] + "/" + args.db_name), None
+    else:
+        store, sqlite_path = SqlStore(f"sqlite:///{args.sqlite_path}"), Path(args.sqlite_path)
+    exp = store.get_experiment_by_name("scale")
+    series = store.get_experiment_by_name("series")
+    assert exp is not None and series is not None, "no database from an earlier run of this bench"
+    runs = store.search_runs([series.experiment_id], max_results=1)
+    with store.engine.connect() as conn:
+        count = int(conn.exec_driver_sql("SELECT count(*) FROM runs WHERE experiment_id = "
+                                         f"{int(exp.experiment_id)}").scalar())
+    row: dict[str, Any] = {"runs": count, "points": count * 10}
+    row.update(measure(store, exp.experiment_id, runs[0].info.run_id))
+    row["db_mb"] = round(_db_size(store.engine, sqlite_path) / 2**20)
+    row["loadavg"] = _loadavg()
+    print(json.dumps(row), flush=True)
+    if args.explain:
+        explain(store, exp.experiment_id)
 
 
 def _print_table(backend: str, results: list[dict[str, Any]]) -> None:
