@@ -100,6 +100,7 @@ def balancer(backends: list[str]) -> Iterator[str]:
     turn = [0]
     loop = asyncio.new_event_loop()
     started = threading.Event()
+    stopping: list[asyncio.Future[None]] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host, bport = targets[turn[0] % len(targets)]
@@ -109,9 +110,10 @@ def balancer(backends: list[str]) -> Iterator[str]:
 
     async def serve() -> None:
         srv = await asyncio.start_server(handle, "127.0.0.1", port)
+        stopping.append(loop.create_future())
         started.set()
         async with srv:
-            await srv.serve_forever()
+            await stopping[0]
 
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
     thread.start()
@@ -119,7 +121,8 @@ def balancer(backends: list[str]) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        loop.call_soon_threadsafe(loop.stop)
+        loop.call_soon_threadsafe(stopping[0].set_result, None)
+        thread.join(10)
 
 
 class Job:
