@@ -15,6 +15,9 @@ on its own run with its own keep-alive connection (as the MLflow SDK):
 * paced: ``--jobs`` training jobs (default 100), each logging one step of 10 metrics every
   second for ``--seconds`` -> p50/p99 ms, errors, late calls (a call that took > 1 s).
 
+The server's CPU time per call (all its processes, from /proc) is printed too: unlike the
+throughput it hardly depends on how loaded the machine is, so it is the figure to size from.
+
 Then every run's history is read back through the same server: the points stored must equal the
 points acknowledged (a 200 answer), per run and key; anything else is reported as lost.
 
@@ -38,6 +41,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -64,6 +68,23 @@ def _wait_ready(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"server at {url} did not become ready in {timeout} s")
 
 
+_SERVER_GROUPS: list[int] = []
+
+
+def server_cpu_s() -> float:
+    """CPU seconds used so far by every running server process (all workers), from /proc."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in _SERVER_GROUPS:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / tick
+
+
 @contextmanager
 def server(db_url: str, workers: int) -> Iterator[str]:
     """A ``lockgate server`` process tree on a free port; yields its URL."""
@@ -72,6 +93,7 @@ def server(db_url: str, workers: int) -> Iterator[str]:
            "--workers", str(workers), "--no-access-log", "--log-level", "warning",
            "--artifacts-destination", f"/tmp/lockgate-scaleout/artifacts-{port}"]
     proc = subprocess.Popen(cmd, start_new_session=True)
+    _SERVER_GROUPS.append(proc.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url)
@@ -79,6 +101,7 @@ def server(db_url: str, workers: int) -> Iterator[str]:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+        _SERVER_GROUPS.remove(proc.pid)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -192,7 +215,9 @@ def _pct(values: list[float], q: float) -> float:
 
 def _load(url: str, exp_id: str, clients: int, seconds: float, *, paced: bool) -> dict[str, Any]:
     jobs = [Job(url, exp_id) for _ in range(clients)]
+    cpu = server_cpu_s()
     wall = _run_jobs(jobs, seconds, paced=paced)
+    cpu = server_cpu_s() - cpu
     latencies = [ms for j in jobs for ms in j.latencies]
     acked = sum(j.acked for j in jobs)
     lost = 0
@@ -205,6 +230,7 @@ def _load(url: str, exp_id: str, clients: int, seconds: float, *, paced: bool) -
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": _pct(latencies, 0.95), "p99_ms": _pct(latencies, 0.99),
         "late_calls": sum(1 for ms in latencies if ms > 1000), "errors": len(errors),
+        "server_cpu_ms_per_call": round(cpu * 1000 / max(1, len(latencies)), 1),
         "error_samples": sorted(set(errors))[:3], "acked_calls": acked, "lost_points": lost,
         "loadavg": open("/proc/loadavg").read().split()[0],
     }
@@ -255,7 +281,7 @@ def main() -> None:
                 results.append(row)
                 print(json.dumps(row), flush=True)
     cols = ["config", "load", "clients", "calls_per_s", "points_per_s", "p50_ms", "p95_ms", "p99_ms", "late_calls",
-            "errors", "acked_calls", "lost_points", "loadavg"]
+            "errors", "acked_calls", "lost_points", "server_cpu_ms_per_call", "loadavg"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for row in results:
         print("| " + " | ".join(str(row[c]) for c in cols) + " |")
