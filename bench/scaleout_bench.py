@@ -5,6 +5,7 @@ Run by hand (not a test):
 
     python bench/scaleout_bench.py                        # fresh database lockgate_scaleout
     python bench/scaleout_bench.py --configs w1,lb2 --seconds 10
+    python bench/scaleout_bench.py --mlflow                # the same against `mlflow server`
 
 Each configuration gets two loads over MLflow's REST API (``/api/2.0/mlflow``), every client
 on its own run with its own keep-alive connection (as the MLflow SDK):
@@ -56,7 +57,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, timeout: float = 60) -> None:
+def _wait_ready(url: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -85,13 +86,21 @@ def server_cpu_s() -> float:
     return total / tick
 
 
+MLFLOW = False  # --mlflow: the same configurations with `mlflow server`
+
+
 @contextmanager
 def server(db_url: str, workers: int) -> Iterator[str]:
-    """A ``lockgate server`` process tree on a free port; yields its URL."""
+    """A ``lockgate server`` (or ``mlflow server``) process tree on a free port; yields its URL."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "lockgate.cli", "server", "--backend-store-uri", db_url, "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-           "--artifacts-destination", f"/tmp/lockgate-scaleout/artifacts-{port}"]
+    artifacts = f"/tmp/lockgate-scaleout/artifacts-{port}"
+    if MLFLOW:
+        cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--backend-store-uri", db_url, "--artifacts-destination", artifacts]
+    else:
+        cmd = [sys.executable, "-m", "lockgate.cli", "server", "--backend-store-uri", db_url, "--port", str(port),
+               "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+               "--artifacts-destination", artifacts]
     proc = subprocess.Popen(cmd, start_new_session=True)
     _SERVER_GROUPS.append(proc.pid)
     url = f"http://127.0.0.1:{port}"
@@ -267,7 +276,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--db-name", default="lockgate_scaleout")
+    ap.add_argument("--mlflow", action="store_true", help="drive `mlflow server` instead (database <db-name>_mlflow)")
     args = ap.parse_args()
+    global MLFLOW
+    MLFLOW = args.mlflow
+    if args.mlflow:
+        args.db_name += "_mlflow"
 
     db_url = _fresh_database(args.pg_admin, args.db_name)
     results = []
@@ -277,10 +291,10 @@ def main() -> None:
                                 timeout=60).json()["experiment_id"]
             Job(url, exp_id).log_step()  # warm every worker's imports a little
             for load, clients, paced in (("saturation", args.clients, False), ("paced", args.jobs, True)):
-                row = {"config": config, "load": load, **_load(url, exp_id, clients, args.seconds, paced=paced)}
+                row = {"server": "mlflow" if MLFLOW else "lockgate", "config": config, "load": load, **_load(url, exp_id, clients, args.seconds, paced=paced)}
                 results.append(row)
                 print(json.dumps(row), flush=True)
-    cols = ["config", "load", "clients", "calls_per_s", "points_per_s", "p50_ms", "p95_ms", "p99_ms", "late_calls",
+    cols = ["server", "config", "load", "clients", "calls_per_s", "points_per_s", "p50_ms", "p95_ms", "p99_ms", "late_calls",
             "errors", "acked_calls", "lost_points", "server_cpu_ms_per_call", "loadavg"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for row in results:
