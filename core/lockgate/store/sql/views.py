@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import func, literal, select
 
 from lockgate.entities import ViewType
 from lockgate.errors import InvalidArgument, NotFound
@@ -134,37 +134,21 @@ def list_run_keys(
     if not 1 <= max_results <= 10_000:
         raise InvalidArgument(f"max_results must be between 1 and 10000, not {max_results}.")
     ids = _int_ids(experiment_ids)
-    stages = ViewType(view_type).stages()
+    runs = select(R.c.run_uuid).where(
+        R.c.experiment_id.in_(ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages())
+    )
     result: dict[str, list[str]] = {}
     truncated = False
     with read_connection(store.engine) as conn:
         for name, table in (("params", P), ("metrics", LM), ("tags", T)):
-            keys = _used_keys(conn, table, ids, stages, contains=contains, limit=max_results + 1)
+            stmt = select(table.c.key).where(table.c.run_uuid.in_(runs)).distinct()
+            if contains:
+                pattern = f"%{_escape_like(contains.lower())}%"
+                stmt = stmt.where(func.lower(table.c.key).like(pattern, escape="\\"))
+            keys = [row[0] for row in conn.execute(stmt.order_by(table.c.key).limit(max_results + 1))]
             truncated = truncated or len(keys) > max_results
             result[name] = keys[:max_results]
     return RunKeys(params=result["params"], metrics=result["metrics"], tags=result["tags"], truncated=truncated)
-
-
-def _used_keys(conn: Any, table: Any, ids: list[int], stages: Sequence[str], *, contains: str, limit: int) -> list[str]:
-    """Distinct keys of ``table`` used by an active run of the experiments, sorted.
-
-    A loose index scan: one probe of the key index per distinct key in the table (a few hundred,
-    whatever the number of runs), then one existence check per key that stops at the first run
-    of these experiments. Scanning the experiment's rows instead costs one row per run and key:
-    10,000,000 rows at 1,000,000 runs.
-    """
-    first = select(func.min(table.c.key).label("key"))
-    walk = first.cte("walk", recursive=True)
-    after = select(func.min(table.c.key)).where(table.c.key > walk.c.key).scalar_subquery()
-    walk = walk.union_all(select(after).where(walk.c.key.is_not(None)))
-    used = exists(
-        select(literal(1)).select_from(table.join(R, R.c.run_uuid == table.c.run_uuid))
-        .where(table.c.key == walk.c.key, R.c.experiment_id.in_(ids), R.c.lifecycle_stage.in_(list(stages)))
-    )
-    stmt = select(walk.c.key).where(walk.c.key.is_not(None), used)
-    if contains:
-        stmt = stmt.where(func.lower(walk.c.key).like(f"%{_escape_like(contains.lower())}%", escape="\\"))
-    return [row[0] for row in conn.execute(stmt.order_by(walk.c.key).limit(limit))]
 
 
 def _nan_aware(value: float, is_nan: bool) -> float:
