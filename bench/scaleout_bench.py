@@ -109,7 +109,11 @@ def server(db_url: str, workers: int) -> Iterator[str]:
         yield url
     finally:
         os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # mlflow server under load can ignore SIGTERM for minutes
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=30)
         _SERVER_GROUPS.remove(proc.pid)
 
 
