@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI, Request
     from starlette.responses import Response
 
-__all__ = ["MLFLOW_CODE_FOR", "error_response", "install_error_handlers", "unexpected_error_response"]
+__all__ = ["MLFLOW_CODE_FOR", "database_fault", "error_response", "install_error_handlers", "unexpected_error_response"]
 
 logger = logging.getLogger("lockgate.server")
 
@@ -114,19 +114,62 @@ def _has_api_route(request: Request) -> bool:
 def _unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, OverflowError):
         return error_response(400, "INVALID_PARAMETER_VALUE", f"A number in the request is out of range: {exc}.")
-    kind = type(exc).__name__
     if type(exc).__module__.startswith("sqlalchemy"):
-        orig = getattr(exc, "orig", None)
-        reason = str(orig).splitlines()[0] if orig is not None else kind
-        if kind == "DataError":
-            return error_response(400, "INVALID_PARAMETER_VALUE", f"The database refused a value: {reason}")
-        if kind in ("OperationalError", "TimeoutError", "DisconnectionError"):
-            logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, reason)
-            return error_response(503, "TEMPORARILY_UNAVAILABLE", f"The database is unavailable: {reason}")
+        fault = database_fault(exc)
+        if fault is not None:
+            status, code, message = fault
+            if status != 400:
+                logger.warning("%s on %s %s", message, request.method, request.url.path)
+            response = error_response(status, code, message)
+            if status == 503:
+                response.headers["Retry-After"] = "1"
+            return response
     logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return error_response(
         500, "INTERNAL_ERROR", f"Internal error while handling {request.method} {request.url.path}: {type(exc).__name__}."
     )
+
+
+# SQLSTATEs (PostgreSQL) and result codes (SQLite) of a database that refuses every write.
+_READ_ONLY_SQLSTATES = frozenset({"25006"})
+_FULL_SQLSTATES = frozenset({"53100", "53200", "54000"})
+_DOWN_SQLSTATE_CLASSES = ("08", "57P")
+
+
+def database_fault(exc: BaseException) -> tuple[int, str, str] | None:
+    """The answer for a database failure that is not the request's fault, or None.
+
+    A lost or refused connection (a restart, a failover, a full pool) is a 503 the client may
+    retry: an unfinished transaction is rolled back by the database, never half-applied. A read-only
+    database is a 503 too (writes resume once it is writable; reads still work). A full disk
+    is a 507: retrying cannot help until an operator frees space.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    orig = getattr(exc, "orig", None)
+    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    sqlite_name = str(getattr(orig, "sqlite_errorname", "") or "")
+    if isinstance(exc, sa_exc.DataError):
+        return 400, "INVALID_PARAMETER_VALUE", f"The database refused a value: {reason}"
+    if sqlstate in _READ_ONLY_SQLSTATES or sqlite_name.startswith("SQLITE_READONLY"):
+        return 503, "TEMPORARILY_UNAVAILABLE", (
+            f"The database is read-only, so nothing was written: {reason}. "
+            "Writes are refused until an operator makes it writable; reads still work."
+        )
+    if sqlstate in _FULL_SQLSTATES or sqlite_name == "SQLITE_FULL":
+        return 507, "RESOURCE_EXHAUSTED", (
+            f"The database is out of space, so nothing was written: {reason}. "
+            "An operator must free space or raise the limit."
+        )
+    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    if (lost or sqlstate.startswith(_DOWN_SQLSTATE_CLASSES)
+            or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                                sa_exc.DisconnectionError))):
+        return 503, "TEMPORARILY_UNAVAILABLE", (
+            f"The database is unavailable; retry the request: {reason}"
+        )
+    return None
 
 
 def unexpected_error_response(request: Request, exc: Exception) -> Response:

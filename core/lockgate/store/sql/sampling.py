@@ -72,40 +72,64 @@ def _min_max_one(
         where.append(xcol <= end)
     if x == "step" and conn.dialect.name == "sqlite":
         return _sample_by_step_on_sqlite(conn, run_id, key, where, max_points=max_points)
-    total, lo, hi = conn.execute(select(func.count(), func.min(xcol), func.max(xcol)).where(*where)).one()
-    total = int(total or 0)
-    if total <= max_points:
+    # Whether the series fits stops counting at max_points + 1 rows, not at a million.
+    head = select(literal(1)).where(*where).limit(max_points + 1).subquery()
+    if conn.execute(select(func.count()).select_from(head)).scalar_one() <= max_points:
         rows = conn.execute(
             select(M.c.step, M.c.timestamp, M.c.value, M.c.is_nan).where(*where)
             .order_by(xcol, M.c.step, M.c.timestamp, M.c.id)
         ).all()
         whole = [SeriesPoint(int(s), int(t), _nan_aware(v, n)) for s, t, v, n in rows]
-        return SampledSeries(run_id, key, total, False, whole)
+        return SampledSeries(run_id, key, len(whole), False, whole)
+    # On the step axis the (run, key, step) index answers these two from its ends.
+    lo, hi = conn.execute(select(func.min(xcol), func.max(xcol)).where(*where)).one()
     buckets = max(1, max_points // 2)
     span = int(hi) - int(lo) + 1
     # Floor division stays integer on SQLite and PostgreSQL: bucket = (x - lo) * buckets // span.
     bucket = ((xcol - literal(int(lo))) * literal(buckets) // literal(span)).label("b")
-    finite = [*where, M.c.is_nan.is_(False)]
-    inner = select(bucket, M.c.step, M.c.timestamp, M.c.value, M.c.id).where(*finite).subquery()
-    chosen: dict[tuple[int, int], SeriesPoint] = {}
-    if conn.dialect.name == "sqlite":
-        # SQLite fills the bare columns of a MIN()/MAX() aggregate from the row that holds it.
-        for agg in (func.min, func.max):
-            stmt = select(inner.c.b, inner.c.step, inner.c.timestamp, agg(inner.c.value), inner.c.id).group_by(inner.c.b)
-            for b, step, ts, value, row_id in conn.execute(stmt):
-                chosen[(int(b), int(row_id))] = SeriesPoint(int(step), int(ts), float(value))
-    else:
-        low = func.row_number().over(partition_by=inner.c.b, order_by=(inner.c.value.asc(), inner.c.id))
-        high = func.row_number().over(partition_by=inner.c.b, order_by=(inner.c.value.desc(), inner.c.id))
-        ranked = select(inner, low.label("lo"), high.label("hi")).subquery()
-        stmt = select(ranked.c.b, ranked.c.step, ranked.c.timestamp, ranked.c.value, ranked.c.id).where(
-            (ranked.c.lo == 1) | (ranked.c.hi == 1))
-        for b, step, ts, value, row_id in conn.execute(stmt):
-            chosen[(int(b), int(row_id))] = SeriesPoint(int(step), int(ts), float(value))
+    total, chosen = (_extremes_pg if conn.dialect.name == "postgresql" else _extremes_any)(conn, where, bucket)
     # Each bucket's lowest and highest point, in x order, so the line keeps every spike.
     order = "step" if x == "step" else "timestamp"
     points = sorted(chosen.values(), key=lambda p: (getattr(p, order), p.step, p.timestamp))
     return SampledSeries(run_id, key, total, True, points)
+
+
+def _extremes_pg(conn: Any, where: list[Any], bucket: Any) -> tuple[int, dict[int, SeriesPoint]]:
+    """One pass over the series: per bucket the row count and the ids of its lowest and highest
+    finite values (ties to the earliest id), then the chosen rows by primary key."""
+    from sqlalchemy import Float, case, cast
+    from sqlalchemy.dialects.postgresql import ARRAY, array
+
+    finite = M.c.is_nan.is_(False)
+    low = func.min(case((finite, array([M.c.value, cast(M.c.id, Float)])), else_=None).cast(ARRAY(Float)))
+    high = func.max(case((finite, array([M.c.value, -cast(M.c.id, Float)])), else_=None).cast(ARRAY(Float)))
+    stmt = select(bucket, func.count(), low, high).where(*where).group_by(bucket)
+    total, ids = 0, set()
+    for _b, count, lo_pair, hi_pair in conn.execute(stmt):
+        total += int(count)
+        if lo_pair is not None:
+            ids.add(int(lo_pair[1]))
+            ids.add(-int(hi_pair[1]))
+    rows = conn.execute(select(M.c.id, M.c.step, M.c.timestamp, M.c.value).where(M.c.id.in_(sorted(ids)))) if ids else []
+    return total, {int(i): SeriesPoint(int(s), int(t), float(v)) for i, s, t, v in rows}
+
+
+def _extremes_any(conn: Any, where: list[Any], bucket: Any) -> tuple[int, dict[int, SeriesPoint]]:
+    """Two passes, one per extreme: SQLite fills the bare columns of a MIN()/MAX() aggregate from
+    the row that holds it (the first such row, in index order, on a tie)."""
+    from sqlalchemy import case
+
+    finite_value = case((M.c.is_nan.is_(False), M.c.value), else_=None)
+    chosen: dict[int, SeriesPoint] = {}
+    total = 0
+    for first, agg in ((True, func.min), (False, func.max)):
+        stmt = select(bucket, func.count(), agg(finite_value), M.c.id, M.c.step, M.c.timestamp).where(*where).group_by(bucket)
+        for _b, count, value, row_id, step, ts in conn.execute(stmt):
+            if first:
+                total += int(count)
+            if value is not None:
+                chosen[int(row_id)] = SeriesPoint(int(step), int(ts), float(value))
+    return total, chosen
 
 
 _BUCKET_SQL = (
