@@ -78,7 +78,8 @@ class RestImportRows:
 
     # ----------------------------------------------------------- logged models
     def put_logged_model(self, model: LoggedModel) -> tuple[str, bool]:
-        body = model.model_dump(mode="json", exclude={"artifact_location"})
+        # Linked metrics are not part of the import (the SQL path does not copy them either).
+        body = model.model_dump(mode="json", exclude={"artifact_location", "metrics"})
         answer = self._call("POST", "/logged-models", json=body)
         return str(answer["artifact_location"]), bool(answer["created"])
 
