@@ -35,7 +35,7 @@ MAX_SOURCE_LENGTH = 1000
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_ALIAS_LENGTH = 255
 MAX_TAG_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 5000
+MAX_TAG_VALUE_LENGTH = 100_000  # MLflow's limit for registered-model and version tags
 MAX_MODELS_PAGE = 1000
 MAX_VERSIONS_PAGE = 200_000
 UNGUARDED_STAGES = (ModelVersionStage.NONE.value, ModelVersionStage.ARCHIVED.value)
@@ -99,11 +99,16 @@ def validate_alias(alias: object) -> str:
 
 
 def validate_tag(key: object, value: object) -> tuple[str, str]:
-    """``(key, value as text)`` if they fit a registry tag's limits."""
+    """``(key, value as text)`` if MLflow would take them as a registered-model or version tag:
+    the key by the run-tag key rules (characters, a normalized relative path) and at most 250
+    characters, the value at most 100,000 characters."""
+    from lockgate.store.validation import validate_key
+
     if not isinstance(key, str) or not key.strip():
         raise InvalidArgument(f"Invalid tag key {key!r}: it must be a non-empty string")
     if len(key) > MAX_TAG_KEY_LENGTH:
         raise InvalidArgument(f"Invalid tag key {key[:40]!r}...: longer than {MAX_TAG_KEY_LENGTH} characters")
+    validate_key("tag", key)
     text_value = value if isinstance(value, str) else str(value)
     if len(text_value) > MAX_TAG_VALUE_LENGTH:
         raise InvalidArgument(

@@ -94,9 +94,19 @@ def test_invalid_tags(client: RegistryClient) -> None:
     with pytest.raises(InvalidArgument, match="tag key"):
         client.create_registered_model("m", tags={"": "x"})
     client.create_registered_model("m")
-    with pytest.raises(InvalidArgument, match="5000"):
-        client.set_registered_model_tag("m", "big", "x" * 5001)
+    # MLflow's limits: values up to 100,000 characters, keys by the run-tag key rules.
+    with pytest.raises(InvalidArgument, match="100000"):
+        client.set_registered_model_tag("m", "big", "x" * 100_001)
+    with pytest.raises(InvalidArgument, match="tag name"):
+        client.set_registered_model_tag("m", "a/../b", "x")
+    with pytest.raises(InvalidArgument, match="tag name"):
+        client.set_registered_model_tag("m", "semi;colon", "x")
     assert client.get_registered_model("m").tags == {}
+    client.set_registered_model_tag("m", "big", "x" * 100_000)
+    assert client.get_registered_model("m").tags == {"big": "x" * 100_000}
+    version = client.create_model_version("m", source="s3://bucket/model")
+    client.set_model_version_tag("m", version.version, "notes", "y" * 100_000)
+    assert client.get_model_version("m", version.version).tags == {"notes": "y" * 100_000}
 
 
 def test_search_registered_models_filter_order_and_pages(client: RegistryClient) -> None:

@@ -24,6 +24,7 @@ from sqlmodel import Field, SQLModel
 from lockgate.registry.validation import (  # the limits, shared with validation
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_SOURCE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
 )
 
 __all__ = [
@@ -66,7 +67,7 @@ class RegisteredModelTagTable(SQLModel, table=True):
 
     model_id: int = Field(sa_column=_model_fk(primary_key=True))
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: str = Field(sa_column=Column(String(5000), nullable=False))
+    value: str = Field(sa_column=Column(String(MAX_TAG_VALUE_LENGTH), nullable=False))
 
 
 class ModelVersionTable(SQLModel, table=True):
@@ -115,7 +116,7 @@ class ModelVersionTagTable(SQLModel, table=True):
     model_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
     version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False, nullable=False))
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: str = Field(sa_column=Column(String(5000), nullable=False))
+    value: str = Field(sa_column=Column(String(MAX_TAG_VALUE_LENGTH), nullable=False))
 
 
 class ModelAliasTable(SQLModel, table=True):
