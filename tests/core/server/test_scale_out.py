@@ -54,7 +54,7 @@ def test_two_server_processes_share_one_database_and_artifact_store(
         history = httpx.get(url + API + "/metrics/get-history", params={"run_id": run, "metric_key": "loss"}).json()
         assert len(history["metrics"]) == 800
         latest = httpx.get(url + API + "/runs/get", params={"run_id": run}).json()["run"]["data"]["metrics"]
-        assert latest == [{"key": "loss", "value": 3199.0, "timestamp": 0, "step": 0}]
+        assert latest == [{"key": "loss", "value": 3199.0, "timestamp": 1, "step": 3199}]  # the highest step
 
     # An artifact uploaded through one server is listed and downloaded through the other.
     path = f"{exp_id}/{run}/artifacts/model.bin"
