@@ -32,7 +32,7 @@ from lockgate.store.importing import (
 )
 from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
 from lockgate.store.sql.engine import read_connection, write_connection
-from lockgate.store.sql.run_rows import ET, LM, E, M, R, T
+from lockgate.store.sql.run_rows import ET, LM, E, M, R, T, experiment_row
 from lockgate.store.sql.server_tables import (
     LoggedModelParamTable,
     LoggedModelTable,
@@ -267,7 +267,7 @@ class SqlImportRows:
         with write_connection(self.engine) as conn:
             existing = conn.execute(select(LMOD.c.artifact_location).where(LMOD.c.model_id == model.model_id)).first()
             if existing is None:
-                exp = self.store._experiment_row(conn, model.experiment_id)
+                exp = experiment_row(conn, model.experiment_id)
                 location = f"{exp.artifact_location.rstrip('/')}/models/{model.model_id}/artifacts"
                 conn.execute(insert(LMOD).values(
                     model_id=model.model_id, experiment_id=exp.experiment_id, name=model.name[:500],

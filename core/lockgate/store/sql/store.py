@@ -177,10 +177,6 @@ class SqlStore:
         except IntegrityError:
             pass  # another process created it first
 
-    # Row lookups, kept as methods for the importer (store/sql/importing.py).
-    _experiment_row = staticmethod(experiment_row)
-    _run_row = staticmethod(run_row)
-
     def _experiment_from_row(self, conn: Connection, row: Any) -> Experiment:
         tags: dict[str, str] = dict(conn.execute(select(ET.c.key, ET.c.value).where(ET.c.experiment_id == row.experiment_id)).all())
         return Experiment(
@@ -238,7 +234,7 @@ class SqlStore:
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         with read_connection(self.engine) as conn:
-            return self._experiment_from_row(conn, self._experiment_row(conn, experiment_id))
+            return self._experiment_from_row(conn, experiment_row(conn, experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         with read_connection(self.engine) as conn:
@@ -272,7 +268,7 @@ class SqlStore:
         validate_experiment_name(new_name)
         try:
             with write_connection(self.engine) as conn:
-                row = self._experiment_row(conn, experiment_id)
+                row = experiment_row(conn, experiment_id)
                 if row.lifecycle_stage != "active":
                     raise InvalidArgument(f"Experiment {row.name!r} is deleted; restore it before renaming.")
                 conn.execute(
@@ -287,7 +283,7 @@ class SqlStore:
         now = now_ms()
         deleted_time = now if stage == "deleted" else None
         with write_connection(self.engine) as conn:
-            row = self._experiment_row(conn, experiment_id)
+            row = experiment_row(conn, experiment_id)
             conn.execute(
                 update(E).where(E.c.experiment_id == row.experiment_id).values(
                     lifecycle_stage=stage, last_update_time=now, deleted_time=deleted_time
@@ -310,13 +306,13 @@ class SqlStore:
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         validate_experiment_tag(key, value)
         with write_connection(self.engine) as conn:
-            row = self._experiment_row(conn, experiment_id)
+            row = experiment_row(conn, experiment_id)
             stmt = self._insert(ET).values(experiment_id=row.experiment_id, key=key, value=value)
             conn.execute(self._upsert(stmt, ["experiment_id", "key"], {"value": stmt.excluded.value}))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         with write_connection(self.engine) as conn:
-            row = self._experiment_row(conn, experiment_id)
+            row = experiment_row(conn, experiment_id)
             result = conn.execute(delete(ET).where(ET.c.experiment_id == row.experiment_id, ET.c.key == key))
             if result.rowcount == 0:
                 raise NotFound(f"Experiment {row.name!r} has no tag {key!r}.")
@@ -358,7 +354,7 @@ class SqlStore:
         run_id = run_id or uuid.uuid4().hex
         start = start_time if start_time is not None else now_ms()
         with write_connection(self.engine) as conn:
-            exp = self._experiment_row(conn, experiment_id)
+            exp = experiment_row(conn, experiment_id)
             if exp.lifecycle_stage != "active" and not allow_deleted_experiment:
                 raise InvalidArgument(f"Experiment {exp.name!r} is deleted; restore it before creating runs in it.")
             if parent_run_id:
@@ -420,7 +416,7 @@ class SqlStore:
         with write_connection(self.engine) as conn:
             row = run_row(conn, run_id)
             if stage == "active":
-                exp = self._experiment_row(conn, row.experiment_id)
+                exp = experiment_row(conn, row.experiment_id)
                 if exp.lifecycle_stage != "active":
                     raise InvalidArgument(
                         f"Run {run_id!r} belongs to deleted experiment {exp.name!r}; restore the experiment first."
