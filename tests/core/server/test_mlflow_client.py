@@ -13,17 +13,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-
-@pytest.fixture(autouse=True)
-def _mlflow_env(monkeypatch: pytest.MonkeyPatch, server_url: str) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("DO_NOT_TRACK", "true")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server_url)
-    mlflow.set_tracking_uri(server_url)
-    yield
-    while mlflow.active_run():
-        mlflow.end_run()
+pytestmark = pytest.mark.usefixtures("mlflow_env")  # tests/core/server/conftest.py
 
 
 def test_fluent_logging_reads_back_everywhere(server_url: str) -> None:
