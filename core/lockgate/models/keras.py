@@ -12,11 +12,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
+from lockgate.models.logged import log_flavor_model
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.native import flavor_conf
 from lockgate.models.optional import import_extra
@@ -111,15 +111,13 @@ def log_model(
     client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the model into the active run (or ``run_id``) under ``name``; maybe register it."""
-    from lockgate.models.logged import log_saved_model
-
-    def save(path: Path) -> None:
-        save_model(keras_model, path, signature=signature, input_example=input_example,
-                   pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-                   metadata=metadata, save_model_kwargs=save_model_kwargs)
-
-    return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id, client=client)
+    return log_flavor_model(
+        save_model, keras_model, name=name, artifact_path=artifact_path,
+        registered_model_name=registered_model_name, run_id=run_id, client=client,
+        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, metadata=metadata,
+        save_model_kwargs=save_model_kwargs,
+    )
 
 
 def _read(model_dir: str, conf: dict[str, Any], *, custom_objects: dict[str, Any] | None = None,

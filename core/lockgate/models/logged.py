@@ -11,7 +11,7 @@ from typing import Any
 from lockgate.errors import InvalidArgument
 from lockgate.models.model import Model, ModelInfo
 
-__all__ = ["log_saved_model", "register_model_version"]
+__all__ = ["log_flavor_model", "log_saved_model", "register_model_version"]
 
 _log = logging.getLogger(__name__)
 
@@ -71,3 +71,24 @@ def log_saved_model(
         raw = getattr(version, "version", None)
         version_number = int(raw) if raw is not None else None
     return ModelInfo.from_model(model, model_uri=model_uri, registered_model_version=version_number)
+
+
+def log_flavor_model(
+    save_model: Callable[..., Any],
+    flavor_model: Any,
+    *,
+    name: str | None,
+    artifact_path: str | None,
+    registered_model_name: str | None,
+    run_id: str | None,
+    client: Any | None,
+    **save_options: Any,
+) -> ModelInfo:
+    """A flavor's ``log_model``: ``flavor_model`` saved by ``save_model(flavor_model, path,
+    **save_options)``, then logged and maybe registered as ``log_saved_model`` does."""
+
+    def save(path: Path) -> None:
+        save_model(flavor_model, path, **save_options)
+
+    return log_saved_model(save, name=name, artifact_path=artifact_path,
+                           registered_model_name=registered_model_name, run_id=run_id, client=client)

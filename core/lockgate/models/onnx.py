@@ -9,11 +9,11 @@ with one column per model output, arrays and dicts get ``{output name: array}``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
+from lockgate.models.logged import log_flavor_model
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.native import flavor_conf, model_dir_of
 from lockgate.models.optional import import_extra
@@ -98,17 +98,15 @@ def log_model(
     client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the ONNX model into the active run (or ``run_id``) under ``name``; maybe register it."""
-    from lockgate.models.logged import log_saved_model
-
-    def save(path: Path) -> None:
-        save_model(onnx_model, path, signature=signature, input_example=input_example,
-                   pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
-                   onnx_execution_providers=onnx_execution_providers,
-                   onnx_session_options=onnx_session_options,
-                   save_as_external_data=save_as_external_data, metadata=metadata)
-
-    return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id, client=client)
+    return log_flavor_model(
+        save_model, onnx_model, name=name, artifact_path=artifact_path,
+        registered_model_name=registered_model_name, run_id=run_id, client=client,
+        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        onnx_execution_providers=onnx_execution_providers,
+        onnx_session_options=onnx_session_options, save_as_external_data=save_as_external_data,
+        metadata=metadata,
+    )
 
 
 def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | None = None,

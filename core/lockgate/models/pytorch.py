@@ -8,11 +8,11 @@ input), so PyTorch models score through the same server and batch path as every 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
+from lockgate.models.logged import log_flavor_model
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model_dir
 from lockgate.models.signature import ModelSignature
@@ -86,15 +86,12 @@ def log_model(
     client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the module into the active run (or ``run_id``) under ``name``; maybe register it."""
-    from lockgate.models.logged import log_saved_model
-
-    def save(path: Path) -> None:
-        save_model(pytorch_model, path, signature=signature, input_example=input_example,
-                   pip_requirements=pip_requirements,
-                   extra_pip_requirements=extra_pip_requirements, metadata=metadata)
-
-    return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id, client=client)
+    return log_flavor_model(
+        save_model, pytorch_model, name=name, artifact_path=artifact_path,
+        registered_model_name=registered_model_name, run_id=run_id, client=client,
+        signature=signature, input_example=input_example, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, metadata=metadata,
+    )
 
 
 def _load_module(data_dir: str, *, device: str) -> Any:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
+from lockgate.models.logged import log_flavor_model
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.pyfunc import _prepare_dir, add_pyfunc_flavor, finish_model_dir
 from lockgate.models.signature import ModelSignature
@@ -113,16 +114,13 @@ def log_model(
     client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the estimator into the active run (or ``run_id``) under ``name``; maybe register it."""
-    from lockgate.models.logged import log_saved_model
-
-    def save(path: Path) -> None:
-        save_model(sk_model, path, serialization_format=serialization_format, signature=signature,
-                   input_example=input_example, pip_requirements=pip_requirements,
-                   extra_pip_requirements=extra_pip_requirements,
-                   pyfunc_predict_fn=pyfunc_predict_fn, metadata=metadata)
-
-    return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id, client=client)
+    return log_flavor_model(
+        save_model, sk_model, name=name, artifact_path=artifact_path,
+        registered_model_name=registered_model_name, run_id=run_id, client=client,
+        serialization_format=serialization_format, signature=signature, input_example=input_example,
+        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+        pyfunc_predict_fn=pyfunc_predict_fn, metadata=metadata,
+    )
 
 
 def _read(model_dir: str, conf: dict[str, Any]) -> Any:

@@ -8,11 +8,11 @@ our models without Lockgate and Lockgate loads MLflow's with this module.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockgate.errors import InvalidArgument
 from lockgate.models import environment
+from lockgate.models.logged import log_flavor_model
 from lockgate.models.model import Model, ModelInfo
 from lockgate.models.native import class_from_name, class_name, flavor_conf, model_dir_of
 from lockgate.models.optional import import_extra
@@ -91,15 +91,13 @@ def log_model(
     client: LockgateClient | None = None,
 ) -> ModelInfo:
     """Save the model into the active run (or ``run_id``) under ``name``; maybe register it."""
-    from lockgate.models.logged import log_saved_model
-
-    def save(path: Path) -> None:
-        save_model(xgb_model, path, model_format=model_format, signature=signature,
-                   input_example=input_example, pip_requirements=pip_requirements,
-                   extra_pip_requirements=extra_pip_requirements, metadata=metadata)
-
-    return log_saved_model(save, name=name, artifact_path=artifact_path,
-                           registered_model_name=registered_model_name, run_id=run_id, client=client)
+    return log_flavor_model(
+        save_model, xgb_model, name=name, artifact_path=artifact_path,
+        registered_model_name=registered_model_name, run_id=run_id, client=client,
+        model_format=model_format, signature=signature, input_example=input_example,
+        pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
 
 
 def _read(model_dir: str, conf: dict[str, Any]) -> Any:
