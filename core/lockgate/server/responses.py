@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.responses import Response
 
-__all__ = ["EMPTY", "json_response", "wire_float"]
+__all__ = ["EMPTY", "json_response", "paged_response", "wire_float"]
 
 EMPTY: dict[str, Any] = {}
 
@@ -33,3 +33,12 @@ def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] 
     from starlette.responses import Response
 
     return Response(_dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+
+
+def paged_response(key: str, items: list[Any], token: str | None) -> Response:
+    """One page as MLflow's server answers it: ``{key: items}``, plus ``next_page_token`` only
+    when there is a next page."""
+    body: dict[str, Any] = {key: items}
+    if token:
+        body["next_page_token"] = token
+    return json_response(body)

@@ -3,8 +3,6 @@ what ``mlflow.<flavor>.log_model`` calls before it uploads a model's files."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -12,7 +10,7 @@ from starlette.responses import Response
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, UserDep
 from lockgate.server.mlflow_schemas import Id, KeyValue, LogOutputs
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.responses import EMPTY, json_response, paged_response
 from lockgate.server.wire_registry import logged_model_json
 
 __all__ = ["build_router"]
@@ -77,10 +75,7 @@ def build_router() -> APIRouter:
         page = logged.search(
             body.experiment_ids, filter_string=body.filter, max_results=body.max_results, page_token=body.page_token
         )
-        out: dict[str, Any] = {"models": [logged_model_json(m) for m in page]}
-        if page.token:
-            out["next_page_token"] = page.token
-        return json_response(out)
+        return paged_response("models", [logged_model_json(m) for m in page], page.token)
 
     @router.get("/logged-models/{model_id}")
     def get_logged_model(model_id: str, logged: LoggedModelsDep, authz: AuthzDep) -> Response:

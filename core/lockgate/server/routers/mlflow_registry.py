@@ -8,7 +8,7 @@ rule's verdict (the full decision travels in ``details``).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from lockgate.registry.base import ModelRegistry
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, RegistryDep, UserDep
 from lockgate.server.mlflow_schemas import Id, KeyValue
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.responses import EMPTY, json_response, paged_response
 from lockgate.server.wire_registry import model_version_json, registered_model_json
 from lockgate.store.sql.logged_models import SqlLoggedModels
 
@@ -193,10 +193,8 @@ def build_router() -> APIRouter:
         page = reg.search_registered_models(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"registered_models": [registered_model_json(r) for r in authz.visible_models(page)]}
-        if page.token:
-            out["next_page_token"] = page.token
-        return json_response(out)
+        return paged_response("registered_models", [registered_model_json(r) for r in authz.visible_models(page)],
+                              page.token)
 
     def _latest(reg: ModelRegistry, name: str, stages: list[str]) -> Response:
         versions = reg.get_latest_versions(name, stages=stages or None)
@@ -282,10 +280,8 @@ def build_router() -> APIRouter:
         page = reg.search_model_versions(
             filter_string=_registry_filter(filter), max_results=max_results, order_by=order_by, page_token=page_token
         )
-        out: dict[str, Any] = {"model_versions": [model_version_json(v) for v in authz.visible_models(page)]}
-        if page.token:
-            out["next_page_token"] = page.token
-        return json_response(out)
+        return paged_response("model_versions", [model_version_json(v) for v in authz.visible_models(page)],
+                              page.token)
 
     @router.get("/model-versions/get-download-uri")
     def get_download_uri(

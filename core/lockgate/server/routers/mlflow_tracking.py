@@ -18,7 +18,7 @@ from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.authorizer import Authorizer
 from lockgate.server.auth.policy import Operation as Op
 from lockgate.server.deps import AuthzDep, LoggedModelsDep, StoreDep, UserDep
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.responses import EMPTY, json_response, paged_response
 from lockgate.server.wire import (
     experiment_json,
     mlflow_value,
@@ -31,13 +31,6 @@ from lockgate.store.base import TrackingStore
 __all__ = ["build_router"]
 
 PARENT_RUN_TAG = "mlflow.parentRunId"
-
-
-def _paged(key: str, items: list[Any], token: str | None) -> Response:
-    body: dict[str, Any] = {key: items}
-    if token:
-        body["next_page_token"] = token
-    return json_response(body)
 
 
 def build_router() -> APIRouter:
@@ -76,7 +69,7 @@ def build_router() -> APIRouter:
             order_by=body.order_by or None,
             page_token=body.page_token or None,
         )
-        return _paged("experiments", [experiment_json(e) for e in authz.visible_experiments(page)], page.token)
+        return paged_response("experiments", [experiment_json(e) for e in authz.visible_experiments(page)], page.token)
 
     @router.post("/experiments/search")
     def search_experiments(body: s.SearchExperiments, store: StoreDep, authz: AuthzDep) -> Response:
@@ -264,7 +257,7 @@ def build_router() -> APIRouter:
             order_by=body.order_by or None,
             page_token=body.page_token or None,
         )
-        return _paged("runs", _with_outputs(logged, [run_json(r) for r in page]), page.token)
+        return paged_response("runs", _with_outputs(logged, [run_json(r) for r in page]), page.token)
 
     @router.get("/metrics/get-history")
     def get_metric_history(
@@ -283,7 +276,7 @@ def build_router() -> APIRouter:
         points, token = mlflow_history_points(store, rid, metric_key, max_results=max_results,
                                               page_token=page_token or None)
         # Straight from rows to JSON: a Metric entity per point cost more than the query.
-        return _paged("metrics", points_json(metric_key, points), token)
+        return paged_response("metrics", points_json(metric_key, points), token)
 
     @router.get("/metrics/get-history-bulk-interval")
     def get_metric_history_bulk_interval(

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from lockgate.errors import InvalidArgument
 from lockgate.server.deps import AuthzDep, UserDep, WebhooksDep
-from lockgate.server.responses import EMPTY, json_response
+from lockgate.server.responses import EMPTY, json_response, paged_response
 from lockgate.server.routers.native_webhooks import authorize_webhook, may_manage
 from lockgate.webhooks.entities import Webhook
 from lockgate.webhooks.mlflow_format import MLFLOW_EVENTS, MLFLOW_FORMAT
@@ -105,10 +105,7 @@ def build_router() -> APIRouter:
               max_results: Annotated[int | None, Query(ge=1, le=1000)] = None,
               page_token: str | None = None) -> Response:
         page, token = hooks.list_webhooks(max_results=max_results or 100, page_token=page_token)
-        body: dict[str, Any] = {"webhooks": [webhook_json(h) for h in page if may_manage(authz, h)]}
-        if token:
-            body["next_page_token"] = token
-        return json_response(body)
+        return paged_response("webhooks", [webhook_json(h) for h in page if may_manage(authz, h)], token)
 
     @router.get("/webhooks/{webhook_id}", summary="GetWebhook")
     def get(webhook_id: str, hooks: WebhooksDep, authz: AuthzDep) -> Response:
