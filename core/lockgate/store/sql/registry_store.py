@@ -26,7 +26,6 @@ from lockgate.registry.entities import (
     RegisteredModel,
     RegistryEvent,
 )
-from lockgate.registry.gates import GatePolicy
 from lockgate.registry.persistence import (
     Decide,
     EventRecord,
@@ -38,6 +37,7 @@ from lockgate.registry.validation import UNGUARDED_STAGES, validate_model_name
 from lockgate.search.grammar import Comparison, OrderBy
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
+from lockgate.store.sql.registry_moves import read_move_snapshot, write_move
 from lockgate.store.sql.registry_rows import (
     AL,
     EV,
@@ -50,7 +50,6 @@ from lockgate.store.sql.registry_rows import (
     event_entity,
     events_after,
     has_rules,
-    holders_text,
     model_entities,
     move_events,
     order,
@@ -422,59 +421,12 @@ class SqlRegistryStore:
             self._append(conn, model.id, name, events)
 
     # =================================================================== moves
-    def _target_holders(self, conn: Connection, model_id: int, target: GateTarget) -> tuple[int, ...]:
-        if target.kind == "alias":
-            row = conn.execute(stmts()["alias_holder"], {"mid": model_id, "alias": target.name}).first()
-            return (row.version,) if row else ()
-        rows = conn.execute(stmts()["stage_holders"], {"mid": model_id, "stage": target.name}).all()
-        return tuple(r.version for r in rows)
-
-    @staticmethod
-    def _last_holder(conn: Connection, model_id: int, target: GateTarget, *, exclude: int) -> int | None:
-        """The version other than ``exclude`` that most recently took the target (event log)."""
-        if target.kind == "alias":
-            where = [EV.c.alias == target.name, EV.c.event_type == EventType.ALIAS_SET.value]
-        else:
-            where = [EV.c.stage == target.name, EV.c.event_type == EventType.STAGE_CHANGED.value]
-        return conn.execute(select(EV.c.version).where(
-            EV.c.model_id == model_id, EV.c.version.is_not(None), EV.c.version != exclude, *where,
-        ).order_by(EV.c.id.desc()).limit(1)).scalar()
-
     def move_snapshot(self, name: str, version: int, target: GateTarget) -> MoveSnapshot:
         """The candidate, the target's holders, the version to beat, the policy and approvals."""
         with read_connection(self.engine) as conn:
             model = self._model_row(conn, name)
             row = self._version_row(conn, model.id, name, version)
-            holders = self._target_holders(conn, model.id, target)
-            others = [v for v in holders if v != version]
-            champ_row = None
-            last_holder = False
-            if others:
-                champ_row = conn.execute(stmts()["version"], {"mid": model.id, "ver": max(others)}).first()
-            elif not holders:
-                # An empty target is judged against the version that held it last, so removing
-                # the holder first cannot make a weaker candidate "beat" nobody.
-                former = self._last_holder(conn, model.id, target, exclude=version)
-                if former is not None:
-                    champ_row = conn.execute(stmts()["version"], {"mid": model.id, "ver": former}).first()
-                    last_holder = champ_row is not None
-            rows = [row] + ([champ_row] if champ_row is not None else [])
-            entities = version_entities(conn, rows, {model.id: name})
-            prow = policy_row(conn, model.id, target)
-            policy = GatePolicy.from_document(json.loads(prow.policy)) if prow else None
-            current_guarded = row.current_stage not in UNGUARDED_STAGES and has_rules(
-                policy_row(conn, model.id, GateTarget(kind="stage", name=row.current_stage)))
-            approvals: tuple[RegistryEvent, ...] = ()
-            if policy is not None and any(r.type == "require_approvals" for r in policy.rules):
-                approvals = tuple(event_entity(e) for e in conn.execute(select(EV).where(
-                    EV.c.model_id == model.id, EV.c.version == version,
-                    EV.c.event_type == EventType.VERSION_APPROVED.value).order_by(EV.c.id)))
-        return MoveSnapshot(
-            model_id=model.id, model_name=name, candidate=entities[0], holders=holders,
-            champion=entities[1] if len(entities) > 1 else None, champion_is_last_holder=last_holder,
-            policy=policy, policy_version=prow.policy_version if prow else None,
-            current_stage_guarded=current_guarded, approvals=approvals,
-        )
+            return read_move_snapshot(conn, model.id, name, row, target)
 
     def apply_move(self, snap: MoveSnapshot, target: GateTarget, *, archive: Sequence[int], now: int,
                    events: list[EventRecord]) -> list[int]:
@@ -486,34 +438,7 @@ class SqlRegistryStore:
             if model.id != snap.model_id:
                 raise Conflict(f"Registered model {name!r} was replaced during the promotion; retry")
             self._version_row(conn, model.id, name, number)
-            holders = self._target_holders(conn, model.id, target)
-            if holders != snap.holders:
-                raise Conflict(
-                    f"{target} of {name!r} changed from {holders_text(snap.holders)} to {holders_text(holders)} while "
-                    f"version {number} was being evaluated; nothing was changed, promote again to "
-                    "evaluate against the new holder",
-                    details={"expected": list(snap.holders), "found": list(holders)},
-                )
-            actor = events[0].get("actor", "") if events else ""
-            if target.kind == "alias":
-                try:
-                    if snap.holders:
-                        conn.execute(update(AL).where(AL.c.model_id == model.id, AL.c.alias == target.name)
-                                     .values(version=number, set_by=actor, set_time=now))
-                    else:
-                        conn.execute(insert(AL).values(model_id=model.id, alias=target.name, version=number,
-                                                       set_by=actor, set_time=now))
-                except IntegrityError:
-                    raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
-            else:
-                current = conn.execute(select(MV.c.current_stage).where(
-                    MV.c.model_id == model.id, MV.c.version == number)).scalar_one()
-                conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version == number)
-                             .values(current_stage=target.name, last_updated_time=now))
-                events[0].setdefault("details", {"from_stage": current, "to_stage": target.name})
-                if archive:
-                    conn.execute(update(MV).where(MV.c.model_id == model.id, MV.c.version.in_(list(archive)))
-                                 .values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_time=now))
+            write_move(conn, snap, target, archive=archive, now=now, events=events)
             self._touch_model(conn, model.id, now)
             return self._append(conn, model.id, name, events, now=now)
 
