@@ -127,25 +127,23 @@ def validate_metric(metric: Metric) -> None:
         )
 
 
+def _validate_text(kind: str, what: str, key: object, value: object, *, limit: int) -> None:
+    """``value`` is a string of at most ``limit`` characters (``kind`` names it in the type error,
+    ``what`` in the length error)."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"Invalid value for {kind} {key!r}: it must be a string.")
+    if len(value) > limit:
+        raise InvalidArgument(f"{what} {key!r} has a value of {len(value)} characters; the limit is {limit}.")
+
+
 def validate_param(param: Param) -> None:
     validate_key("param", param.key)
-    if not isinstance(param.value, str):
-        raise InvalidArgument(f"Invalid value for param {param.key!r}: it must be a string.")
-    if len(param.value) > MAX_PARAM_VALUE_LENGTH:
-        raise InvalidArgument(
-            f"Param {param.key!r} has a value of {len(param.value)} characters; "
-            f"the limit is {MAX_PARAM_VALUE_LENGTH}."
-        )
+    _validate_text("param", "Param", param.key, param.value, limit=MAX_PARAM_VALUE_LENGTH)
 
 
 def validate_tag(tag: RunTag) -> None:
     validate_key("tag", tag.key)
-    if not isinstance(tag.value, str):
-        raise InvalidArgument(f"Invalid value for tag {tag.key!r}: it must be a string.")
-    if len(tag.value) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidArgument(
-            f"Tag {tag.key!r} has a value of {len(tag.value)} characters; the limit is {MAX_TAG_VALUE_LENGTH}."
-        )
+    _validate_text("tag", "Tag", tag.key, tag.value, limit=MAX_TAG_VALUE_LENGTH)
 
 
 def mlflow_truncated_param_value(value: str) -> str:
@@ -167,13 +165,7 @@ def validate_experiment_tag(key: object, value: object) -> None:
     """An experiment tag: a run tag's key rules, and a value of up to 20,000 characters (MLflow's
     limit for experiment tags, which it refuses rather than cuts)."""
     validate_key("tag", key)
-    if not isinstance(value, str):
-        raise InvalidArgument(f"Invalid value for tag {key!r}: it must be a string.")
-    if len(value) > MAX_EXPERIMENT_TAG_VALUE_LENGTH:
-        raise InvalidArgument(
-            f"Experiment tag {key!r} has a value of {len(value)} characters; "
-            f"the limit is {MAX_EXPERIMENT_TAG_VALUE_LENGTH}."
-        )
+    _validate_text("tag", "Experiment tag", key, value, limit=MAX_EXPERIMENT_TAG_VALUE_LENGTH)
 
 
 def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
