@@ -16,6 +16,7 @@ next character literal (a trailing backslash is itself literal).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Boolean, String, exists, literal, select
@@ -56,48 +57,36 @@ def _pattern_pieces(pattern: str) -> list[object]:
     return pieces
 
 
-def like_to_sql(pattern: str) -> str:
-    """The pattern for ``LIKE ... ESCAPE '\\'``: only the three special characters are escaped."""
+def _translate(pattern: str, *, many: str, one: str, quote: Callable[[str], str]) -> str:
+    """The pattern in another syntax: ``many`` for ``%``, ``one`` for ``_``, ``quote(char)``
+    for every other character."""
     out = []
     for piece in _pattern_pieces(pattern):
         if piece is _ANY:
-            out.append("%")
+            out.append(many)
         elif piece is _ONE:
-            out.append("_")
+            out.append(one)
         else:
             assert isinstance(piece, str)
-            out.append("\\" + piece if piece in "%_\\" else piece)
+            out.append(quote(piece))
     return "".join(out)
+
+
+def like_to_sql(pattern: str) -> str:
+    """The pattern for ``LIKE ... ESCAPE '\\'``: only the three special characters are escaped."""
+    return _translate(pattern, many="%", one="_", quote=lambda c: "\\" + c if c in "%_\\" else c)
 
 
 def like_to_glob(pattern: str) -> str:
     """The same pattern in SQLite GLOB syntax (case-sensitive; ``[x]`` quotes a special character)."""
-    out = []
-    for piece in _pattern_pieces(pattern):
-        if piece is _ANY:
-            out.append("*")
-        elif piece is _ONE:
-            out.append("?")
-        else:
-            assert isinstance(piece, str)
-            out.append(f"[{piece}]" if piece in "*?[" else piece)
-    return "".join(out)
+    return _translate(pattern, many="*", one="?", quote=lambda c: f"[{c}]" if c in "*?[" else c)
 
 
 def like_to_regex(pattern: str) -> str:
     """The same pattern as an anchored Python regular expression (for ``re.fullmatch``)."""
     import re
 
-    out = []
-    for piece in _pattern_pieces(pattern):
-        if piece is _ANY:
-            out.append(".*")
-        elif piece is _ONE:
-            out.append(".")
-        else:
-            assert isinstance(piece, str)
-            out.append(re.escape(piece))
-    return "(?s:" + "".join(out) + ")"
+    return "(?s:" + _translate(pattern, many=".*", one=".", quote=re.escape) + ")"
 
 
 class _PatternType(TypeDecorator[str]):
