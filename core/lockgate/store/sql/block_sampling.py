@@ -41,11 +41,12 @@ def sample_by_blocks(
         where.append(M.c.step >= start)
     if end is not None:
         where.append(M.c.step <= end)
-    # Two single-aggregate queries: each is one seek at an end of the (run, key, step) index.
-    lo = conn.execute(select(func.min(M.c.step)).where(*where)).scalar()
+    # Each is one seek at an end of the (run, key, step) index. Spelled ORDER BY ... LIMIT 1, not
+    # min()/max(): PostgreSQL with stale statistics scanned the whole range for a min().
+    lo = conn.execute(select(M.c.step).where(*where).order_by(M.c.step).limit(1)).scalar()
     if lo is None:
         return None
-    hi = int(conn.execute(select(func.max(M.c.step)).where(*where)).scalar_one())
+    hi = int(conn.execute(select(M.c.step).where(*where).order_by(M.c.step.desc()).limit(1)).scalar_one())
     lo = int(lo)
     buckets = max(1, max_points // 2)
     first, last = lo >> BLOCK_SHIFT, hi >> BLOCK_SHIFT

@@ -144,6 +144,8 @@ class MetricBlockTable(SQLModel, table=True):
     (``store/sql/metric_blocks.py``) so a chart of a long series reads blocks, not points."""
 
     __tablename__ = "metric_blocks"
+    # On SQLite the rows live in the primary key's B-tree: a chart's block read is one range scan.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     run_uuid: str = Field(sa_column=_run_fk())
     key: str = Field(sa_column=Column(String(_KEY), primary_key=True))

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("high_timestamp", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["run_uuid"], ["runs.run_uuid"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("run_uuid", "key", "block"),
+        sqlite_with_rowid=False,
     )
     op.execute(sa.text(_BACKFILL))
 
