@@ -1,10 +1,12 @@
 """Per-block min/max of every metric series (``metric_blocks``), filled from the points already
 stored, so a chart of a 1,000,000-point series reads ~8,000 rows instead of every point.
 
-The backfill is one set-based ``INSERT ... SELECT``: it ranks the points of each 128-step block
-twice (lowest and highest value, ties to the earliest step then timestamp), so it sorts the
-metrics table twice; expect about a minute per 10,000,000 points, during which writes wait.
-The SQL is kept here as written (not imported) so this revision means the same thing later.
+The backfill summarises each 128-step block: its count, step range, and lowest and highest
+non-NaN point (ties to the earliest step, then timestamp). On PostgreSQL it is one set-based
+``INSERT ... SELECT`` ranking the points twice (23 s for 1,000,000 points at load 16). SQLite
+ran that 3.5x slower (95 s), so there the points are read in index order and folded in Python
+(28 s at the same load). Writes wait meanwhile. The code is kept here as written (not imported)
+so this revision means the same thing later.
 
 Revision ID: 0010_metric_blocks
 Revises: 0009_registry_tag_values
@@ -41,6 +43,39 @@ GROUP BY run_uuid, key, block
 """
 
 
+_COLUMNS = ("run_uuid", "key", "block", "points", "min_step", "max_step", "low_value", "low_step", "low_timestamp",
+            "high_value", "high_step", "high_timestamp")
+
+
+def _fold_on_sqlite(bind: sa.Connection) -> None:
+    """The backfill on SQLite: one pass over the points in (run, key, step) order, a series'
+    blocks written when the next series starts."""
+    insert = f"INSERT INTO metric_blocks ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    cursor = bind.exec_driver_sql(
+        "SELECT run_uuid, key, value, is_nan, timestamp, step FROM metrics ORDER BY run_uuid, key, step")
+    blocks: dict[int, list] = {}  # type: ignore[type-arg]
+    series = None
+    while rows := cursor.fetchmany(20_000):
+        for run_uuid, key, value, is_nan, ts, step in rows:
+            if (run_uuid, key) != series:
+                if blocks:
+                    bind.exec_driver_sql(insert, [tuple(b) for b in blocks.values()])
+                blocks, series = {}, (run_uuid, key)
+            b = blocks.get(step >> 7)
+            if b is None:
+                b = blocks[step >> 7] = [run_uuid, key, step >> 7, 0, step, step, None, None, None, None, None, None]
+            b[3] += 1
+            b[5] = step  # steps come in order
+            if is_nan:
+                continue
+            if b[6] is None or (value, step, ts) < (b[6], b[7], b[8]):
+                b[6], b[7], b[8] = value, step, ts
+            if b[9] is None or value > b[9] or (value == b[9] and (step, ts) < (b[10], b[11])):
+                b[9], b[10], b[11] = value, step, ts
+    if blocks:
+        bind.exec_driver_sql(insert, [tuple(b) for b in blocks.values()])
+
+
 def upgrade() -> None:
     op.create_table(
         "metric_blocks",
@@ -60,7 +95,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_uuid", "key", "block"),
         sqlite_with_rowid=False,
     )
-    op.execute(sa.text(_BACKFILL))
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        _fold_on_sqlite(bind)
+    else:
+        op.execute(sa.text(_BACKFILL))
 
 
 def downgrade() -> None:
