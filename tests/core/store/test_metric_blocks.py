@@ -138,3 +138,24 @@ def test_points_written_without_blocks_fall_back_to_the_points(store_uri: str) -
     got = _sampled(client, run_id, max_points=40)
     assert got == _reference(points + extra[:1], start=None, end=None, max_points=40)
     assert 99.0 in {p[2] for p in got[1]}
+
+
+def test_an_interrupted_import_restarted_keeps_blocks_exact(sqlite_uri: str) -> None:
+    """Restarting a partial import clears the run's points and their blocks, then writes both again."""
+    from lockgate.store.importing import ImportedRun
+    from lockgate.store.sql.importing import SqlImportRows
+
+    client = LockgateClient(sqlite_uri)
+    exp = client.create_experiment("imported")
+    rows = SqlImportRows(client.store)
+    run = ImportedRun(run_id="e" * 32, experiment_id=exp, name="r", user_id="u", status="FINISHED", start_time=1,
+                      end_time=2)
+    points = [Metric(key="loss", value=float(s % 13), timestamp=T0 + s, step=s) for s in range(3000)]
+    rows.begin_run(run)
+    rows.add_metrics(run.run_id, points[:1700])  # interrupted here
+    rows.begin_run(run)  # the restart resets the partial run
+    rows.add_metrics(run.run_id, points)
+    with read_connection(client.store.engine) as conn:
+        kept = stored_blocks(conn, run.run_id, "loss", 0, 100)
+        assert kept == blocks_from_points(conn, run.run_id, "loss", 0, 3000)
+    assert sum(b.points for b in kept.values()) == 3000

@@ -99,7 +99,9 @@ def upsert_blocks(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
         if b[9] is None or value > b[9] or (value == b[9] and (step, ts) < (b[10], b[11])):
             b[9], b[10], b[11] = value, step, ts
     if blocks:
-        conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], [tuple(b) for b in blocks.values()])
+        # In primary-key order: two transactions upserting the same blocks lock them in the same
+        # order on PostgreSQL, so they queue instead of deadlocking.
+        conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], [tuple(blocks[k]) for k in sorted(blocks)])
 
 
 # The summary of blocks computed from the points themselves: the migration's backfill, the
