@@ -189,12 +189,21 @@ def fill_series(engine: Any, run_id: str, points: int, t0: int) -> float:
     _write(engine, [("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT run_uuid, "
                      f"key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = '{run_id}' AND key = 'loss' "
                      f"AND step = {points - 1}")])
+    try:  # the chart's per-block min/max (Lockgate with metric_blocks), which log_batch keeps
+        from lockgate.store.sql.engine import write_connection
+        from lockgate.store.sql.metric_blocks import rebuild_blocks
+    except ImportError:
+        pass
+    else:
+        with write_connection(engine) as conn:
+            rebuild_blocks(conn, [run_id])
     return points / (time.perf_counter() - start)
 
 
 def measure(store: Any, exp_id: str, series_run: str) -> dict[str, float]:
     from lockgate.store.projection import RunColumns
-    from lockgate.store.sql.views import experiment_stats, list_run_keys, sample_metric_histories
+    from lockgate.store.sql.sampling import sample_metric_histories
+    from lockgate.store.sql.views import experiment_stats, list_run_keys
 
     columns = RunColumns(params=UI_PARAMS, metrics=UI_METRICS, tags=UI_TAGS)
     return {

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from lockgate.entities import Run
 from lockgate.errors import InvalidArgument
 from lockgate.store.sql.engine import write_connection
+from lockgate.store.sql.metric_blocks import MB
 from lockgate.store.sql.run_rows import (
     ET,
     LM,
@@ -68,7 +69,7 @@ def collect_garbage(
         doomed_ids = [r.run_uuid for r in doomed_rows]
         for start in range(0, len(doomed_ids), 500):
             chunk = doomed_ids[start : start + 500]
-            for table in (M, LM, P, T, RI):
+            for table in (M, MB, LM, P, T, RI):
                 conn.execute(delete(table).where(table.c.run_uuid.in_(chunk)))
             # Children of a removed parent keep living; they just lose the link.
             conn.execute(update(R).where(R.c.parent_run_id.in_(chunk)).values(parent_run_id=None))

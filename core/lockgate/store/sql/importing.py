@@ -32,6 +32,7 @@ from lockgate.store.importing import (
 )
 from lockgate.store.logged_models import LoggedModel, LoggedModelStatus
 from lockgate.store.sql.engine import read_connection, write_connection
+from lockgate.store.sql.metric_blocks import MB
 from lockgate.store.sql.run_rows import ET, LM, E, M, R, T, experiment_row
 from lockgate.store.sql.server_tables import (
     LoggedModelParamTable,
@@ -195,6 +196,7 @@ class SqlImportRows:
                 parent_run_id=run.parent_run_id))
             if partial is not None:
                 conn.execute(delete(M).where(M.c.run_uuid == run.run_id))
+                conn.execute(delete(MB).where(MB.c.run_uuid == run.run_id))
                 conn.execute(delete(LM).where(LM.c.run_uuid == run.run_id))
                 stmt = self.store._insert(T)
                 conn.execute(self.store._upsert(stmt, ["run_uuid", "key"], {"value": stmt.excluded.value}),

@@ -4,7 +4,10 @@ few kB. Two strategies, one per caller:
 - **min/max per bucket** (``sample_metric_histories``, Lockgate's ``/api/v1/metrics/sampled``
   behind the UI's charts): the x range is cut into ``max_points // 2`` equal buckets and each
   contributes its lowest and its highest point, so a spike is never averaged away whatever the
-  zoom. Series with at most ``max_points`` points come back whole.
+  zoom. Series with at most ``max_points`` points come back whole. On the step axis, a range of
+  at least one 128-step block per bucket is answered from the per-block rollups
+  (``block_sampling.py``: buckets of whole blocks, ~8,000 rows for 1,000,000 points); narrower
+  ranges and the timestamp axis read the points (equal-width buckets).
 - **evenly spaced rows** (``evenly_sampled_histories``, MLflow's
   ``metrics/get-history-bulk-interval``): MLflow's exact answer, so charts drawn by MLflow's UI or
   client code show the same points against Lockgate as against ``mlflow server``.
@@ -19,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, literal, select
 
 from lockgate.errors import InvalidArgument, NotFound
+from lockgate.store.sql.block_sampling import sample_by_blocks
 from lockgate.store.sql.engine import read_connection
 from lockgate.store.sql.tables import MetricTable, RunTable, core_table
 from lockgate.store.validation import validate_run_id
@@ -64,6 +68,11 @@ def _nan_aware(value: float, is_nan: bool) -> float:
 def _min_max_one(
     conn: Any, run_id: str, key: str, *, x: XAxis, start: int | None, end: int | None, max_points: int
 ) -> SampledSeries:
+    if x == "step":
+        by_blocks = sample_by_blocks(conn, run_id, key, start=start, end=end, max_points=max_points)
+        if by_blocks is not None:
+            total, picked = by_blocks
+            return SampledSeries(run_id, key, total, True, [SeriesPoint(s, t, v) for s, t, v in picked])
     xcol = M.c.step if x == "step" else M.c.timestamp
     where = [M.c.run_uuid == run_id, M.c.key == key]
     if start is not None:

@@ -37,6 +37,7 @@ from lockgate.store.projection import RunColumns
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
 from lockgate.store.sql.engine import get_engine, read_connection, write_connection
 from lockgate.store.sql.garbage import collect_garbage
+from lockgate.store.sql.metric_blocks import upsert_blocks
 from lockgate.store.sql.metric_history import history_points
 from lockgate.store.sql.run_rows import (  # the table handles are imported from here by importing.py
     ET,
@@ -490,6 +491,7 @@ class SqlStore:
         # Raw DB-API executemany: SQLAlchemy's per-row parameter processing would cost more
         # than the insert itself at 1,000 points a batch.
         conn.exec_driver_sql(self._sql_insert_metrics, rows)
+        upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction
         conn.execute(
             self._latest_metric_upsert,
             [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -25,6 +26,7 @@ __all__ = [
     "ExperimentTable",
     "ExperimentTagTable",
     "LatestMetricTable",
+    "MetricBlockTable",
     "MetricTable",
     "ParamTable",
     "RunInputTable",
@@ -133,6 +135,30 @@ class LatestMetricTable(SQLModel, table=True):
     is_nan: bool = Field(default=False, nullable=False)
     timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
     step: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class MetricBlockTable(SQLModel, table=True):
+    """Per run, key and block of 128 steps (``block = step >> 7``): how many points it holds,
+    its step range, and its lowest and highest non-NaN point (ties to the earliest step, then
+    timestamp); NULL extremes when every point is NaN. Kept with the points on every write
+    (``store/sql/metric_blocks.py``) so a chart of a long series reads blocks, not points."""
+
+    __tablename__ = "metric_blocks"
+    # On SQLite the rows live in the primary key's B-tree: a chart's block read is one range scan.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_uuid: str = Field(sa_column=_run_fk())
+    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
+    block: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    points: int = Field(sa_column=Column(BigInteger, nullable=False))
+    min_step: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_step: int = Field(sa_column=Column(BigInteger, nullable=False))
+    low_value: float | None = Field(default=None, sa_column=Column(Float))
+    low_step: int | None = Field(default=None, sa_column=Column(BigInteger))
+    low_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
+    high_value: float | None = Field(default=None, sa_column=Column(Float))
+    high_step: int | None = Field(default=None, sa_column=Column(BigInteger))
+    high_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class RunTagTable(SQLModel, table=True):
