@@ -134,8 +134,9 @@ def _run_pytest(session: nox.Session, target: str, extra: list[str], *, browser:
     _check_types_and_lint(session)
     try:
         _services.ensure_postgres()
-        if browser:  # the web UI tests drive Debian's chromium
+        if browser:  # the web UI tests drive Debian's chromium, with an emoji font for names like "🚀"
             _services.ensure_chromium()
+            _services.ensure_emoji_font()
         if java:  # the spark scoring engine runs PySpark's local mode on Debian's JVM
             _services.ensure_java()
     except _services.ServiceError as exc:

@@ -10,7 +10,8 @@ take hours for 100,000 runs on this machine): Lockgate's through its store's tab
 into a database created and migrated by MLflow's own ``SqlAlchemyStore``, through its ORM
 tables. Both get the same rows: one experiment of ``--runs`` runs with 20 params and 20
 metrics each drawn from ``--keys`` distinct keys, and one run with ``--series`` metrics of
-``--points`` points. ``--data-dir DIR`` keeps the databases and reuses them next time.
+``--points`` points. ``--data-dir DIR`` keeps the databases and reuses them next time (a
+directory filled without ``--mlflow`` gets MLflow's copy of the same rows on the first run with it).
 Measured: time until the first runs-table row is visible, re-sort by a metric, the compare
 view of 1,000 runs drawing its parallel coordinates, the big-series chart drawing, and the
 browser's JS heap after each. On MLflow's UI: the runs table (``#/experiments/<id>/runs``)
@@ -129,110 +130,135 @@ def _series_points(data: dict[str, Any]) -> Iterator[tuple[str, list[tuple[float
                                  for k in range(start, min(points, start + 50_000))]
 
 
-def fill_lockgate(db: Path, data: dict[str, Any]) -> str:
-    """Write the data set into Lockgate's database through the store's own tables (Core inserts in
-    one transaction per 5,000 runs: the REST API would take hours for 100,000 runs here)."""
-    from lockgate.store.sql.engine import write_connection
-    from lockgate.store.sql.store import LM, M, P, R, SqlStore, T
-    from sqlalchemy import insert
+class _Writer:
+    """What differs between the two stores: how a run row looks, which tables take the rows, and
+    how a transaction is opened. ``fill`` writes the same data set through either."""
 
-    started = time.perf_counter()
-    store = SqlStore(f"sqlite:///{db}", artifact_root=str(db.parent / "lg-art"))
-    exp = store.create_experiment("ui-bench")
-    now = data["now"]
+    name = ""
 
-    def run_row(run_id: str, name: str, start: int) -> dict[str, Any]:
-        return {"run_uuid": run_id, "experiment_id": int(exp), "name": name, "user_id": "bench",
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.exp = ""
+
+    def run_row(self, run_id: str, name: str, start: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def tables(self) -> tuple[Any, Any, Any, Any, Any]:
+        """The (runs, tags, params, latest metrics, metric history) tables."""
+        raise NotImplementedError
+
+    def begin(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _LockgateWriter(_Writer):
+    """Lockgate's database through the store's own tables."""
+
+    name = "Lockgate"
+
+    def __init__(self, db: Path) -> None:
+        from lockgate.store.sql.store import SqlStore
+
+        super().__init__(db)
+        self.store = SqlStore(f"sqlite:///{db}", artifact_root=str(db.parent / "lg-art"))
+        self.exp = self.store.create_experiment("ui-bench")
+
+    def run_row(self, run_id: str, name: str, start: int) -> dict[str, Any]:
+        return {"run_uuid": run_id, "experiment_id": int(self.exp), "name": name, "user_id": "bench",
                 "status": "FINISHED", "start_time": start, "end_time": start + 1000, "lifecycle_stage": "active",
-                "artifact_uri": f"{db.parent}/lg-art/{exp}/{run_id}/artifacts", "parent_run_id": None,
+                "artifact_uri": f"{self.db.parent}/lg-art/{self.exp}/{run_id}/artifacts", "parent_run_id": None,
                 "deleted_time": None}
 
-    for chunk in range(0, len(data["runs"]), 5000):
-        runs, tags, params, latest = [], [], [], []
-        for i, run_id, ps, ms in _run_rows(data, chunk, min(len(data["runs"]), chunk + 5000)):
-            runs.append(run_row(run_id, f"run-{i:06d}", now + i))
-            tags += [{"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i:06d}"},
-                     {"run_uuid": run_id, "key": "mlflow.user", "value": "bench"}]
-            params += [{"run_uuid": run_id, "key": k, "value": v} for k, v in ps]
-            latest += [{"run_uuid": run_id, "key": k, "value": v, "is_nan": False, "timestamp": now, "step": 0}
-                       for k, v in ms]
-        with write_connection(store.engine) as conn:
-            conn.execute(insert(R), runs)
-            conn.execute(insert(T), tags)
-            conn.execute(insert(P), params)
-            conn.execute(insert(LM), latest)
-            conn.execute(insert(M), latest)
-    big = data["big"]
-    with write_connection(store.engine) as conn:
-        conn.execute(insert(R), [run_row(big, "big-series", now)])
-        conn.execute(insert(T), [{"run_uuid": big, "key": "mlflow.runName", "value": "big-series"}])
-        last: dict[str, tuple[float, int, int]] = {}
-        for key, pts in _series_points(data):
-            conn.execute(insert(M), [{"run_uuid": big, "key": key, "value": v, "is_nan": False, "timestamp": t,
-                                      "step": st} for v, t, st in pts])
-            last[key] = pts[-1]
-        conn.execute(insert(LM), [{"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t, "step": st}
-                                  for k, (v, t, st) in last.items()])
-    print(f"  filled Lockgate's database in {time.perf_counter() - started:.0f} s", flush=True)
-    return exp
+    def tables(self) -> tuple[Any, Any, Any, Any, Any]:
+        from lockgate.store.sql.run_rows import LM, M, P, R, T
+
+        return R, T, P, LM, M
+
+    def begin(self) -> Any:
+        from lockgate.store.sql.engine import write_connection
+
+        return write_connection(self.store.engine)
 
 
-def fill_mlflow(db: Path, data: dict[str, Any]) -> str:
-    """The same rows into MLflow's database, created and migrated by MLflow's own
-    ``SqlAlchemyStore``, inserted through its ORM tables (``SqlRun``, ``SqlParam`` ...)."""
-    from mlflow.store.tracking.dbmodels.models import (
-        SqlLatestMetric,
-        SqlMetric,
-        SqlParam,
-        SqlRun,
-        SqlTag,
-    )
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-    from sqlalchemy import insert
+class _MlflowWriter(_Writer):
+    """MLflow's database, created and migrated by MLflow's own ``SqlAlchemyStore``, through its
+    ORM tables (``SqlRun``, ``SqlParam`` ...)."""
 
-    started = time.perf_counter()
-    store = SqlAlchemyStore(f"sqlite:///{db}", str(db.parent / "ml-art"))
-    exp = store.create_experiment("ui-bench")
-    now = data["now"]
+    name = "MLflow"
 
-    def run_row(run_id: str, name: str, start: int) -> dict[str, Any]:
+    def __init__(self, db: Path) -> None:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        super().__init__(db)
+        self.store = SqlAlchemyStore(f"sqlite:///{db}", str(db.parent / "ml-art"))
+        self.exp = str(self.store.create_experiment("ui-bench"))
+
+    def run_row(self, run_id: str, name: str, start: int) -> dict[str, Any]:
         return {"run_uuid": run_id, "name": name, "source_type": "LOCAL", "source_name": "", "entry_point_name": "",
                 "user_id": "bench", "status": "FINISHED", "start_time": start, "end_time": start + 1000,
                 "source_version": "", "lifecycle_stage": "active",
-                "artifact_uri": f"{db.parent}/ml-art/{exp}/{run_id}/artifacts", "experiment_id": int(exp)}
+                "artifact_uri": f"{self.db.parent}/ml-art/{self.exp}/{run_id}/artifacts",
+                "experiment_id": int(self.exp)}
 
-    engine = store.engine
+    def tables(self) -> tuple[Any, Any, Any, Any, Any]:
+        from mlflow.store.tracking.dbmodels.models import (
+            SqlLatestMetric,
+            SqlMetric,
+            SqlParam,
+            SqlRun,
+            SqlTag,
+        )
+
+        return (SqlRun.__table__, SqlTag.__table__, SqlParam.__table__, SqlLatestMetric.__table__,
+                SqlMetric.__table__)
+
+    def begin(self) -> Any:
+        return self.store.engine.begin()
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+
+def fill(writer: _Writer, data: dict[str, Any]) -> str:
+    """Write the data set into one store's database, one transaction per 5,000 runs (Core inserts:
+    the REST API would take hours for 100,000 runs here). Returns the experiment id."""
+    from sqlalchemy import insert
+
+    started = time.perf_counter()
+    now = data["now"]
+    runs_t, tags_t, params_t, latest_t, metrics_t = writer.tables()
     for chunk in range(0, len(data["runs"]), 5000):
         runs, tags, params, latest = [], [], [], []
         for i, run_id, ps, ms in _run_rows(data, chunk, min(len(data["runs"]), chunk + 5000)):
-            runs.append(run_row(run_id, f"run-{i:06d}", now + i))
+            runs.append(writer.run_row(run_id, f"run-{i:06d}", now + i))
             tags += [{"run_uuid": run_id, "key": "mlflow.runName", "value": f"run-{i:06d}"},
                      {"run_uuid": run_id, "key": "mlflow.user", "value": "bench"}]
             params += [{"run_uuid": run_id, "key": k, "value": v} for k, v in ps]
             latest += [{"run_uuid": run_id, "key": k, "value": v, "is_nan": False, "timestamp": now, "step": 0}
                        for k, v in ms]
-        with engine.begin() as conn:
-            conn.execute(insert(SqlRun.__table__), runs)
-            conn.execute(insert(SqlTag.__table__), tags)
-            conn.execute(insert(SqlParam.__table__), params)
-            conn.execute(insert(SqlLatestMetric.__table__), latest)
-            conn.execute(insert(SqlMetric.__table__), latest)
+        with writer.begin() as conn:
+            conn.execute(insert(runs_t), runs)
+            conn.execute(insert(tags_t), tags)
+            conn.execute(insert(params_t), params)
+            conn.execute(insert(latest_t), latest)
+            conn.execute(insert(metrics_t), latest)
     big = data["big"]
-    with engine.begin() as conn:
-        conn.execute(insert(SqlRun.__table__), [run_row(big, "big-series", now)])
-        conn.execute(insert(SqlTag.__table__), [{"run_uuid": big, "key": "mlflow.runName", "value": "big-series"}])
+    with writer.begin() as conn:
+        conn.execute(insert(runs_t), [writer.run_row(big, "big-series", now)])
+        conn.execute(insert(tags_t), [{"run_uuid": big, "key": "mlflow.runName", "value": "big-series"}])
         last: dict[str, tuple[float, int, int]] = {}
         for key, pts in _series_points(data):
-            conn.execute(insert(SqlMetric.__table__), [
-                {"run_uuid": big, "key": key, "value": v, "is_nan": False, "timestamp": t, "step": st}
-                for v, t, st in pts])
+            conn.execute(insert(metrics_t), [{"run_uuid": big, "key": key, "value": v, "is_nan": False,
+                                              "timestamp": t, "step": st} for v, t, st in pts])
             last[key] = pts[-1]
-        conn.execute(insert(SqlLatestMetric.__table__), [
-            {"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t, "step": st}
-            for k, (v, t, st) in last.items()])
-    engine.dispose()
-    print(f"  filled MLflow's database in {time.perf_counter() - started:.0f} s", flush=True)
-    return str(exp)
+        conn.execute(insert(latest_t), [{"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t,
+                                         "step": st} for k, (v, t, st) in last.items()])
+    writer.close()
+    print(f"  filled {writer.name}'s database in {time.perf_counter() - started:.0f} s", flush=True)
+    return writer.exp
 
 
 def _heap(page: Any) -> float:
@@ -410,15 +436,19 @@ def main() -> None:
         if saved.exists():
             lg_data, ml_data = json.loads(saved.read_text())
             print(f"  reusing the databases in {tmp}", flush=True)
+            if args.mlflow and lg_data and not ml_data:
+                # Filled earlier without --mlflow: the same rows (run ids, values) go into MLflow's now.
+                ml_data = {**lg_data, "exp": fill(_MlflowWriter(tmp / "mlflow.db"), lg_data)}
+                saved.write_text(json.dumps([lg_data, ml_data]))
         else:
             data = None if args.timeline_only else _dataset(**sizes)
             lg_data = ml_data = None
             if args.events:
                 populate_events(tmp / "lockgate.db", args.events)
             if data:
-                lg_data = {**data, "exp": fill_lockgate(tmp / "lockgate.db", data)}
+                lg_data = {**data, "exp": fill(_LockgateWriter(tmp / "lockgate.db"), data)}
             if args.mlflow and data:
-                ml_data = {**data, "exp": fill_mlflow(tmp / "mlflow.db", data)}
+                ml_data = {**data, "exp": fill(_MlflowWriter(tmp / "mlflow.db"), data)}
             if args.data_dir:
                 saved.write_text(json.dumps([lg_data, ml_data]))
         lg_url, proc = start_lockgate(tmp)

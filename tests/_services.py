@@ -30,6 +30,7 @@ __all__ = [
     "ServiceError",
     "ensure_chromium",
     "ensure_debian_package",
+    "ensure_emoji_font",
     "ensure_java",
     "ensure_postgres",
     "find_weed",
@@ -73,6 +74,7 @@ def _wait(predicate, *, timeout: float, interval: float = 0.2) -> bool:  # type:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 JAVA = "/usr/bin/java"
 
 
@@ -99,6 +101,12 @@ def ensure_debian_package(path: str, package: str) -> bool:
 def ensure_chromium(path: str = CHROMIUM) -> bool:
     """Make sure Debian's chromium (the UI tests' browser) is installed; as root, install it."""
     return ensure_debian_package(path, "chromium")
+
+
+def ensure_emoji_font(path: str = EMOJI_FONT) -> bool:
+    """Make sure a colour emoji font is installed (Debian's fonts-noto-color-emoji, ~10 MB): without
+    one, headless chromium draws names with emoji as empty boxes in the UI screenshots."""
+    return ensure_debian_package(path, "fonts-noto-color-emoji")
 
 
 def ensure_java(path: str = JAVA) -> bool:

@@ -14,6 +14,7 @@ Semantics (MLflow's, made exact):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,7 +54,8 @@ from lockgate.store.sql.tables import (
     core_table,
 )
 
-__all__ = ["DATASET_CONTEXT_TAG", "RUN_ATTRIBUTE_COLUMNS", "apply_run_search", "run_filter_clauses", "run_order_by"]
+__all__ = ["DATASET_CONTEXT_TAG", "RUN_ATTRIBUTE_COLUMNS", "apply_run_search", "pins_run_ids", "run_filter_clauses",
+           "run_order_by"]
 
 R = core_table(RunTable)
 LM = core_table(LatestMetricTable)
@@ -310,3 +312,15 @@ def apply_run_search(
     for clause in run_filter_clauses(comparisons, skip_metric_ranges=folded):
         stmt = stmt.where(clause)
     return stmt.order_by(*expressions)
+
+
+# `run_id = '...'` or `attributes.run_id IN (...)`, not `params.run_id ...` (a param named so).
+_RUN_ID_CLAUSE = re.compile(r"(?<![\w.`])(?:(?:attributes?|attr|run)\.)?run_(?:id|uuid)\s*(?:=|in\b)", re.IGNORECASE)
+
+
+def pins_run_ids(filter_string: str | None) -> bool:
+    """True when the filter may name its runs by id (``attributes.run_id IN (...)``, as the
+    compare view sends): a search should then start from those runs' primary key rather than
+    walk every run of the experiment. A false positive (the words inside a quoted value) only
+    costs that choice of plan, never a different result."""
+    return bool(filter_string) and _RUN_ID_CLAUSE.search(filter_string or "") is not None

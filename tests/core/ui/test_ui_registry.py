@@ -257,6 +257,9 @@ def test_deep_links_odd_names_and_missing_pages(reg: dict[str, Any], open_page: 
     page = bp.goto("/#/models/churn/versions/1")
     page.get_by_test_id("version-title").wait_for()
     assert page.get_by_test_id("version-title").inner_text() == "churn v1" and page.url.endswith("/models/churn/versions/1")
+    # a version in no stage (MLflow's "None") says so in words, never "None"
+    assert reg["client"].get_model_version("churn", 1).current_stage == "None"
+    assert page.get_by_test_id("version-stage").inner_text() == "no stage"
     page = bp.goto("/#/models/churn")
     page.get_by_test_id("model-name").wait_for()
     assert page.url.endswith("/models/churn")

@@ -531,13 +531,17 @@ class SqlStore:
     ) -> PagedList[Run]:
         """One page of runs; ``columns`` (SQL store only) limits the params/metrics/tags loaded."""
         from lockgate.search import apply_run_search
+        from lockgate.search.runs import pins_run_ids
         from lockgate.store.paging import decode_page_token, encode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
         validate_id_list("experiment_ids", experiment_ids)
         offset = decode_page_token(page_token)
         exp_ids = [experiment_id_int(e) for e in experiment_ids]
-        stmt = select(R).where(R.c.experiment_id.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
+        # Runs named by id: "+ 0" keeps SQLite from walking the experiment's index over all its
+        # runs (0.4 s at 100,000 runs for the compare view's 250 ids) instead of seeking each id.
+        experiment = R.c.experiment_id + 0 if pins_run_ids(filter_string) else R.c.experiment_id
+        stmt = select(R).where(experiment.in_(exp_ids), R.c.lifecycle_stage.in_(ViewType(view_type).stages()))
         stmt = apply_run_search(
             stmt, filter_string=filter_string or "", order_by=list(order_by or []),
             page_end=offset + max_results + 1,

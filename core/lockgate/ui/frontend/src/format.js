@@ -63,3 +63,8 @@ export function orchestrator(tags) {
 export function safeUrl(url) {
   return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
 }
+
+// A version's stage for display: MLflow's "None" (no stage) shows as nothing.
+export function stageName(stage) {
+  return stage && stage !== "None" ? stage : "";
+}

@@ -42,20 +42,22 @@ function App() {
   const [info, setInfo] = useState(null);
   const [needLogin, setNeedLogin] = useState(null);
   useEffect(() => {
-    setUnauthorizedHandler((err) => { clearCredentials(); setNeedLogin(err.message); });
+    // A 401 to a request sent without credentials just means "sign in"; with them, it says why not.
+    setUnauthorizedHandler((err) => { const sent = credentials(); clearCredentials(); setNeedLogin(sent ? err.message : ""); });
     api.serverInfo().then((i) => {
       setInfo(i);
       if (i.auth && !credentials()) setNeedLogin("");
     }).catch(() => setInfo({ auth: false }));
   }, []);
-  if (!info) return <main aria-busy="true"><p class="muted">Loading…</p></main>;
+  // The page starts loading its data at once, not after server-info: one round trip less before
+  // the first row. With auth on and no credentials, its requests get 401s and the login shows.
   return (
     <>
       <header class="top">
         <Link href="/" class="brand">Lockgate</Link>
         <nav aria-label="Main"><Link href="/">Experiments</Link><Link href="/models">Models</Link></nav>
         <span class="spacer" />
-        {info.auth && credentials() && needLogin === null &&
+        {info && info.auth && credentials() && needLogin === null &&
           <button type="button" class="link" onClick={() => { clearCredentials(); setNeedLogin(""); }}>Sign out</button>}
       </header>
       <main>

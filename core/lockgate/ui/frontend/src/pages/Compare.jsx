@@ -26,13 +26,30 @@ async function loadRuns(ids) {
   return ids.map((id) => byId.get(id)).filter(Boolean);
 }
 
-function differs(runs, kind, key) {
-  let first;
-  for (let i = 0; i < runs.length; i++) {
-    const v = runs[i].data[kind][key];
-    if (i === 0) first = v; else if (v !== first) return true;
+// Every param and metric key of the runs, in one pass over their values (not one pass over the
+// runs per key: 1,000 runs over 4,000 keys made that 4,000,000 lookups): whether the runs differ
+// on it (a run lacking it differs from one having it) and whether any value is a number.
+function columnsOf(runs) {
+  const out = [];
+  for (const kind of ["params", "metrics"]) {
+    const seen = new Map();
+    for (const r of runs) {
+      for (const [key, v] of Object.entries(r.data[kind])) {
+        const c = seen.get(key);
+        if (!c) seen.set(key, { count: 1, first: v, diff: false, numeric: num(v) !== null });
+        else {
+          c.count += 1;
+          if (v !== c.first) c.diff = true;
+          if (!c.numeric && num(v) !== null) c.numeric = true;
+        }
+      }
+    }
+    [...seen.keys()].sort().forEach((key) => {
+      const c = seen.get(key);
+      out.push({ id: `${kind}:${key}`, kind, key, label: key, diff: c.diff || c.count < runs.length, numeric: c.numeric });
+    });
   }
-  return false;
+  return out;
 }
 
 function CompareTable({ runs, columns }) {
@@ -145,17 +162,8 @@ export function ComparePage({ params }) {
     if (ids.length > MAX_RUNS) { setError(new Error(`At most ${MAX_RUNS} runs can be compared; the link names ${ids.length}.`)); return; }
     loadRuns(ids).then(setRuns).catch(setError);
   }, [ids]);
-  const columns = useMemo(() => {
-    if (!runs) return [];
-    const out = [];
-    for (const kind of ["params", "metrics"]) {
-      const keys = new Set();
-      runs.forEach((r) => Object.keys(r.data[kind]).forEach((k) => keys.add(k)));
-      [...keys].sort().forEach((key) => out.push({ id: `${kind}:${key}`, kind, key, label: key, diff: differs(runs, kind, key) }));
-    }
-    return out;
-  }, [runs]);
-  const numericCols = useMemo(() => columns.filter((c) => runs.some((r) => num(r.data[c.kind][c.key]) !== null)), [columns]);
+  const columns = useMemo(() => (runs ? columnsOf(runs) : []), [runs]);
+  const numericCols = useMemo(() => columns.filter((c) => c.numeric), [columns]);
   useEffect(() => {
     if (!numericCols.length || axes) return;
     const pick = [...numericCols.filter((c) => c.kind === "params" && c.diff).slice(0, 4), ...numericCols.filter((c) => c.kind === "metrics").slice(0, 3)];

@@ -2,7 +2,7 @@
 // with the verdict each last got per guarded alias or stage. Live: new events re-read it.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { fmtTime } from "../format.js";
+import { fmtTime, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useEventCursor } from "../components/useEventCursor.js";
 import { targetLabel } from "../components/Verdicts.jsx";
@@ -82,7 +82,7 @@ export function ModelPage({ name }) {
             <tr key={v.version} data-version={v.version}>
               <td><Link href={modelHref(name, `/versions/${v.version}`)}>v{v.version}</Link></td>
               <td>{v.run_id ? <Link href={`/runs/${v.run_id}`}>{v.run_id.slice(0, 8)}</Link> : ""}</td>
-              <td>{v.status}</td><td>{v.current_stage}</td>
+              <td>{v.status}</td><td>{stageName(v.current_stage)}</td>
               <td>{v.aliases.map((a) => "@" + a).join(", ")}</td>
               <td class="clip">{Object.entries(v.tags).map(([k, x]) => `${k}=${x}`).join(", ")}</td>
               <td>{v.user_id}</td><td>{fmtTime(v.creation_timestamp)}</td>

@@ -1,7 +1,7 @@
 // Registered models: aliases, stages, latest version and the last promotion; search by name or tag.
 import { useState } from "preact/hooks";
 import { api, containsPattern, quoteValue } from "../api.js";
-import { fmtTime } from "../format.js";
+import { fmtTime, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useSearch } from "../components/useSearch.js";
 import { targetLabel, verdictOf } from "../components/Verdicts.jsx";
@@ -18,7 +18,7 @@ function filterFor(query) {
 
 // "v6 (Staging)"; a version in no stage is just "v6".
 function versionLabel(v) {
-  return v.current_stage && v.current_stage !== "None" ? `v${v.version} (${v.current_stage})` : `v${v.version}`;
+  return stageName(v.current_stage) ? `v${v.version} (${v.current_stage})` : `v${v.version}`;
 }
 
 export function ModelsPage() {

@@ -1,7 +1,7 @@
 // One run: info, params, latest metrics, a chart per metric, tags, datasets and artifacts.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { fmtDuration, fmtTime, fmtValue, orchestrator, safeUrl } from "../format.js";
+import { fmtDuration, fmtTime, fmtValue, orchestrator, safeUrl, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { LineChart } from "../components/Chart.jsx";
 import { ArtifactBrowser } from "./Artifacts.jsx";
@@ -160,7 +160,7 @@ export function RunPage({ runId }) {
           {(versions || []).map((v) => (
             <tr key={`${v.name}/${v.version}`}><td><Link href={modelHref(v.name)}>{v.name}</Link></td>
               <td class="num"><Link href={modelHref(v.name, `/versions/${v.version}`)}>{v.version}</Link></td>
-              <td>{(v.aliases || []).map((a) => "@" + a).join(", ")}</td><td>{v.current_stage}</td>
+              <td>{(v.aliases || []).map((a) => "@" + a).join(", ")}</td><td>{stageName(v.current_stage)}</td>
               <td class="clip">{v.source}</td></tr>
           ))}
           {versions && versions.length === 0 && <tr><td colSpan={5} class="muted">None registered from this run</td></tr>}

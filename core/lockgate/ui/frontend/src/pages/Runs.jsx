@@ -7,6 +7,9 @@ import { Link, navigate } from "../router.jsx";
 import { ROW_HEIGHT, scrollRowIntoView, Spacer, useVirtual } from "../components/VirtualRows.jsx";
 import { ErrorBox, NotFoundPage } from "./NotFound.jsx";
 
+// The first page of a new sort or filter is small (a few screens: it is what the user waits
+// for); the pages fetched while scrolling are larger.
+const FIRST_PAGE = 50;
 const PAGE = 200;
 const SYSTEM_TAGS = [
   "mlflow.source.name", "mlflow.user", "lockgate.orchestrator", "lockgate.airflow.dag_id",
@@ -156,7 +159,7 @@ export function RunsPage({ experimentId, params }) {
     try {
       const page = await api.searchRuns({
         experiment_ids: [experimentId], filter_string: filter, order_by: order ? [order] : [],
-        max_results: PAGE, page_token: pageToken || null, columns: projection,
+        max_results: pageToken ? PAGE : FIRST_PAGE, page_token: pageToken || null, columns: projection,
       });
       if (mine !== gen.current) return;
       setRuns((prev) => (pageToken ? [...prev, ...page.items] : page.items));
@@ -171,15 +174,18 @@ export function RunsPage({ experimentId, params }) {
     }
   };
 
+  // Runs are asked for alongside the experiment, not after it: a deleted experiment's page
+  // shows no rows whatever they are.
+  const active = !experiment || experiment.lifecycle_stage === "active";
   useEffect(() => {
-    if (!projection || !experiment || experiment.lifecycle_stage !== "active") return;
+    if (!projection || !active) return;
     const qs = new URLSearchParams();
     if (filter) qs.set("filter", filter);
     if (order) qs.set("sort", order);
     qs.set("columns", JSON.stringify(columns));
     history.replaceState(null, "", `/experiments/${encodeURIComponent(experimentId)}?${qs}`);
     load(null);
-  }, [filter, order, projection, experiment]);
+  }, [filter, order, projection, active]);
 
   const rows = useMemo(() => {
     const collapsed = new Set(runs.map((r) => r.info.run_id).filter((id) => !expanded.has(id)));
@@ -189,7 +195,8 @@ export function RunsPage({ experimentId, params }) {
   const { ref, start, end, view } = useVirtual(rows.length);
 
   useEffect(() => {
-    if (token && !loading && view.top + view.height > (rows.length - 40) * ROW_HEIGHT) load(token);
+    // The next page comes while more than a screen of rows is still below the view.
+    if (token && !loading && view.top + 2 * view.height > rows.length * ROW_HEIGHT) load(token);
   }, [view, token, loading, rows.length]);
 
   if (expError) {
@@ -304,7 +311,7 @@ export function RunsPage({ experimentId, params }) {
                   class={selected.has(id) ? "selected" : ""} onFocus={() => setFocus(idx)}>
                   <td><input type="checkbox" aria-label={`Select ${r.info.run_name}`} checked={selected.has(id)}
                     tabIndex={-1} onChange={() => toggleSel(id)} /></td>
-                  <td class="name" style={{ paddingLeft: `${0.5 + row.depth * 1.25}rem` }}>
+                  <td class="name" title={r.info.run_name || id} style={{ paddingLeft: `${0.5 + row.depth * 1.25}rem` }}>
                     {row.kids > 0 && <button type="button" class="twisty" tabIndex={-1} aria-expanded={expanded.has(id)}
                       aria-label={`${expanded.has(id) ? "Collapse" : "Expand"} ${row.kids} child runs`}
                       onClick={() => toggleExpand(id)}>{expanded.has(id) ? "▾" : "▸"}</button>}
@@ -317,7 +324,10 @@ export function RunsPage({ experimentId, params }) {
                   <td>{r.info.user_id}</td>
                   <td class="clip">{r.data.tags["mlflow.source.name"] || ""}</td>
                   <td class="clip">{orch ? (orchUrl ? <a href={orchUrl} rel="noopener noreferrer">{orch.kind} {orch.label}</a> : `${orch.kind} ${orch.label}`) : ""}</td>
-                  {(columns || []).map((c) => <td key={colId(c)} class={c.kind === "metrics" ? "num" : "clip"}>{cellValue(r, c)}</td>)}
+                  {(columns || []).map((c) => {
+                    const v = cellValue(r, c);
+                    return <td key={colId(c)} class={c.kind === "metrics" ? "num" : "clip"} title={c.kind === "metrics" ? undefined : v}>{v}</td>;
+                  })}
                 </tr>
               );
             })}

@@ -3,7 +3,7 @@
 // actions the caller may take. Every action is one /api/v1 call; the server's gates decide.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { fmtTime, fmtValue } from "../format.js";
+import { fmtTime, fmtValue, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useEventCursor } from "../components/useEventCursor.js";
 import { targetLabel, verdictOf, VerdictTable } from "../components/Verdicts.jsx";
@@ -133,7 +133,7 @@ export function VersionPage({ name, version }) {
       <h1 data-testid="version-title">{name} v{mv.version}</h1>
       <dl class="facts" data-testid="version-info">
         <dt>Status</dt><dd>{mv.status}</dd>
-        <dt>Stage</dt><dd data-testid="version-stage">{mv.current_stage}</dd>
+        <dt>Stage</dt><dd data-testid="version-stage">{stageName(mv.current_stage) || <span class="muted">no stage</span>}</dd>
         <dt>Aliases</dt><dd data-testid="version-aliases">{mv.aliases.map((a) => "@" + a).join(", ") || "none"}</dd>
         <dt>Tags</dt><dd>{Object.entries(mv.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}</dd>
         <dt>Source</dt><dd class="clip">{mv.source}</dd>
