@@ -194,7 +194,8 @@ def fill_series(engine: Any, run_id: str, points: int, t0: int) -> float:
 
 def measure(store: Any, exp_id: str, series_run: str) -> dict[str, float]:
     from lockgate.store.projection import RunColumns
-    from lockgate.store.sql.views import experiment_stats, list_run_keys, sample_metric_histories
+    from lockgate.store.sql.sampling import sample_metric_histories
+    from lockgate.store.sql.views import experiment_stats, list_run_keys
 
     columns = RunColumns(params=UI_PARAMS, metrics=UI_METRICS, tags=UI_TAGS)
     return {
@@ -221,7 +222,7 @@ def explain(store: Any, exp_id: str) -> None:
     base = select(runs).where(runs.c.experiment_id == int(exp_id), runs.c.lifecycle_stage == "active")
     for label, flt, order in (("filtered", FILTER, ORDER), ("unfiltered", "", [])):
         stmt = apply_run_search(base, filter_string=flt, order_by=order, page_end=101).limit(101)
-        prefix = "EXPLAIN ANALYZE " if store.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if store.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
         with store.engine.connect() as conn:
             sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
             print(f"--- {label}\n" + "\n".join(str(r) for r in conn.exec_driver_sql(prefix + sql)))
