@@ -200,24 +200,27 @@ def fill_series(engine: Any, run_id: str, points: int, t0: int) -> float:
     return points / (time.perf_counter() - start)
 
 
-def measure(store: Any, exp_id: str, series_run: str) -> dict[str, float]:
+def measure(store: Any, exp_id: str, series_run: str, skip: frozenset[str] = frozenset()) -> dict[str, float]:
+    """The figures named in the module docstring; names in ``skip`` are left out."""
     from lockgate.store.projection import RunColumns
     from lockgate.store.sql.sampling import sample_metric_histories
     from lockgate.store.sql.views import experiment_stats, list_run_keys
 
     columns = RunColumns(params=UI_PARAMS, metrics=UI_METRICS, tags=UI_TAGS)
-    return {
-        "filtered_search_ms": _median_ms(lambda: store.search_runs([exp_id], filter_string=FILTER, order_by=ORDER,
-                                                                   max_results=100)),
-        "first_page_100_ms": _median_ms(lambda: store.search_runs([exp_id], max_results=100)),
-        "first_page_1000_ms": _median_ms(lambda: store.search_runs([exp_id], max_results=1000), repeat=5),
-        "ui_keys_ms": _median_ms(lambda: list_run_keys(store, [exp_id], max_results=6)),
-        "ui_stats_ms": _median_ms(lambda: experiment_stats(store, [exp_id])),
-        "ui_table_page_ms": _median_ms(lambda: store.search_runs([exp_id], max_results=200, columns=columns)),
-        "history_full_ms": _median_ms(lambda: store.get_metric_history(series_run, "loss"), repeat=1, warm=False),
-        "history_sampled_ms": _median_ms(lambda: sample_metric_histories(store, [series_run], ["loss"], max_points=1000),
-                                         repeat=3),
+    timed: dict[str, Callable[[], float]] = {
+        "filtered_search_ms": lambda: _median_ms(lambda: store.search_runs(
+            [exp_id], filter_string=FILTER, order_by=ORDER, max_results=100)),
+        "first_page_100_ms": lambda: _median_ms(lambda: store.search_runs([exp_id], max_results=100)),
+        "first_page_1000_ms": lambda: _median_ms(lambda: store.search_runs([exp_id], max_results=1000), repeat=5),
+        "ui_keys_ms": lambda: _median_ms(lambda: list_run_keys(store, [exp_id], max_results=6)),
+        "ui_stats_ms": lambda: _median_ms(lambda: experiment_stats(store, [exp_id])),
+        "ui_table_page_ms": lambda: _median_ms(lambda: store.search_runs([exp_id], max_results=200, columns=columns)),
+        "history_full_ms": lambda: _median_ms(lambda: store.get_metric_history(series_run, "loss"), repeat=1,
+                                              warm=False),
+        "history_sampled_ms": lambda: _median_ms(
+            lambda: sample_metric_histories(store, [series_run], ["loss"], max_points=1000), repeat=3),
     }
+    return {name: run() for name, run in timed.items() if name not in skip}
 
 
 def explain(store: Any, exp_id: str) -> None:
@@ -230,8 +233,10 @@ def explain(store: Any, exp_id: str) -> None:
     base = select(runs).where(runs.c.experiment_id == int(exp_id), runs.c.lifecycle_stage == "active")
     for label, flt, order in (("filtered", FILTER, ORDER), ("unfiltered", "", [])):
         stmt = apply_run_search(base, filter_string=flt, order_by=order, page_end=101).limit(101)
-        prefix = "EXPLAIN ANALYZE " if store.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if store.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
         with store.engine.connect() as conn:
+            if store.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET max_parallel_workers_per_gather = 0")  # as search_runs does
             sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
             print(f"--- {label}\n" + "\n".join(str(r) for r in conn.exec_driver_sql(prefix + sql)))
 
@@ -267,6 +272,7 @@ def main() -> None:
     ap.add_argument("--measure-only", action="store_true",
                     help="no fill: measure the database a previous run left (after a migration, say)")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--skip", default="", help="figures to leave out, e.g. ui_keys_ms,history_full_ms")
     args = ap.parse_args()
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -292,7 +298,7 @@ def main() -> None:
         _maintain(engine)
         row: dict[str, Any] = {"runs": size, "points": size * 10, "fill_runs_per_s": round(runs_s),
                                "fill_rows_per_s": round(rows_s), "maintain_s": round(time.perf_counter() - maint, 1)}
-        row.update(measure(store, exp_id, series_run))
+        row.update(measure(store, exp_id, series_run, frozenset(filter(None, args.skip.split(",")))))
         row["db_mb"] = round(_db_size(engine, sqlite_path) / 2**20)
         row["loadavg"] = _loadavg()
         results.append(row)
@@ -319,7 +325,7 @@ def _measure_existing(args: argparse.Namespace) -> None:
         count = int(conn.exec_driver_sql("SELECT count(*) FROM runs WHERE experiment_id = "
                                          f"{int(exp.experiment_id)}").scalar())
     row: dict[str, Any] = {"runs": count, "points": count * 10}
-    row.update(measure(store, exp.experiment_id, runs[0].info.run_id))
+    row.update(measure(store, exp.experiment_id, runs[0].info.run_id, frozenset(filter(None, args.skip.split(",")))))
     row["db_mb"] = round(_db_size(store.engine, sqlite_path) / 2**20)
     row["loadavg"] = _loadavg()
     print(json.dumps(row), flush=True)
@@ -333,7 +339,7 @@ def _print_table(backend: str, results: list[dict[str, Any]]) -> None:
             "loadavg"]
     print(f"\n{backend}\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for row in results:
-        print("| " + " | ".join(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in cols) + " |")
+        print("| " + " | ".join(f"{row[c]:,}" if isinstance(row.get(c), int) else str(row.get(c, "-")) for c in cols) + " |")
 
 
 if __name__ == "__main__":
