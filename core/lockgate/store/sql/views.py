@@ -130,6 +130,10 @@ def _distinct_keys(conn: Any, table: Any, experiment_ids: list[int], stages: Seq
         # "+ 0" keeps the planner from starting at the runs of the experiment (100,000 of them)
         # instead of at the rows of this one key.
         .where(row.c.key == walk.c.key, (R.c.experiment_id + 0).in_(experiment_ids), R.c.lifecycle_stage.in_(stages))
+        # OFFSET 0 keeps PostgreSQL from turning the EXISTS into a semi-join, which read every
+        # row of the experiment's runs (10,000,000 params at 1,000,000 runs: 9.3 s) instead of
+        # stopping at a key's first matching row (0.4 ms).
+        .offset(0)
         .exists()
     )
     stmt = select(walk.c.key).where(walk.c.key.is_not(None), used)
