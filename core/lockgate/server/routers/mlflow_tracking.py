@@ -40,9 +40,9 @@ def _paged(key: str, items: list[Any], token: str | None) -> Response:
     return json_response(body)
 
 
-def build_router() -> APIRouter:
-    """The tracking endpoints, without prefix (mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
-    router = APIRouter(tags=["mlflow tracking"])
+def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRouter:
+    """The tracking endpoints under ``prefix`` (the server uses /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(prefix=prefix, tags=["mlflow tracking"], include_in_schema=include_in_schema)
 
     # ------------------------------------------------------------ experiments
     @router.post("/experiments/create")
