@@ -213,7 +213,7 @@ def _add_routes(app: Any, router: Any) -> None:
     ``app.include_router`` would build every route a second time for its prefix (FastAPI
     >= 0.140 does it on the first request, which then waited ~0.2 s CPU for all of them;
     older releases at once): analysing each endpoint's parameters and building its pydantic
-    fields was a third of the server's start-up (docs/performance.md, start-up).
+    fields again (docs/performance.md, start-up).
     """
     app.router.routes.extend(router.routes)
 
