@@ -55,4 +55,12 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Entry point of the ``lockgate`` console script."""
+    import sys
+
+    if sys.argv[1:2] == ["server"]:
+        # Before Typer, Rich and every command module load: without a bytecode cache they are
+        # compiled from source at every start (lockgate.server.startup).
+        from lockgate.server.startup import enable_bytecode_cache
+
+        enable_bytecode_cache()
     _root()(prog_name="lockgate")

@@ -1,14 +1,16 @@
 """Optional extras of the ``lockgate`` distribution, and the message a command prints when one
 is missing: ``lockgate server needs the server extra: pip install 'lockgate[server]'``.
 
-``requires_extra("server")`` on a command imports the extra's modules before the command does
-any work; ``handle_errors`` maps any other missing module of a known extra to the same line.
+``requires_extra("server")`` on a command checks that the extra's modules are installed before
+the command does any work (it finds them without importing them: ``lockgate server`` sets up its
+bytecode cache before the heavy imports); ``handle_errors`` maps any other missing module of a
+known extra, including one an installed package fails to import, to the same line.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -72,10 +74,12 @@ def requires_extra(*extras: str) -> Callable[[F], F]:
             for extra in extras:
                 for module in EXTRA_MODULES[extra]:
                     try:
-                        importlib.import_module(module)
+                        missing = importlib.util.find_spec(module) is None
                     except ImportError:
+                        missing = True
+                    if missing:
                         typer.echo(missing_extra_message(module, extra=extra), err=True)
-                        raise typer.Exit(1) from None
+                        raise typer.Exit(1)
             return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -197,6 +197,8 @@ def server_command(
         log_level=log_level.lower(),
         server_header=False,
         http=protocol_path(),
+        # No WebSocket endpoint here: "auto" would import the websockets package at every start.
+        ws="none",
         timeout_keep_alive=max(1, round(limits.keep_alive)),
         # uvicorn's own 503 shedding counts connections too; the protocol keeps those under
         # ``cap``, so this only bounds requests in flight.

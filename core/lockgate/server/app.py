@@ -41,6 +41,7 @@ ENV_WEBHOOK_DELIVERY = "LOCKGATE_WEBHOOK_DELIVERY"
 
 PROXY_ARTIFACT_ROOT = "mlflow-artifacts:/"
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+NATIVE_PREFIX = "/api/v1"
 
 access_log = logging.getLogger("lockgate.server.access")
 
@@ -147,12 +148,10 @@ def create_app(
     app.state.lockgate = state
     install_error_handlers(app)
 
-    tracking = mlflow_tracking.build_router()
     for prefix in MLFLOW_PREFIXES:
-        app.include_router(tracking, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
-    app.include_router(native.build_router(), prefix="/api/v1")
-    app.include_router(native_auth.build_router(), prefix="/api/v1")
-    app.include_router(native_views.build_router(), prefix="/api/v1")
+        _add_routes(app, mlflow_tracking.build_router(prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0]))
+    for module in (native, native_auth, native_views):
+        _add_routes(app, module.build_router(NATIVE_PREFIX))
     _include_optional_routers(app, state)
     install_openapi(app)
 
@@ -208,15 +207,26 @@ def create_app(
     return app
 
 
+def _add_routes(app: Any, router: Any) -> None:
+    """Add ``router``'s routes, built with their final paths, to ``app`` as they are.
+
+    ``app.include_router`` would build every route a second time for its prefix (FastAPI
+    >= 0.140 does it on the first request, which then waited ~0.2 s CPU for all of them;
+    older releases at once): analysing each endpoint's parameters and building its pydantic
+    fields again (docs/performance.md, start-up).
+    """
+    app.router.routes.extend(router.routes)
+
+
 def _include_optional_routers(app: Any, state: ServerState) -> None:
     """Artifact proxy and registry routers; each needs a subsystem that may not be installed."""
     if state.serve_artifacts:
         from lockgate.server.routers import mlflow_artifacts
 
-        app.include_router(mlflow_artifacts.build_router(), prefix="/api/2.0/mlflow-artifacts")
+        _add_routes(app, mlflow_artifacts.build_router("/api/2.0/mlflow-artifacts"))
     from lockgate.server.routers import mlflow_logged_models
 
-    routers = [mlflow_logged_models.build_router()]
+    mlflow_modules: list[Any] = [mlflow_logged_models]
     if importlib.util.find_spec("lockgate.registry") is not None:
         from lockgate.server.routers import (
             mlflow_registry,
@@ -227,14 +237,12 @@ def _include_optional_routers(app: Any, state: ServerState) -> None:
             native_webhooks,
         )
 
-        routers += [mlflow_registry.build_router(), mlflow_webhooks.build_router()]
-        app.include_router(native_registry.build_router(), prefix="/api/v1")
-        app.include_router(native_registry_views.build_router(), prefix="/api/v1")
-        app.include_router(native_webhooks.build_router(), prefix="/api/v1")
-        app.include_router(native_import.build_router(), prefix="/api/v1")
-    for router in routers:
+        mlflow_modules += [mlflow_registry, mlflow_webhooks]
+        for module in (native_registry, native_registry_views, native_webhooks, native_import):
+            _add_routes(app, module.build_router(NATIVE_PREFIX))
+    for module in mlflow_modules:
         for prefix in MLFLOW_PREFIXES:
-            app.include_router(router, prefix=prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0])
+            _add_routes(app, module.build_router(prefix, include_in_schema=prefix == MLFLOW_PREFIXES[0]))
 
 
 def _webhook_delivery(state: ServerState) -> Any:

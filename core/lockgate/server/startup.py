@@ -38,7 +38,10 @@ _preloaded: Any = None
 def _has_installed_bytecode() -> bool:
     import importlib.util
 
-    spec = importlib.util.find_spec("fastapi")
+    try:
+        spec = importlib.util.find_spec("fastapi")
+    except ImportError:  # a broken or hidden install: the command reports the missing extra
+        return False
     if spec is None or not spec.origin:
         return False
     try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from lockgate.webhooks.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+if TYPE_CHECKING:  # imported where a POST is made: the server imports this module at start
+    import httpx
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -58,6 +59,8 @@ def signed_request(payload: dict[str, Any], *, secret: str, delivery_id: str) ->
 
 def _result(response: httpx.Response | None, error: BaseException | None, started: float,
             content: bytes = b"") -> AttemptResult:
+    import httpx
+
     latency = int((time.perf_counter() - started) * 1000)
     if response is None:
         if isinstance(error, httpx.TimeoutException):
@@ -77,6 +80,8 @@ def _result(response: httpx.Response | None, error: BaseException | None, starte
 
 async def post_payload(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
     """POST on the dispatcher's client (its timeout applies); never raises for HTTP failures."""
+    import httpx
+
     started = time.perf_counter()
     try:
         async with client.stream("POST", url, content=body, headers=headers) as response:
@@ -98,6 +103,8 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 def post_payload_sync(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> AttemptResult:
     """The same POST for a one-off test ping from synchronous code."""
+    import httpx
+
     started = time.perf_counter()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:

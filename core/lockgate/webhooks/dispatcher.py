@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from lockgate.webhooks.delivery import post_payload, signed_request
 from lockgate.webhooks.mlflow_format import MLFLOW_FORMAT, mlflow_event, mlflow_request
 from lockgate.webhooks.payload import event_payload, event_types
@@ -32,6 +30,8 @@ from lockgate.webhooks.service import DeliveryTarget, WebhookService, attempt_ro
 from lockgate.webhooks.settings import WebhookSettings
 
 if TYPE_CHECKING:
+    import httpx
+
     from lockgate.registry.entities import RegistryEvent
 
 __all__ = ["WebhookDispatcher"]
@@ -93,9 +93,17 @@ class WebhookDispatcher:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start the loop on the running event loop."""
-        self._client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False, trust_env=False,
-                                         limits=httpx.Limits(max_connections=self.settings.concurrency * 2))
         self._main = asyncio.get_running_loop().create_task(self._run(), name="lockgate-webhooks")
+
+    def _http(self) -> httpx.AsyncClient:
+        # Made at the first delivery, not at start: importing httpx and building its TLS
+        # context would otherwise delay every server's readiness, webhooks or not.
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False, trust_env=False,
+                                             limits=httpx.Limits(max_connections=self.settings.concurrency * 2))
+        return self._client
 
     async def stop(self) -> None:
         """Cancel the loop and every delivery in flight (their events are redelivered later)."""
@@ -215,7 +223,7 @@ class WebhookDispatcher:
         started, delay = time.monotonic(), settings.initial_backoff
         # Only the event at a fresh claim's cursor can have attempts from before (a restart).
         attempt = await asyncio.to_thread(self.service.attempts_made, target.webhook_id, delivery_id) if resumed else 0
-        assert self._client is not None
+        client = self._http()
         while True:
             attempt += 1
             try:
@@ -226,7 +234,7 @@ class WebhookDispatcher:
                 result_ok, status, latency, snippet = False, None, 0, None
                 error: str | None = str(exc)
             else:
-                result = await post_payload(self._client, target.url, body, headers)
+                result = await post_payload(client, target.url, body, headers)
                 result_ok, status, latency, error, snippet = (result.ok, result.status_code, result.latency_ms,
                                                               result.error, result.snippet)
             elapsed = time.monotonic() - started

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from limits_support import ProcessServer
+from limits_support import ProcessServer, free_port, wait_ready
 
 CHECK = """
 import sys
@@ -60,3 +60,37 @@ def test_workers_are_forked_from_a_preloaded_supervisor(tmp_path: Path, sqlite_u
             assert Path(f"/proc/{pid}/cmdline").read_bytes() == parent
         created = httpx.post(server.url + "/api/2.0/mlflow/experiments/create", json={"name": "forked"}, timeout=60)
         assert created.status_code == 200, created.text
+
+
+def test_lockgate_server_compiles_nothing_twice_and_imports_no_webhook_client(tmp_path: Path,
+                                                                              sqlite_uri: str) -> None:
+    """``lockgate server`` (the whole CLI) sets up its bytecode cache before Typer and the server
+    extra load, so none of them is compiled again at the next start; and a server without a
+    webhook delivery to make never imports httpx (the dispatcher's client is made on first use)
+    nor the websockets package (uvicorn is started without WebSocket support)."""
+    cache = tmp_path / "bytecode"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "LOCKGATE_SERVER_BYTECODE_CACHE": str(cache),
+           "LOCKGATE_HOME": str(tmp_path)}
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "lockgate.cli", "server", "--port", str(port),
+                             "--backend-store-uri", sqlite_uri, "--artifacts-destination", str(tmp_path / "a"),
+                             "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc=proc, timeout=120)
+        listed = httpx.get(f"http://127.0.0.1:{port}/api/2.0/mlflow/webhooks", timeout=60)
+        assert listed.status_code == 200, listed.text
+        assert listed.json().get("webhooks", []) == []
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait(timeout=30)
+    compiled = {p.relative_to(cache).as_posix() for p in cache.rglob("*.pyc")}
+    if _installed_bytecode():
+        assert not compiled
+        return
+    for module in ("typer/main", "fastapi/routing", "pydantic/main", "lockgate/cli/root", "lockgate/cli/server",
+                   "lockgate/server/app", "lockgate/webhooks/dispatcher"):
+        assert any(f"/{module}.cpython-" in p for p in compiled), module
+    # Nothing the server does not use at start: no webhook client, no WebSocket protocol.
+    assert not [p for p in compiled if "/httpx/" in p or "/websockets/" in p]

@@ -182,9 +182,9 @@ def _iter_handle(handle: Any) -> Any:
         handle.close()
 
 
-def build_router() -> APIRouter:
-    """The proxy endpoints, without prefix (mounted under /api/2.0/mlflow-artifacts)."""
-    router = APIRouter(tags=["artifacts"])
+def build_router(prefix: str = "") -> APIRouter:
+    """The proxy endpoints under ``prefix`` (the server uses /api/2.0/mlflow-artifacts)."""
+    router = APIRouter(prefix=prefix, tags=["artifacts"])
 
     @router.get("/artifacts", summary="List the files and folders directly under ?path=")
     def list_artifacts(repo: ArtifactsDep, authz: AuthzDep, path: Annotated[str | None, Query()] = None) -> Response:

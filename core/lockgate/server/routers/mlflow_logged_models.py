@@ -51,8 +51,9 @@ class SearchLoggedModels(_Body):
 _STATUS_BY_NUMBER = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY", 3: "LOGGED_MODEL_UPLOAD_FAILED"}
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(tags=["mlflow logged models"])
+def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRouter:
+    """The logged-model endpoints under ``prefix`` (the server uses /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(prefix=prefix, tags=["mlflow logged models"], include_in_schema=include_in_schema)
 
     @router.post("/logged-models")
     def create_logged_model(body: CreateLoggedModel, logged: LoggedModelsDep, user: UserDep, authz: AuthzDep) -> Response:

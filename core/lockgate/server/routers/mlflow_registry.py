@@ -143,9 +143,9 @@ def _registry_filter(text: str | None) -> str | None:
     return cleaned or None
 
 
-def build_router() -> APIRouter:
-    """The registry endpoints, without prefix (mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
-    router = APIRouter(tags=["mlflow registry"])
+def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRouter:
+    """The registry endpoints under ``prefix`` (the server uses /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(prefix=prefix, tags=["mlflow registry"], include_in_schema=include_in_schema)
 
     # ------------------------------------------------------- registered models
     @router.post("/registered-models/create")

@@ -33,9 +33,9 @@ __all__ = ["build_router"]
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
 
-def build_router() -> APIRouter:
-    """The tracking endpoints, without prefix (mounted under /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
-    router = APIRouter(tags=["mlflow tracking"])
+def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRouter:
+    """The tracking endpoints under ``prefix`` (the server uses /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(prefix=prefix, tags=["mlflow tracking"], include_in_schema=include_in_schema)
 
     # ------------------------------------------------------------ experiments
     @router.post("/experiments/create")

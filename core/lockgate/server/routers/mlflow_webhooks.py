@@ -86,9 +86,9 @@ def webhook_json(hook: Webhook) -> dict[str, Any]:
     }
 
 
-def build_router() -> APIRouter:
-    """MLflow's webhook endpoints, without prefix (mounted under /api/2.0/mlflow)."""
-    router = APIRouter(tags=["mlflow-webhooks"])
+def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRouter:
+    """MLflow's webhook endpoints under ``prefix`` (the server uses /api/2.0/mlflow and /ajax-api/2.0/mlflow)."""
+    router = APIRouter(prefix=prefix, tags=["mlflow-webhooks"], include_in_schema=include_in_schema)
 
     @router.post("/webhooks", summary="CreateWebhook")
     def create(body: CreateWebhook, hooks: WebhooksDep, user: UserDep, authz: AuthzDep) -> Response:

@@ -72,9 +72,9 @@ def _page(items: list[Any], token: str | None) -> Response:
     return json_response({"items": items, "next_page_token": token})
 
 
-def build_router() -> APIRouter:
-    """The native tracking endpoints, without prefix (mounted under /api/v1)."""
-    router = APIRouter()
+def build_router(prefix: str = "") -> APIRouter:
+    """The native tracking endpoints under ``prefix`` (the server uses /api/v1)."""
+    router = APIRouter(prefix=prefix)
     exp_tag: list[str | Enum] = ["experiments"]
     run_tag: list[str | Enum] = ["runs"]
 

@@ -55,9 +55,9 @@ def whoami(authz: Authorizer, *, actor: str = "", experiment_id: str | None = No
     return answer
 
 
-def build_router() -> APIRouter:
-    """The endpoint, without prefix (mounted under /api/v1)."""
-    router = APIRouter(tags=["auth"])
+def build_router(prefix: str = "") -> APIRouter:
+    """The endpoint under ``prefix`` (the server uses /api/v1)."""
+    router = APIRouter(prefix=prefix, tags=["auth"])
 
     @router.get("/auth/whoami", response_model=WhoAmI,
                 summary="The caller, and their permission on an experiment and/or registered model")

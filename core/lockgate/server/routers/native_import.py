@@ -155,9 +155,9 @@ def _rows(store: Any) -> Any:
     return SqlImportRows(store)
 
 
-def build_router() -> APIRouter:
-    """The import endpoints, without prefix (mounted under /api/v1)."""
-    router = APIRouter(prefix="/import")
+def build_router(prefix: str = "") -> APIRouter:
+    """The import endpoints under ``prefix``/import (the server uses /api/v1)."""
+    router = APIRouter(prefix=prefix + "/import")
     tags: list[str | Enum] = ["import"]
 
     @router.get("/check", tags=tags, response_model=Empty,

@@ -108,8 +108,8 @@ def _page(items: list[Any], token: str | None) -> Response:
     return json_response({"items": items, "next_page_token": token})
 
 
-def build_router() -> APIRouter:
-    """The native registry endpoints, without prefix (mounted under /api/v1)."""
+def build_router(prefix: str = "") -> APIRouter:
+    """The native registry endpoints under ``prefix`` (the server uses /api/v1)."""
     from lockgate.registry.entities import (
         GateDecision,
         GatePolicyRecord,
@@ -118,7 +118,7 @@ def build_router() -> APIRouter:
         RegistryEvent,
     )
 
-    router = APIRouter(tags=["registry"])
+    router = APIRouter(prefix=prefix, tags=["registry"])
 
     @router.post("/registered-models", response_model=RegisteredModel, summary="Create a registered model")
     def create_model(body: RegisteredModelCreate, reg: RegistryDep, user: UserDep, authz: AuthzDep) -> Response:

@@ -75,11 +75,11 @@ def _csv_row(event: dict[str, Any]) -> list[Any]:
     return ["" if row[c] is None else row[c] for c in EXPORT_COLUMNS]
 
 
-def build_router() -> APIRouter:
-    """The registry view endpoints, without prefix (mounted under /api/v1)."""
+def build_router(prefix: str = "") -> APIRouter:
+    """The registry view endpoints under ``prefix`` (the server uses /api/v1)."""
     from lockgate.store.sql.registry_views import last_verdicts, model_summaries, model_timeline
 
-    router = APIRouter()
+    router = APIRouter(prefix=prefix)
     tag: list[str | Enum] = ["views"]
 
     @router.get("/registered-models/{name}/timeline", tags=tag, response_model=s.TimelinePublic,

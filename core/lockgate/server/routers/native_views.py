@@ -73,9 +73,9 @@ def _join(prefix: str, rel: str) -> str:
     return f"{prefix}/{rel}" if prefix and rel else prefix or rel
 
 
-def build_router() -> APIRouter:
-    """The UI data endpoints, without prefix (mounted under /api/v1)."""
-    router = APIRouter()
+def build_router(prefix: str = "") -> APIRouter:
+    """The UI data endpoints under ``prefix`` (the server uses /api/v1)."""
+    router = APIRouter(prefix=prefix)
     ui_tag: list[str | Enum] = ["views"]
 
     @router.post("/experiments/stats", tags=ui_tag, response_model=s.ExperimentStatsPage,

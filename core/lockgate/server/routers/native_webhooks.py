@@ -66,9 +66,9 @@ def _dump(entity: Any) -> Any:
     return entity.model_dump(mode="json")
 
 
-def build_router() -> APIRouter:
-    """The webhook endpoints, without prefix (mounted under /api/v1)."""
-    router = APIRouter(tags=["webhooks"])
+def build_router(prefix: str = "") -> APIRouter:
+    """The webhook endpoints under ``prefix`` (the server uses /api/v1)."""
+    router = APIRouter(prefix=prefix, tags=["webhooks"])
 
     @router.post("/webhooks", response_model=Webhook, summary="Create a webhook for registry events")
     def create(body: WebhookCreate, hooks: WebhooksDep, user: UserDep, authz: AuthzDep) -> Response:
