@@ -150,6 +150,9 @@ class _Writer:
     def begin(self) -> Any:
         raise NotImplementedError
 
+    def series_written(self, conn: Any, run_id: str) -> None:
+        """Called after the big run's points are in (same transaction)."""
+
     def close(self) -> None:
         pass
 
@@ -181,6 +184,12 @@ class _LockgateWriter(_Writer):
         from lockgate.store.sql.engine import write_connection
 
         return write_connection(self.store.engine)
+
+    def series_written(self, conn: Any, run_id: str) -> None:
+        # Written around the store, so the chart's per-block min/max that log_batch keeps.
+        from lockgate.store.sql.metric_blocks import rebuild_blocks
+
+        rebuild_blocks(conn, [run_id])
 
 
 class _MlflowWriter(_Writer):
@@ -256,6 +265,7 @@ def fill(writer: _Writer, data: dict[str, Any]) -> str:
             last[key] = pts[-1]
         conn.execute(insert(latest_t), [{"run_uuid": big, "key": k, "value": v, "is_nan": False, "timestamp": t,
                                          "step": st} for k, (v, t, st) in last.items()])
+        writer.series_written(conn, big)
     writer.close()
     print(f"  filled {writer.name}'s database in {time.perf_counter() - started:.0f} s", flush=True)
     return writer.exp
