@@ -8,9 +8,11 @@ possible on SQLite.
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
@@ -30,6 +32,7 @@ from lockgate.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    metrics_from_points,
 )
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
@@ -70,6 +73,10 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
+# 6 variables a row: 3,000 per statement, under SQLite's limit of 32,766 (999 before 3.32).
+_SQLITE_ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 166
+
+
 class _Row:
     """Attribute access over a dict of column values (a run row built without reading it back)."""
 
@@ -93,6 +100,7 @@ class SqlStore:
             "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) "
             f"VALUES ({', '.join([mark] * 6)})"
         )
+        self._sql_insert_metric_chunks: dict[int, str] = {}
         self._ensure_default_experiment()
 
     # ------------------------------------------------------------------ helpers
@@ -491,13 +499,29 @@ class SqlStore:
             current = latest.get(row[1])
             if current is None or (row[5], row[4], row[2]) > (current[5], current[4], current[2]):
                 latest[row[1]] = row
-        # Raw DB-API executemany: SQLAlchemy's per-row parameter processing would cost more
-        # than the insert itself at 1,000 points a batch.
-        conn.exec_driver_sql(self._sql_insert_metrics, rows)
+        self._insert_metric_rows(conn, rows)
         conn.execute(
             self._latest_metric_upsert,
             [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],
         )
+
+    def _insert_metric_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``(run_uuid, key, value, is_nan, timestamp, step)`` rows as raw DB-API calls:
+        SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+        if self._dialect != "sqlite":
+            # psycopg pipelines executemany; the server's per-row work dominates (measured: one
+            # INSERT ... SELECT FROM unnest() of 1,000 rows took as long).
+            conn.exec_driver_sql(self._sql_insert_metrics, rows)
+            return
+        # SQLite: one multi-row INSERT per chunk is ~10x faster than sqlite3's executemany,
+        # which re-binds and steps the statement row by row (1,000 points: 1.1 vs 12 ms at load 10).
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+            sql = self._sql_insert_metric_chunks.get(len(chunk))
+            if sql is None:
+                sql = self._sql_insert_metrics + ", (?, ?, ?, ?, ?, ?)" * (len(chunk) - 1)
+                self._sql_insert_metric_chunks[len(chunk)] = sql
+            conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with write_connection(self.engine) as conn:
@@ -510,11 +534,8 @@ class SqlStore:
         self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]:
         points, token = history_points(self, run_id, key, max_results=max_results, page_token=page_token)
-        # Validating construction is faster than model_construct in pydantic 2.
         with gc_paused():
-            return PagedList(
-                [Metric(key=key, value=value, timestamp=ts, step=step) for value, ts, step in points], token
-            )
+            return PagedList(metrics_from_points(key, points), token)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         log_dataset_inputs(self, run_id, datasets)
