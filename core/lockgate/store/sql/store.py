@@ -8,11 +8,9 @@ possible on SQLite.
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
@@ -37,8 +35,15 @@ from lockgate.entities import (
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
 from lockgate.store.projection import RunColumns
+from lockgate.store.sql.batch_writes import insert_metric_rows, queue_params
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
-from lockgate.store.sql.engine import get_engine, read_connection, write_connection
+from lockgate.store.sql.engine import (
+    get_engine,
+    pipelined,
+    query_later,
+    read_connection,
+    write_connection,
+)
 from lockgate.store.sql.garbage import collect_garbage
 from lockgate.store.sql.metric_history import history_points
 from lockgate.store.sql.run_rows import (  # the table handles are imported from here by importing.py
@@ -54,6 +59,7 @@ from lockgate.store.sql.run_rows import (  # the table handles are imported from
     gc_paused,
     load_runs,
     now_ms,
+    require_writable,
     run_info,
     run_row,
 )
@@ -63,6 +69,7 @@ from lockgate.store.validation import (
     validate_experiment_tag,
     validate_id_list,
     validate_max_results,
+    validate_run_id,
     validate_tag,
 )
 
@@ -73,8 +80,8 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
-# 6 variables a row: 3,000 per statement, under SQLite's limit of 32,766 (999 before 3.32).
-_SQLITE_ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 166
+# The same lookup as ``_run_state_select``, for psycopg's pipeline.
+_PG_RUN_STATE = "SELECT lifecycle_stage FROM runs WHERE run_uuid = %s"
 
 
 class _Row:
@@ -100,7 +107,6 @@ class SqlStore:
             "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) "
             f"VALUES ({', '.join([mark] * 6)})"
         )
-        self._sql_insert_metric_chunks: dict[int, str] = {}
         self._ensure_default_experiment()
 
     # ------------------------------------------------------------------ helpers
@@ -140,6 +146,7 @@ class SqlStore:
             where=newer,
         )
 
+    _run_state_select = select(R.c.lifecycle_stage).where(R.c.run_uuid == bindparam("run_id"))
     _run_insert = insert(R)
     _run_tag_insert = insert(T)
     _run_rename = update(R).where(R.c.run_uuid == bindparam("run_id")).values(name=bindparam("new_name"))
@@ -455,39 +462,47 @@ class SqlStore:
         tags: Sequence[RunTag] = (),
     ) -> None:
         validate_batch(metrics, params, tags)
-        with write_connection(self.engine) as conn:
-            active_run_row(conn, run_id)
-            if params:
-                self._log_params(conn, run_id, params)
-            if metrics:
-                self._log_metrics(conn, run_id, metrics)
-            if tags:
-                latest = {t.key: t.value for t in tags}
-                conn.execute(
-                    self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
-                )
-                if RUN_NAME_TAG in latest:
-                    conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
+        validate_run_id(run_id)
+        try:
+            with write_connection(self.engine) as conn:
+                # PostgreSQL: the run lookup and every write travel as one round trip (then the
+                # commit); the run's state and the params are checked once the answers are in,
+                # and a refusal rolls the whole batch back.
+                with pipelined(conn):
+                    run_state = query_later(conn, self._run_state_select, {"run_id": run_id},
+                                            pg_sql=_PG_RUN_STATE, pg_params=(run_id,))
+                    check_params = self._queue_params(conn, run_id, params) if params else None
+                    if metrics:
+                        self._log_metrics(conn, run_id, metrics)
+                    if tags:
+                        latest = {t.key: t.value for t in tags}
+                        conn.execute(
+                            self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
+                        )
+                        if RUN_NAME_TAG in latest:
+                            conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
+                state = run_state.fetchall()
+                require_writable(run_id, state[0][0] if state else None)
+                if check_params is not None:
+                    check_params()
+        except IntegrityError:
+            # A write to a run that does not exist fails its foreign key: name the run instead.
+            with read_connection(self.engine) as conn:
+                active_run_row(conn, run_id)
+            raise
 
     def _log_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> None:
-        wanted: dict[str, str] = {}
-        for p in params:
-            if p.key in wanted and wanted[p.key] != p.value:
-                raise InvalidArgument(
-                    f"Param {p.key!r} appears twice in one batch with different values "
-                    f"({wanted[p.key]!r} and {p.value!r})."
-                )
-            wanted[p.key] = p.value
-        conn.execute(self._param_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored: dict[str, str] = dict(conn.execute(self._param_select, {"run_id": run_id, "keys": list(wanted)}).all())
-        for key, value in wanted.items():
-            if stored.get(key) != value:
-                raise InvalidArgument(
-                    f"Param {key!r} of run {run_id!r} is already {stored.get(key)!r}; params cannot be "
-                    f"changed (tried {value!r}). Log a new param or start a new run."
-                )
+        self._queue_params(conn, run_id, params)()
+
+    def _queue_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> Callable[[], None]:
+        return queue_params(conn, run_id, params, insert=self._param_insert, select=self._param_select)
+
+    def _insert_metric_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        insert_metric_rows(conn, rows, single_row_sql=self._sql_insert_metrics)
 
     def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+        # On PostgreSQL this runs inside ``log_batch``'s pipelined block: write statements only
+        # here (a SELECT would find no rows yet; read through ``engine.query_later``).
         with gc_paused():
             rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
         if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
@@ -504,24 +519,6 @@ class SqlStore:
             self._latest_metric_upsert,
             [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],
         )
-
-    def _insert_metric_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        """Insert ``(run_uuid, key, value, is_nan, timestamp, step)`` rows as raw DB-API calls:
-        SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
-        if self._dialect != "sqlite":
-            # psycopg pipelines executemany; the server's per-row work dominates (measured: one
-            # INSERT ... SELECT FROM unnest() of 1,000 rows took as long).
-            conn.exec_driver_sql(self._sql_insert_metrics, rows)
-            return
-        # SQLite: one multi-row INSERT per chunk is ~10x faster than sqlite3's executemany,
-        # which re-binds and steps the statement row by row (1,000 points: 1.1 vs 12 ms at load 10).
-        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-            chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-            sql = self._sql_insert_metric_chunks.get(len(chunk))
-            if sql is None:
-                sql = self._sql_insert_metrics + ", (?, ?, ?, ?, ?, ?)" * (len(chunk) - 1)
-                self._sql_insert_metric_chunks[len(chunk)] = sql
-            conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with write_connection(self.engine) as conn:
