@@ -77,3 +77,24 @@ def test_a_changed_param_rolls_back_the_metrics_and_tags_of_its_batch(store: Sql
                     metrics=[Metric(key="m", value=4.0, timestamp=1, step=0)])
     run = store.get_run(run_id)
     assert run.info.run_name == "ok" and run.data.metrics == {"m": 4.0}
+
+
+def test_create_run_checks_its_experiment_and_parent_and_builds_the_artifact_uri(store: SqlStore) -> None:
+    exp = store.create_experiment(f"write-path-{uuid.uuid4().hex[:8]}", artifact_location="file:///tmp/arts//")
+    run = store.create_run(experiment_id=exp, run_name="r", tags=[RunTag(key="t", value="v")])
+    stored = store.get_run(run.info.run_id)
+    assert stored.info == run.info
+    assert run.info.artifact_uri == f"file:///tmp/arts/{run.info.run_id}/artifacts"
+    assert stored.data.tags == {"t": "v", "mlflow.runName": "r"}
+    child = store.create_run(experiment_id=exp, parent_run_id=run.info.run_id)
+    assert store.get_run(child.info.run_id).info.parent_run_id == run.info.run_id
+    with pytest.raises(NotFound, match="No experiment with id '987654'"):
+        store.create_run(experiment_id="987654")
+    orphan = uuid.uuid4().hex
+    with pytest.raises(NotFound, match=f"No run with id '{orphan}'"):
+        store.create_run(experiment_id=exp, parent_run_id=orphan, run_name="orphan")
+    store.delete_experiment(exp)
+    with pytest.raises(InvalidArgument, match="is deleted"):
+        store.create_run(experiment_id=exp, run_name="late")
+    names = {r.info.run_name for r in store.search_runs([exp], view_type="ALL")}
+    assert names == {"r", child.info.run_name}

@@ -13,7 +13,20 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from lockgate import settings
@@ -80,8 +93,9 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
-# The same lookup as ``_run_state_select``, for psycopg's pipeline.
+# The lookups of ``_run_state_select`` and ``_experiment_state_select``, for psycopg's pipeline.
 _PG_RUN_STATE = "SELECT lifecycle_stage FROM runs WHERE run_uuid = %s"
+_PG_EXPERIMENT_STATE = "SELECT name, lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = %s"
 
 
 class _Row:
@@ -147,7 +161,22 @@ class SqlStore:
         )
 
     _run_state_select = select(R.c.lifecycle_stage).where(R.c.run_uuid == bindparam("run_id"))
-    _run_insert = insert(R)
+    _experiment_state_select = select(E.c.name, E.c.lifecycle_stage, E.c.artifact_location).where(
+        E.c.experiment_id == bindparam("experiment_id")
+    )
+    # A new run's row; its artifact URI is "<experiment's location>/<run id>/artifacts", as
+    # ``create_run`` returns it. No row when the experiment does not exist.
+    _run_insert_from_experiment = insert(R).from_select(
+        ["run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "lifecycle_stage",
+         "artifact_uri", "parent_run_id"],
+        select(
+            cast(bindparam("run_uuid"), String()), E.c.experiment_id, cast(bindparam("name"), String()),
+            cast(bindparam("user_id"), String()), cast(bindparam("status"), String()),
+            cast(bindparam("start_time"), BigInteger), cast(bindparam("lifecycle_stage"), String()),
+            func.rtrim(E.c.artifact_location, "/", type_=String()) + "/" + cast(bindparam("run_uuid"), String()) + "/artifacts",
+            cast(bindparam("parent_run_id"), String()),
+        ).where(E.c.experiment_id == bindparam("experiment_id")),
+    )
     _run_tag_insert = insert(T)
     _run_rename = update(R).where(R.c.run_uuid == bindparam("run_id")).values(name=bindparam("new_name"))
 
@@ -372,27 +401,47 @@ class SqlStore:
             tag_map[PARENT_RUN_TAG] = parent_run_id
         run_id = run_id or uuid.uuid4().hex
         start = start_time if start_time is not None else now_ms()
-        with write_connection(self.engine) as conn:
-            exp = self._experiment_row(conn, experiment_id)
-            if exp.lifecycle_stage != "active" and not allow_deleted_experiment:
-                raise InvalidArgument(f"Experiment {exp.name!r} is deleted; restore it before creating runs in it.")
-            if parent_run_id:
-                run_row(conn, parent_run_id)
-            artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            values = {
-                "run_uuid": run_id,
-                "experiment_id": exp.experiment_id,
-                "name": run_name,
-                "user_id": user_id or "",
-                "status": RunStatus.RUNNING.value,
-                "start_time": start,
-                "end_time": None,
-                "lifecycle_stage": "active",
-                "artifact_uri": artifact_uri,
-                "parent_run_id": parent_run_id,
-            }
-            conn.execute(self._run_insert, values)
-            conn.execute(self._run_tag_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
+        exp_id = experiment_id_int(experiment_id)
+        if parent_run_id:
+            validate_run_id(parent_run_id)
+        values = {
+            "run_uuid": run_id,
+            "experiment_id": exp_id,
+            "name": run_name,
+            "user_id": user_id or "",
+            "status": RunStatus.RUNNING.value,
+            "start_time": start,
+            "end_time": None,
+            "lifecycle_stage": "active",
+            "parent_run_id": parent_run_id,
+        }
+        try:
+            with write_connection(self.engine) as conn:
+                # PostgreSQL: the lookups and both inserts in one round trip (the artifact URI is
+                # built in SQL from the experiment's location), checked before the commit.
+                with pipelined(conn):
+                    found = query_later(conn, self._experiment_state_select, {"experiment_id": exp_id},
+                                        pg_sql=_PG_EXPERIMENT_STATE, pg_params=(exp_id,))
+                    parent = None if not parent_run_id else query_later(
+                        conn, self._run_state_select, {"run_id": parent_run_id},
+                        pg_sql=_PG_RUN_STATE, pg_params=(parent_run_id,))
+                    conn.execute(self._run_insert_from_experiment, values)
+                    conn.execute(self._run_tag_insert,
+                                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
+                exp = found.fetchall()
+                if not exp:
+                    raise NotFound(f"No experiment with id {experiment_id!r}.")
+                exp_name, exp_stage, location = exp[0]
+                if exp_stage != "active" and not allow_deleted_experiment:
+                    raise InvalidArgument(f"Experiment {exp_name!r} is deleted; restore it before creating runs in it.")
+                if parent is not None and not parent.fetchall():
+                    raise NotFound(f"No run with id {parent_run_id!r}.")
+        except IntegrityError:
+            # No experiment: the run was not inserted and its tags failed their foreign key.
+            with read_connection(self.engine) as conn:
+                self._experiment_row(conn, experiment_id)
+            raise
+        values["artifact_uri"] = f"{location.rstrip('/')}/{run_id}/artifacts"
         # The row holds exactly what was inserted: no need to read it back.
         return Run(info=run_info(_Row(values)), data=RunData(tags=tag_map))
 
