@@ -20,7 +20,15 @@ from sqlalchemy.engine import make_url
 
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 
-__all__ = ["dispose_engines", "get_engine", "is_sqlite", "read_connection", "write_connection"]
+__all__ = [
+    "dispose_engines",
+    "get_engine",
+    "is_sqlite",
+    "pipelined",
+    "query_later",
+    "read_connection",
+    "write_connection",
+]
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -131,6 +139,52 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(lockgate_begin="IMMEDIATE")
         with conn.begin():
             yield conn
+
+
+def _pipelines(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """PostgreSQL (psycopg): send the statements issued inside as one round trip (psycopg's
+    pipeline mode) instead of one each; a failure of any of them surfaces when the block ends,
+    as SQLAlchemy's exception. Elsewhere a plain block.
+
+    Inside the block ``conn.execute`` may only write; a SELECT goes through ``query_later``.
+    """
+    if not _pipelines(conn):
+        yield
+        return
+    from sqlalchemy.exc import DBAPIError
+
+    dbapi = conn.dialect.loaded_dbapi
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.pipeline():
+            yield
+    except dbapi.Error as exc:  # raised by the sync, outside SQLAlchemy's own handling
+        invalidated = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None))
+        if invalidated:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, dbapi.Error, connection_invalidated=invalidated, dialect=conn.dialect
+        ) from exc
+
+
+def query_later(conn: Connection, statement: Any, params: dict[str, Any], *, pg_sql: str,
+                pg_params: tuple[Any, ...]) -> Any:
+    """Run a SELECT whose rows are read (``.fetchall()``) after a ``pipelined`` block.
+
+    With psycopg it is the raw ``pg_sql`` on its own DB-API cursor (SQLAlchemy would look for
+    the rows before the pipeline has them); elsewhere the SQLAlchemy ``statement``, run now.
+    """
+    if not _pipelines(conn):
+        return conn.execute(statement, params)
+    cursor = conn.connection.cursor()
+    cursor.execute(pg_sql, pg_params)
+    return cursor
 
 
 @contextmanager

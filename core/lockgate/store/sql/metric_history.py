@@ -18,16 +18,26 @@ import math
 import sys
 from typing import Any
 
-from sqlalchemy import Float, case, literal, select
-
 from lockgate.store.paging import decode_page_token, encode_page_token
 from lockgate.store.sql.engine import read_connection
-from lockgate.store.sql.run_rows import M, gc_paused, run_row
+from lockgate.store.sql.run_rows import gc_paused, run_row
 from lockgate.store.validation import validate_key, validate_max_results
 
 __all__ = ["history_points", "mlflow_history_points"]
 
 _MAX = sys.float_info.max
+
+
+_HISTORY_SQL = (
+    "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_uuid = {m} AND key = {m} "
+    "ORDER BY step, timestamp, id"
+)
+# MLflow's view (see the module docstring); the bounds are bound as parameters.
+_MLFLOW_HISTORY_SQL = (
+    "SELECT DISTINCT CASE WHEN value > {m} THEN {m} WHEN value < {m} THEN {m} ELSE value END AS mlflow_value, "
+    "is_nan, timestamp, step FROM metrics WHERE run_uuid = {m} AND key = {m} "
+    "ORDER BY timestamp, step, mlflow_value, is_nan"
+)
 
 
 def history_points(
@@ -37,18 +47,35 @@ def history_points(
     next page's token."""
     validate_key("metric", key)
     offset = decode_page_token(page_token)
-    stmt = (
-        select(M.c.value, M.c.is_nan, M.c.timestamp, M.c.step)
-        .where(M.c.run_uuid == run_id, M.c.key == key)
-        .order_by(M.c.step, M.c.timestamp, M.c.id)
-    )
     if max_results is not None:
         validate_max_results(max_results, limit=10**9)
-        stmt = stmt.offset(offset).limit(max_results + 1)
+    # As before: without max_results the whole history, whatever the token.
+    rows = _fetch(store, run_id, _HISTORY_SQL, (run_id, key), offset=offset if max_results is not None else 0,
+                  max_results=max_results)
+    return _page(rows, offset, max_results)
+
+
+def _fetch(store: Any, run_id: str, sql: str, params: tuple[Any, ...], *, offset: int,
+           max_results: int | None) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (``{m}`` marks a parameter) after checking that the run exists."""
+    mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
+    sql = sql.format(m=mark)
+    if max_results is not None:
+        sql += f" LIMIT {mark} OFFSET {mark}"
+        params += (max_results + 1, offset)
+    elif offset:
+        sql += f" LIMIT -1 OFFSET {mark}" if mark == "?" else f" OFFSET {mark}"
+        params += (offset,)
     with read_connection(store.engine) as conn:
         run_row(conn, run_id)
-        rows = conn.execute(stmt).all()
-    return _page(rows, offset, max_results)
+        # A raw DB-API cursor: SQLAlchemy's Row per point cost about as much as the query
+        # (20,000 points, SQLite, load 10: 74 -> 38 ms).
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 def _page(rows: Any, offset: int, max_results: int | None) -> tuple[list[tuple[float, int, int]], str | None]:
@@ -70,18 +97,6 @@ def mlflow_history_points(
     offset = decode_page_token(page_token)
     if max_results is not None:
         validate_max_results(max_results, limit=10**9)
-    top, bottom = literal(_MAX, Float()), literal(-_MAX, Float())
-    value = case((M.c.value > top, top), (M.c.value < bottom, bottom), else_=M.c.value).label("mlflow_value")
-    stmt = (
-        select(value, M.c.is_nan, M.c.timestamp, M.c.step)
-        .where(M.c.run_uuid == run_id, M.c.key == key)
-        .distinct()
-        .order_by(M.c.timestamp, M.c.step, value, M.c.is_nan)
-        .offset(offset)
-    )
-    if max_results is not None:
-        stmt = stmt.limit(max_results + 1)
-    with read_connection(store.engine) as conn:
-        run_row(conn, run_id)
-        rows = conn.execute(stmt).all()
+    rows = _fetch(store, run_id, _MLFLOW_HISTORY_SQL, (_MAX, _MAX, -_MAX, -_MAX, run_id, key),
+                  offset=offset, max_results=max_results)
     return _page(rows, offset, max_results)

@@ -58,6 +58,7 @@ __all__ = [
     "load_runs",
     "metric_value",
     "now_ms",
+    "require_writable",
     "run_info",
     "run_row",
 ]
@@ -134,11 +135,18 @@ def run_row(conn: Connection, run_id: str) -> Any:
 def active_run_row(conn: Connection, run_id: str) -> Any:
     """The run's row when it may be written to; a deleted run is refused with how to restore it."""
     row = run_row(conn, run_id)
-    if row.lifecycle_stage != "active":
+    require_writable(run_id, row.lifecycle_stage)
+    return row
+
+
+def require_writable(run_id: str, lifecycle_stage: str | None) -> None:
+    """Refuse a write to a run that does not exist (``None``) or is deleted."""
+    if lifecycle_stage is None:
+        raise NotFound(f"No run with id {run_id!r}.")
+    if lifecycle_stage != "active":
         raise InvalidArgument(
             f"Run {run_id!r} is deleted; restore it with `lockgate runs restore {run_id}` before writing to it."
         )
-    return row
 
 
 def run_info(row: Any) -> RunInfo:

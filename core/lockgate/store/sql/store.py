@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from lockgate import settings
@@ -30,12 +43,20 @@ from lockgate.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    metrics_from_points,
 )
 from lockgate.errors import AlreadyExists, InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
 from lockgate.store.projection import RunColumns
+from lockgate.store.sql.batch_writes import insert_metric_rows, queue_params
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
-from lockgate.store.sql.engine import get_engine, read_connection, write_connection
+from lockgate.store.sql.engine import (
+    get_engine,
+    pipelined,
+    query_later,
+    read_connection,
+    write_connection,
+)
 from lockgate.store.sql.garbage import collect_garbage
 from lockgate.store.sql.metric_blocks import upsert_blocks
 from lockgate.store.sql.metric_history import history_points
@@ -52,6 +73,7 @@ from lockgate.store.sql.run_rows import (  # the table handles are imported from
     gc_paused,
     load_runs,
     now_ms,
+    require_writable,
     run_info,
     run_row,
 )
@@ -61,6 +83,7 @@ from lockgate.store.validation import (
     validate_experiment_tag,
     validate_id_list,
     validate_max_results,
+    validate_run_id,
     validate_tag,
 )
 
@@ -70,6 +93,11 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
+
+# The lookups of ``_run_state_select`` and ``_experiment_state_select``, for psycopg's pipeline.
+_PG_RUN_STATE = "SELECT lifecycle_stage FROM runs WHERE run_uuid = %s"
+_PG_EXPERIMENT_STATE = "SELECT name, lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = %s"
+
 
 class _Row:
     """Attribute access over a dict of column values (a run row built without reading it back)."""
@@ -133,7 +161,23 @@ class SqlStore:
             where=newer,
         )
 
-    _run_insert = insert(R)
+    _run_state_select = select(R.c.lifecycle_stage).where(R.c.run_uuid == bindparam("run_id"))
+    _experiment_state_select = select(E.c.name, E.c.lifecycle_stage, E.c.artifact_location).where(
+        E.c.experiment_id == bindparam("experiment_id")
+    )
+    # A new run's row; its artifact URI is "<experiment's location>/<run id>/artifacts", as
+    # ``create_run`` returns it. No row when the experiment does not exist.
+    _run_insert_from_experiment = insert(R).from_select(
+        ["run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "lifecycle_stage",
+         "artifact_uri", "parent_run_id"],
+        select(
+            cast(bindparam("run_uuid"), String()), E.c.experiment_id, cast(bindparam("name"), String()),
+            cast(bindparam("user_id"), String()), cast(bindparam("status"), String()),
+            cast(bindparam("start_time"), BigInteger), cast(bindparam("lifecycle_stage"), String()),
+            func.rtrim(E.c.artifact_location, "/", type_=String()) + "/" + cast(bindparam("run_uuid"), String()) + "/artifacts",
+            cast(bindparam("parent_run_id"), String()),
+        ).where(E.c.experiment_id == bindparam("experiment_id")),
+    )
     _run_tag_insert = insert(T)
     _run_rename = update(R).where(R.c.run_uuid == bindparam("run_id")).values(name=bindparam("new_name"))
 
@@ -354,27 +398,47 @@ class SqlStore:
             tag_map[PARENT_RUN_TAG] = parent_run_id
         run_id = run_id or uuid.uuid4().hex
         start = start_time if start_time is not None else now_ms()
-        with write_connection(self.engine) as conn:
-            exp = experiment_row(conn, experiment_id)
-            if exp.lifecycle_stage != "active" and not allow_deleted_experiment:
-                raise InvalidArgument(f"Experiment {exp.name!r} is deleted; restore it before creating runs in it.")
-            if parent_run_id:
-                run_row(conn, parent_run_id)
-            artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            values = {
-                "run_uuid": run_id,
-                "experiment_id": exp.experiment_id,
-                "name": run_name,
-                "user_id": user_id or "",
-                "status": RunStatus.RUNNING.value,
-                "start_time": start,
-                "end_time": None,
-                "lifecycle_stage": "active",
-                "artifact_uri": artifact_uri,
-                "parent_run_id": parent_run_id,
-            }
-            conn.execute(self._run_insert, values)
-            conn.execute(self._run_tag_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
+        exp_id = experiment_id_int(experiment_id)
+        if parent_run_id:
+            validate_run_id(parent_run_id)
+        values = {
+            "run_uuid": run_id,
+            "experiment_id": exp_id,
+            "name": run_name,
+            "user_id": user_id or "",
+            "status": RunStatus.RUNNING.value,
+            "start_time": start,
+            "end_time": None,
+            "lifecycle_stage": "active",
+            "parent_run_id": parent_run_id,
+        }
+        try:
+            with write_connection(self.engine) as conn:
+                # PostgreSQL: the lookups and both inserts in one round trip (the artifact URI is
+                # built in SQL from the experiment's location), checked before the commit.
+                with pipelined(conn):
+                    found = query_later(conn, self._experiment_state_select, {"experiment_id": exp_id},
+                                        pg_sql=_PG_EXPERIMENT_STATE, pg_params=(exp_id,))
+                    parent = None if not parent_run_id else query_later(
+                        conn, self._run_state_select, {"run_id": parent_run_id},
+                        pg_sql=_PG_RUN_STATE, pg_params=(parent_run_id,))
+                    conn.execute(self._run_insert_from_experiment, values)
+                    conn.execute(self._run_tag_insert,
+                                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
+                exp = found.fetchall()
+                if not exp:
+                    raise NotFound(f"No experiment with id {experiment_id!r}.")
+                exp_name, exp_stage, location = exp[0]
+                if exp_stage != "active" and not allow_deleted_experiment:
+                    raise InvalidArgument(f"Experiment {exp_name!r} is deleted; restore it before creating runs in it.")
+                if parent is not None and not parent.fetchall():
+                    raise NotFound(f"No run with id {parent_run_id!r}.")
+        except IntegrityError:
+            # No experiment: the run was not inserted and its tags failed their foreign key.
+            with read_connection(self.engine) as conn:
+                experiment_row(conn, experiment_id)
+            raise
+        values["artifact_uri"] = f"{location.rstrip('/')}/{run_id}/artifacts"
         # The row holds exactly what was inserted: no need to read it back.
         return Run(info=run_info(_Row(values)), data=RunData(tags=tag_map))
 
@@ -444,39 +508,47 @@ class SqlStore:
         tags: Sequence[RunTag] = (),
     ) -> None:
         validate_batch(metrics, params, tags)
-        with write_connection(self.engine) as conn:
-            active_run_row(conn, run_id)
-            if params:
-                self._log_params(conn, run_id, params)
-            if metrics:
-                self._log_metrics(conn, run_id, metrics)
-            if tags:
-                latest = {t.key: t.value for t in tags}
-                conn.execute(
-                    self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
-                )
-                if RUN_NAME_TAG in latest:
-                    conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
+        validate_run_id(run_id)
+        try:
+            with write_connection(self.engine) as conn:
+                # PostgreSQL: the run lookup and every write travel as one round trip (then the
+                # commit); the run's state and the params are checked once the answers are in,
+                # and a refusal rolls the whole batch back.
+                with pipelined(conn):
+                    run_state = query_later(conn, self._run_state_select, {"run_id": run_id},
+                                            pg_sql=_PG_RUN_STATE, pg_params=(run_id,))
+                    check_params = self._queue_params(conn, run_id, params) if params else None
+                    if metrics:
+                        self._log_metrics(conn, run_id, metrics)
+                    if tags:
+                        latest = {t.key: t.value for t in tags}
+                        conn.execute(
+                            self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
+                        )
+                        if RUN_NAME_TAG in latest:
+                            conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
+                state = run_state.fetchall()
+                require_writable(run_id, state[0][0] if state else None)
+                if check_params is not None:
+                    check_params()
+        except IntegrityError:
+            # A write to a run that does not exist fails its foreign key: name the run instead.
+            with read_connection(self.engine) as conn:
+                active_run_row(conn, run_id)
+            raise
 
     def _log_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> None:
-        wanted: dict[str, str] = {}
-        for p in params:
-            if p.key in wanted and wanted[p.key] != p.value:
-                raise InvalidArgument(
-                    f"Param {p.key!r} appears twice in one batch with different values "
-                    f"({wanted[p.key]!r} and {p.value!r})."
-                )
-            wanted[p.key] = p.value
-        conn.execute(self._param_insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored: dict[str, str] = dict(conn.execute(self._param_select, {"run_id": run_id, "keys": list(wanted)}).all())
-        for key, value in wanted.items():
-            if stored.get(key) != value:
-                raise InvalidArgument(
-                    f"Param {key!r} of run {run_id!r} is already {stored.get(key)!r}; params cannot be "
-                    f"changed (tried {value!r}). Log a new param or start a new run."
-                )
+        self._queue_params(conn, run_id, params)()
+
+    def _queue_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> Callable[[], None]:
+        return queue_params(conn, run_id, params, insert=self._param_insert, select=self._param_select)
+
+    def _insert_metric_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        insert_metric_rows(conn, rows, single_row_sql=self._sql_insert_metrics)
 
     def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+        # On PostgreSQL this runs inside ``log_batch``'s pipelined block: write statements only
+        # here (a SELECT would find no rows yet; read through ``engine.query_later``).
         with gc_paused():
             rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
         if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
@@ -488,10 +560,8 @@ class SqlStore:
             current = latest.get(row[1])
             if current is None or (row[5], row[4], row[2]) > (current[5], current[4], current[2]):
                 latest[row[1]] = row
-        # Raw DB-API executemany: SQLAlchemy's per-row parameter processing would cost more
-        # than the insert itself at 1,000 points a batch.
-        conn.exec_driver_sql(self._sql_insert_metrics, rows)
-        upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction
+        self._insert_metric_rows(conn, rows)
+        upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction (write-only)
         conn.execute(
             self._latest_metric_upsert,
             [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],
@@ -508,11 +578,8 @@ class SqlStore:
         self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]:
         points, token = history_points(self, run_id, key, max_results=max_results, page_token=page_token)
-        # Validating construction is faster than model_construct in pydantic 2.
         with gc_paused():
-            return PagedList(
-                [Metric(key=key, value=value, timestamp=ts, step=step) for value, ts, step in points], token
-            )
+            return PagedList(metrics_from_points(key, points), token)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         log_dataset_inputs(self, run_id, datasets)
