@@ -57,7 +57,8 @@ def queue_params(conn: Connection, run_id: str, params: Sequence[Param], *, inse
                 f"({wanted[p.key]!r} and {p.value!r})."
             )
         wanted[p.key] = p.value
-    conn.execute(insert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items()])
+    # In key order, so concurrent batches on one run take the key locks in the same order.
+    conn.execute(insert, [{"run_uuid": run_id, "key": k, "value": wanted[k]} for k in sorted(wanted)])
     keys = list(wanted)
     stored_rows = query_later(conn, select, {"run_id": run_id, "keys": keys},
                               pg_sql=_PG_PARAM_VALUES, pg_params=(run_id, keys))

@@ -329,7 +329,7 @@ class SqlStore(SqlExperimentStore):
                     if tags:
                         latest = {t.key: t.value for t in tags}
                         conn.execute(
-                            self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
+                            self._tag_upsert, [{"run_uuid": run_id, "key": k, "value": latest[k]} for k in sorted(latest)]
                         )
                         if RUN_NAME_TAG in latest:
                             conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
@@ -368,9 +368,11 @@ class SqlStore(SqlExperimentStore):
                 latest[row[1]] = row
         self._insert_metric_rows(conn, rows)
         upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction (write-only)
+        # In key order, as the blocks: concurrent batches on one run then lock the latest-value
+        # rows in the same order on PostgreSQL and queue instead of deadlocking.
         conn.execute(
             self._latest_metric_upsert,
-            [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), r)) for r in latest.values()],
+            [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), latest[k])) for k in sorted(latest)],
         )
 
     def delete_tag(self, run_id: str, key: str) -> None:
