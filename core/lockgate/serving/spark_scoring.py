@@ -158,6 +158,10 @@ def spark_udf(
         if all(isinstance(c, str) for c in columns):
             check_columns(model, list(columns), engine="Spark")
             names = _columns_to_send(model, list(columns))
+            if not names:
+                raise InvalidArgument(
+                    f"None of the columns {list(columns)} is in the model's signature {schema.names() if schema else []}."
+                )
             return named_udf(names)(*names)
         return struct_udf(functions.struct(*columns))
 
