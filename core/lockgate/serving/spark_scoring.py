@@ -43,7 +43,7 @@ def _predictions_series(predictions: Any, rows: int, *, is_array: bool) -> Any:
                 f"The model returns {len(predictions.columns)} columns {list(predictions.columns)}; "
                 "use result_type='array<double>' to get them all."
             )
-        predictions = predictions.iloc[:, 0]
+        return predictions.iloc[:, 0].reset_index(drop=True)
     values = predictions.to_numpy() if isinstance(predictions, pd.Series) else np.asarray(predictions)
     if is_array:
         return pd.Series(list(values.reshape(rows, -1)))
@@ -145,7 +145,8 @@ def spark_udf(
         def score_columns(batches: Any) -> Any:
             return _score_batches(batches, shipped, is_array, names)
 
-        # PySpark reads the UDF's kind from these hints; typing.Tuple is what 3.5 recognises.
+        # PySpark reads the UDF's kind from these hints (one series per column); typing.Tuple,
+        # not tuple: older PySpark releases match the hint by the name "Tuple".
         score_columns.__annotations__ = {"batches": Iterator[typing.Tuple[pd.Series, ...]],  # noqa: UP006
                                          "return": Iterator[pd.Series]}
         return functions.pandas_udf(score_columns, returnType=parsed)
@@ -159,9 +160,8 @@ def spark_udf(
             check_columns(model, list(columns), engine="Spark")
             names = _columns_to_send(model, list(columns))
             if not names:
-                raise InvalidArgument(
-                    f"None of the columns {list(columns)} is in the model's signature {schema.names() if schema else []}."
-                )
+                wanted = schema.names() if schema else []
+                raise InvalidArgument(f"None of the columns {list(columns)} is in the model's signature {wanted}.")
             return named_udf(names)(*names)
         return struct_udf(functions.struct(*columns))
 
