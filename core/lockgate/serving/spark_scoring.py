@@ -1,9 +1,11 @@
 """A PySpark pandas UDF that scores with a model: one load per executor process.
 
 ``predict = spark_udf(spark, "models:/churn@champion")`` then
-``df.withColumn("score", predict(*df.columns))``. Columns are passed by name (as a struct),
-so the model sees them under their own names in its signature's order whatever order the
-call lists them in; called with no columns, the signature's input columns are used.
+``df.withColumn("score", predict(*df.columns))``. Columns named as strings reach the model
+under their own names in its signature's order whatever order the call lists them in (each
+column travels as its own Arrow array; a struct of them would cost a nested conversion per
+batch); ``Column`` objects travel as one struct, its fields named as Spark names them. Called
+with no columns, the signature's input columns are used.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from lockgate.serving.shipped import ShippedModel, check_columns, ship_model
 
 if TYPE_CHECKING:
     from lockgate.client import LockgateClient
+    from lockgate.models.pyfunc import PyFuncModel
 
 __all__ = ["spark_udf"]
 
@@ -51,9 +54,21 @@ def _predictions_series(predictions: Any, rows: int, *, is_array: bool) -> Any:
     return pd.Series(values.reshape(rows))
 
 
-def _score_batches(batches: Iterator[Any], shipped: ShippedModel, is_array: bool) -> Iterator[Any]:
+def _input_frame(batch: Any, names: list[str] | None) -> Any:
+    """The batch as the model's input: a struct arrives as a frame, columns as named series."""
+    import pandas as pd
+
+    if names is None:
+        return batch
+    series = (batch,) if isinstance(batch, pd.Series) else batch
+    return pd.DataFrame(dict(zip(names, series, strict=True)))
+
+
+def _score_batches(batches: Iterator[Any], shipped: ShippedModel, is_array: bool,
+                   names: list[str] | None = None) -> Iterator[Any]:
     model = shipped.load()
-    for frame in batches:
+    for batch in batches:
+        frame = _input_frame(batch, names)
         yield _predictions_series(model.predict(frame), len(frame), is_array=is_array)
 
 
@@ -81,6 +96,20 @@ def _result_type(result_type: Any) -> tuple[Any, bool]:
     return parsed, is_array
 
 
+def _columns_to_send(model: PyFuncModel, names: list[str]) -> list[str]:
+    """The named columns the model will read, in its signature's order.
+
+    A column-based signature with names reads only its own columns (the schema check drops
+    the rest), so those alone cross from the JVM; without one, every column goes, in call order.
+    """
+    schema = model.metadata.get_input_schema()
+    unique = list(dict.fromkeys(names))
+    if schema is None or schema.is_tensor or not schema.has_names:
+        return unique
+    given = set(unique)
+    return [name for name in schema.names() if name in given]
+
+
 def spark_udf(
     spark: Any,
     model_uri: str | os.PathLike[str],
@@ -102,23 +131,39 @@ def spark_udf(
     parsed, is_array = _result_type(result_type)
     model, shipped = ship_model(model_uri, client=client)
     schema = model.metadata.get_input_schema()
+    import typing
+
     import pandas as pd
 
-    def score(batches: Any) -> Any:
+    def score_struct(batches: Any) -> Any:
         return _score_batches(batches, shipped, is_array)
 
-    score.__annotations__ = {"batches": Iterator[pd.DataFrame], "return": Iterator[pd.Series]}
-    udf = functions.pandas_udf(score, returnType=parsed)
+    score_struct.__annotations__ = {"batches": Iterator[pd.DataFrame], "return": Iterator[pd.Series]}
+    struct_udf = functions.pandas_udf(score_struct, returnType=parsed)
+
+    def named_udf(names: list[str]) -> Any:
+        def score_columns(batches: Any) -> Any:
+            return _score_batches(batches, shipped, is_array, names)
+
+        # PySpark reads the UDF's kind from these hints (one series per column); typing.Tuple,
+        # not tuple: older PySpark releases match the hint by the name "Tuple".
+        score_columns.__annotations__ = {"batches": Iterator[typing.Tuple[pd.Series, ...]],  # noqa: UP006
+                                         "return": Iterator[pd.Series]}
+        return functions.pandas_udf(score_columns, returnType=parsed)
 
     def predict(*columns: Any) -> Any:
         if not columns:
             if schema is None or not schema.has_names:
                 raise InvalidArgument("This model has no column signature: pass the columns to score.")
             columns = tuple(schema.names())
-        names = [c for c in columns if isinstance(c, str)]
-        if len(names) == len(columns):
-            check_columns(model, names, engine="Spark")
-        return udf(functions.struct(*columns))
+        if all(isinstance(c, str) for c in columns):
+            check_columns(model, list(columns), engine="Spark")
+            names = _columns_to_send(model, list(columns))
+            if not names:
+                wanted = schema.names() if schema else []
+                raise InvalidArgument(f"None of the columns {list(columns)} is in the model's signature {wanted}.")
+            return named_udf(names)(*names)
+        return struct_udf(functions.struct(*columns))
 
     predict.__doc__ = f"The predictions of {os.fspath(model_uri)!r} for the given columns."
     return predict

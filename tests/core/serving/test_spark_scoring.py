@@ -55,6 +55,14 @@ def test_spark_udf_matches_local_batch(spark: Any, model_dir: Path, tmp_path: Pa
     # No columns: the signature's own.
     again = df.select(predict().alias("score")).toPandas()
     np.testing.assert_allclose(again["score"].to_numpy(), local["prediction"].to_numpy())
+    # Column objects (sent as one struct) and a column the signature lacks: the same predictions.
+    from pyspark.sql import functions
+
+    extra = df.withColumn("row_id", functions.monotonically_increasing_id())
+    by_column = extra.select(predict(*[functions.col(c) for c in extra.columns]).alias("score")).toPandas()
+    np.testing.assert_allclose(by_column["score"].to_numpy(), local["prediction"].to_numpy())
+    by_name = extra.select(predict("row_id", *df.columns).alias("score")).toPandas()
+    np.testing.assert_allclose(by_name["score"].to_numpy(), local["prediction"].to_numpy())
 
 
 def test_model_is_loaded_once_per_executor_process(spark: Any, tmp_path: Path) -> None:
@@ -76,6 +84,24 @@ def test_model_is_loaded_once_per_executor_process(spark: Any, tmp_path: Path) -
     assert counts.pop(str(os.getpid())) == 1  # the driver's copy checks the signature
     # Two cores: at most two Python workers, each loads once across the 8 partitions.
     assert 1 <= len(counts) <= 2 and all(n == 1 for n in counts.values()), counts
+
+
+def test_one_column_model_reads_only_its_column(spark: Any, tmp_path: Path) -> None:
+    import cloudpickle
+    import distributed_support
+    from pyspark.sql import functions
+
+    cloudpickle.register_pickle_by_value(distributed_support)
+    lockgate.pyfunc.save_model(tmp_path / "m", python_model=LoadCounter(str(tmp_path / "loads.txt")),
+                               input_example=pd.DataFrame({"a": [1.0]}))
+    frame = pd.DataFrame({"b": np.full(100, 1000.0), "a": np.arange(100.0)})
+    df = spark.createDataFrame(frame)
+    predict = lockgate.pyfunc.spark_udf(spark, str(tmp_path / "m"))
+    # The model sums its input's columns: "b" must not reach it, by name or as a struct field.
+    named = df.select(predict("b", "a").alias("s")).toPandas()["s"].to_numpy()
+    structed = df.select(predict(functions.col("b"), df["a"]).alias("s")).toPandas()["s"].to_numpy()
+    np.testing.assert_array_equal(named, frame["a"].to_numpy())
+    np.testing.assert_array_equal(structed, frame["a"].to_numpy())
 
 
 def test_signature_mismatches_are_named(spark: Any, model_dir: Path) -> None:
