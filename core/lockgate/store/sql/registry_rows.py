@@ -7,7 +7,7 @@ import functools
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, update
@@ -40,7 +40,7 @@ __all__ = [
     "AL", "EV", "GP", "MV", "MVT", "RM", "RMT", "RUNS",
     "append_events", "event_entity", "events_after", "has_rules", "holders_text", "model_entities",
     "move_events", "now_ms", "order",
-    "policy_record", "policy_row", "stmts", "version_entities",
+    "policy_record", "policy_row", "queue_events", "stmts", "version_entities",
 ]
 
 RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
@@ -87,7 +87,6 @@ def stmts() -> dict[str, Any]:
         "insert_version_tags": insert(MVT),
         "touch_model": update(RM).where(RM.c.id == mid).values(last_updated_time=bindparam("now")),
         "insert_event": insert(EV).returning(EV.c.id),
-        "insert_event_quiet": insert(EV),
         "version_tags": select(MVT.c.key, MVT.c.value).where(MVT.c.model_id == mid, MVT.c.version == ver),
         "version_aliases": select(AL.c.alias).where(AL.c.model_id == mid, AL.c.version == ver),
         "alias_row": select(MV).join(AL, and_(AL.c.model_id == MV.c.model_id, AL.c.version == MV.c.version))
@@ -210,26 +209,26 @@ _PG_EVENTS_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 def append_events(
     conn: Connection, dialect: str, events: Iterable[dict[str, Any]], *, returning: bool = True
 ) -> list[int]:
-    """Append events as the transaction's last writes (see _PG_EVENTS_LOCK).
+    """Append events as the transaction's last writes (see _PG_EVENTS_LOCK); their ids."""
+    with pipelined(conn):
+        ids = queue_events(conn, dialect, events)
+    return ids() if returning else []
 
-    On PostgreSQL (psycopg) the lock and the inserts go as one round trip (pipeline mode), and
-    with the writes before them when the caller's own ``pipelined`` block is still open.
-    """
+
+def queue_events(conn: Connection, dialect: str, events: Iterable[dict[str, Any]]) -> Callable[[], list[int]]:
+    """Append events as the transaction's last writes, inside the caller's ``pipelined`` block,
+    so on PostgreSQL (psycopg) they go in the round trip of the writes before them; returns
+    what reads their ids once the block has ended."""
     now = now_ms()
     rows = [_event_values(ev, now) for ev in events]
     if not rows:
-        return []
+        return list
     if dialect == "postgresql":
-        with pipelined(conn):
-            query_later(conn, text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EVENTS_LOCK},
-                        pg_sql=_PG_EVENTS_LOCK_SQL, pg_params=(_PG_EVENTS_LOCK,))
-            found = [query_later(conn, stmts()["insert_event"], values, pg_sql=_PG_INSERT_EVENT,
-                                 pg_params=tuple(values[c] for c in _EVENT_COLUMNS)) for values in rows]
-        return [r.fetchall()[0][0] for r in found] if returning else []
-    if not returning:
-        conn.execute(stmts()["insert_event_quiet"], rows)
-        return []
-    return [conn.execute(stmts()["insert_event"], values).scalar_one() for values in rows]
+        query_later(conn, text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EVENTS_LOCK},
+                    pg_sql=_PG_EVENTS_LOCK_SQL, pg_params=(_PG_EVENTS_LOCK,))
+    found = [query_later(conn, stmts()["insert_event"], values, pg_sql=_PG_INSERT_EVENT,
+                         pg_params=tuple(values[c] for c in _EVENT_COLUMNS)) for values in rows]
+    return lambda: [r.fetchall()[0][0] for r in found]
 
 
 def _event_values(ev: dict[str, Any], now: int) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from lockgate.store.sql.registry_rows import (
     order,
     policy_record,
     policy_row,
+    queue_events,
     stmts,
     version_entities,
 )
@@ -105,12 +106,16 @@ class SqlRegistryStore:
 
     def _append(self, conn: Connection, model_id: int, name: str, events: list[EventRecord], *,
                 now: int | None = None, returning: bool = True) -> list[int]:
+        return append_events(conn, self._dialect, self._own(model_id, name, events, now=now), returning=returning)
+
+    @staticmethod
+    def _own(model_id: int, name: str, events: list[EventRecord], *, now: int | None = None) -> list[EventRecord]:
         for ev in events:
             ev.setdefault("model_id", model_id)
             ev.setdefault("model_name", name)
             if now is not None:
                 ev.setdefault("time", now)
-        return append_events(conn, self._dialect, events, returning=returning)
+        return events
 
     def _touch_model(self, conn: Connection, model_id: int, now: int) -> None:
         conn.execute(stmts()["touch_model"], {"mid": model_id, "now": now})
@@ -299,17 +304,18 @@ class SqlRegistryStore:
 
     def _insert_version(self, conn: Connection, model_id: int, name: str, version: int, values: dict[str, Any],
                         *, tags: Sequence[tuple[str, str]], now: int, actor: str) -> None:
+        """Queue the version, its tags and its event (inside the caller's ``pipelined`` block)."""
         q = stmts()
         conn.execute(q["insert_version"], values)
         if tags:
             conn.execute(q["insert_version_tags"], [
                 {"model_id": model_id, "version": version, "key": k, "value": v} for k, v in tags])
         self._touch_model(conn, model_id, now)
-        self._append(conn, model_id, name, [{
+        queue_events(conn, self._dialect, self._own(model_id, name, [{
             "type": EventType.VERSION_CREATED, "version": version, "actor": actor, "time": now,
             "details": {"source": values["source"], "run_id": values["run_id"], "tags": dict(tags),
                         "description": values["description"]},
-        }], returning=False)
+        }]))
 
     def _keyed_version(self, conn: Connection, model_id: int, name: str, version: int, key: str | None,
                        source: str, run_id: str | None) -> ModelVersion:
@@ -461,7 +467,8 @@ class SqlRegistryStore:
                     write_move(conn, snap, target, current_stage=row.current_stage, archive=archive, now=now,
                                events=events)
                     self._touch_model(conn, model.id, now)
-                    return self._append(conn, model.id, name, events, now=now)
+                    ids = queue_events(conn, self._dialect, self._own(model.id, name, events, now=now))
+                return ids()
         except IntegrityError:
             raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
 
