@@ -55,7 +55,7 @@ def rejection_event(refusal: Refused, *, name: str, what: str, actor: str, reaso
     return event, error
 
 
-def _check_promotable(mv: ModelVersion, run: Run | None, target: GateTarget) -> None:
+def _check_promotable(mv: ModelVersion, run_status: str | None, target: GateTarget) -> None:
     if target.kind == "stage" and target.name in UNGUARDED_STAGES:
         return
     if mv.status is not ModelVersionStatus.READY:
@@ -63,27 +63,35 @@ def _check_promotable(mv: ModelVersion, run: Run | None, target: GateTarget) -> 
             f"Model version {mv.version} of {mv.name!r} is {mv.status.value}, not READY; "
             f"it cannot be moved to {target}"
         )
-    if run is not None and run.info.status in (RunStatus.FAILED, RunStatus.KILLED):
+    if run_status in (RunStatus.FAILED.value, RunStatus.KILLED.value):
         raise InvalidArgument(
-            f"Model version {mv.version} of {mv.name!r} comes from run {run.info.run_id}, which "
-            f"ended {run.info.status.value}; a failed run's model cannot be moved to {target}"
+            f"Model version {mv.version} of {mv.name!r} comes from run {mv.run_id}, which "
+            f"ended {run_status}; a failed run's model cannot be moved to {target}"
         )
 
 
 class MoveEngine:
     """Gate evaluation and gated moves over a ``RegistryStore``."""
 
-    def __init__(self, store: RegistryStore, read_run: RunReader, now: Callable[[], int]) -> None:
+    def __init__(self, store: RegistryStore, read_run: RunReader, now: Callable[[], int], *,
+                 shares_runs: Callable[[], bool] = lambda: False) -> None:
         self._store = store
         self._read_run = read_run
         self._now = now
+        self._shares_runs = shares_runs
 
     def evaluate(self, snap: MoveSnapshot, target: GateTarget, actor: str) -> GateDecision:
         """Every rule's verdict for the snapshot's candidate; InvalidArgument if not promotable."""
         candidate_run = champion_run = None
         run_problem = None
-        if snap.candidate.run_id:
+        run_status = None
+        if snap.candidate.run_id and snap.run_status_read and self._shares_runs():
+            # No rule reads the run: its status (read with the snapshot) is all a move needs,
+            # which spares a whole-run read (params, metrics, tags) per alias or stage move.
+            run_status = snap.candidate_run_status
+        elif snap.candidate.run_id:
             candidate_run, run_problem = self._read_run(snap.candidate.run_id)
+            run_status = candidate_run.info.status.value if candidate_run is not None else None
         if snap.policy is not None and snap.champion is not None and snap.champion.run_id:
             champion_run, _ = self._read_run(snap.champion.run_id)
         ctx = GateContext(
@@ -92,7 +100,7 @@ class MoveEngine:
             champion_is_last_holder=snap.champion_is_last_holder,
             approvals=snap.approvals, actor=actor, run_problem=run_problem,
         )
-        _check_promotable(snap.candidate, candidate_run, target)
+        _check_promotable(snap.candidate, run_status, target)
         return evaluate_policy(snap.policy, ctx, policy_version=snap.policy_version)
 
     def dry_run(self, name: str, version: int | str, target: GateTarget, actor: str) -> GateDecision:

@@ -70,12 +70,16 @@ class RegistryService(GatePolicyMixin):
     def __init__(self, store: RegistryStore, tracking_store: TrackingStore | None = None) -> None:
         self._rows = store
         self._tracking = tracking_store
-        self._moves = MoveEngine(store, self._get_run, _now_ms)
+        self._moves = MoveEngine(store, self._get_run, _now_ms, shares_runs=self._shares_runs)
 
     @property
     def tracking_store(self) -> TrackingStore | None:
         """The store runs are read from."""
         return self._tracking
+
+    def _shares_runs(self) -> bool:
+        """True when the runs live in the registry's own database (a gate may read them there)."""
+        return self.tracking_store is not None and self._rows.shares_database_with(self.tracking_store)
 
     def _get_run(self, run_id: str) -> tuple[Run | None, str | None]:
         store = self.tracking_store
@@ -359,12 +363,11 @@ class RegistryService(GatePolicyMixin):
     # ================================================================= aliases
     def _refuse_look_alike(self, name: str, alias: str) -> None:
         """InvalidArgument if ``alias`` is new and looks like a different guarded alias."""
-        holders = self._rows.model_holders(name)
-        if alias in holders.aliases or holders.is_guarded(GateTarget(kind="alias", name=alias)):
+        guarded = self._rows.guarded_aliases(name)
+        if alias in guarded:
             return
-        guarded = [t.name for t in holders.guarded_targets() if t.kind == "alias"]
-        twin = look_alike(alias, guarded)
-        if twin is not None:
+        twin = look_alike(alias, sorted(guarded))
+        if twin is not None and alias not in self._rows.model_holders(name).aliases:
             raise InvalidArgument(
                 f"Alias {alias!r} of {name!r} looks like the guarded alias {twin!r} (aliases are "
                 f"case-sensitive; models:/{name}@{alias} would not be gated); use {twin!r} or another name"

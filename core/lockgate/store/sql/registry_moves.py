@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from lockgate.errors import Conflict
 from lockgate.registry.entities import EventType, GateTarget, ModelVersionStage, RegistryEvent
@@ -23,6 +22,7 @@ from lockgate.store.sql.registry_rows import (
     AL,
     EV,
     MV,
+    RUNS,
     event_entity,
     has_rules,
     holders_text,
@@ -31,7 +31,7 @@ from lockgate.store.sql.registry_rows import (
     version_entities,
 )
 
-__all__ = ["read_move_snapshot", "target_holders", "write_move"]
+__all__ = ["check_holders", "read_move_snapshot", "target_holders", "write_move"]
 
 
 def target_holders(conn: Connection, model_id: int, target: GateTarget) -> tuple[int, ...]:
@@ -82,44 +82,48 @@ def read_move_snapshot(conn: Connection, model_id: int, name: str, row: Any, tar
         approvals = tuple(event_entity(e) for e in conn.execute(select(EV).where(
             EV.c.model_id == model_id, EV.c.version == version,
             EV.c.event_type == EventType.VERSION_APPROVED.value).order_by(EV.c.id)))
+    run_status = None
+    status_read = policy is None or not policy.rules
+    if status_read and row.run_id:
+        run_status = conn.execute(select(RUNS.c.status).where(RUNS.c.run_uuid == row.run_id)).scalar()
     return MoveSnapshot(
         model_id=model_id, model_name=name, candidate=entities[0], holders=holders,
         champion=entities[1] if len(entities) > 1 else None, champion_is_last_holder=last_holder,
         policy=policy, policy_version=prow.policy_version if prow else None,
         current_stage_guarded=current_guarded, approvals=approvals,
+        candidate_run_status=run_status, run_status_read=status_read,
     )
 
 
-def write_move(conn: Connection, snap: MoveSnapshot, target: GateTarget, *, archive: Sequence[int], now: int,
-               events: list[EventRecord]) -> None:
-    """Give ``target`` to the candidate (archiving ``archive``) if it still has the holders
-    ``snap`` saw; Conflict, writing nothing, otherwise."""
-    model_id, name, number = snap.model_id, snap.model_name, snap.candidate.version
-    holders = target_holders(conn, model_id, target)
+def check_holders(conn: Connection, snap: MoveSnapshot, target: GateTarget) -> None:
+    """Conflict, writing nothing, unless ``target`` still has the holders ``snap`` saw."""
+    holders = target_holders(conn, snap.model_id, target)
     if holders != snap.holders:
         raise Conflict(
-            f"{target} of {name!r} changed from {holders_text(snap.holders)} to {holders_text(holders)} while "
-            f"version {number} was being evaluated; nothing was changed, promote again to "
-            "evaluate against the new holder",
+            f"{target} of {snap.model_name!r} changed from {holders_text(snap.holders)} to "
+            f"{holders_text(holders)} while version {snap.candidate.version} was being evaluated; "
+            "nothing was changed, promote again to evaluate against the new holder",
             details={"expected": list(snap.holders), "found": list(holders)},
         )
+
+
+def write_move(conn: Connection, snap: MoveSnapshot, target: GateTarget, *, current_stage: str,
+               archive: Sequence[int], now: int, events: list[EventRecord]) -> None:
+    """Give ``target`` to the candidate (now in ``current_stage``), archiving ``archive``,
+    once ``check_holders`` passed. Writes only, so it may run in a ``pipelined`` block."""
+    model_id, number = snap.model_id, snap.candidate.version
     actor = events[0].get("actor", "") if events else ""
     if target.kind == "alias":
-        try:
-            if snap.holders:
-                conn.execute(update(AL).where(AL.c.model_id == model_id, AL.c.alias == target.name)
-                             .values(version=number, set_by=actor, set_time=now))
-            else:
-                conn.execute(insert(AL).values(model_id=model_id, alias=target.name, version=number,
-                                               set_by=actor, set_time=now))
-        except IntegrityError:
-            raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
-    else:
-        current = conn.execute(select(MV.c.current_stage).where(
-            MV.c.model_id == model_id, MV.c.version == number)).scalar_one()
-        conn.execute(update(MV).where(MV.c.model_id == model_id, MV.c.version == number)
-                     .values(current_stage=target.name, last_updated_time=now))
-        events[0].setdefault("details", {"from_stage": current, "to_stage": target.name})
-        if archive:
-            conn.execute(update(MV).where(MV.c.model_id == model_id, MV.c.version.in_(list(archive)))
-                         .values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_time=now))
+        if snap.holders:
+            conn.execute(update(AL).where(AL.c.model_id == model_id, AL.c.alias == target.name)
+                         .values(version=number, set_by=actor, set_time=now))
+        else:
+            conn.execute(insert(AL).values(model_id=model_id, alias=target.name, version=number,
+                                           set_by=actor, set_time=now))
+        return
+    conn.execute(update(MV).where(MV.c.model_id == model_id, MV.c.version == number)
+                 .values(current_stage=target.name, last_updated_time=now))
+    events[0].setdefault("details", {"from_stage": current_stage, "to_stage": target.name})
+    if archive:
+        conn.execute(update(MV).where(MV.c.model_id == model_id, MV.c.version.in_(list(archive)))
+                     .values(current_stage=ModelVersionStage.ARCHIVED.value, last_updated_time=now))

@@ -7,7 +7,7 @@ import functools
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, update
@@ -24,6 +24,7 @@ from lockgate.registry.entities import (
 )
 from lockgate.search.grammar import OrderBy
 from lockgate.search.sql import sort_key
+from lockgate.store.sql.engine import pipelined, query_later
 from lockgate.store.sql.registry_tables import (
     GatePolicyTable,
     ModelAliasTable,
@@ -39,7 +40,7 @@ __all__ = [
     "AL", "EV", "GP", "MV", "MVT", "RM", "RMT", "RUNS",
     "append_events", "event_entity", "events_after", "has_rules", "holders_text", "model_entities",
     "move_events", "now_ms", "order",
-    "policy_record", "policy_row", "stmts", "version_entities",
+    "policy_record", "policy_row", "queue_events", "stmts", "version_entities",
 ]
 
 RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
@@ -86,7 +87,6 @@ def stmts() -> dict[str, Any]:
         "insert_version_tags": insert(MVT),
         "touch_model": update(RM).where(RM.c.id == mid).values(last_updated_time=bindparam("now")),
         "insert_event": insert(EV).returning(EV.c.id),
-        "insert_event_quiet": insert(EV),
         "version_tags": select(MVT.c.key, MVT.c.value).where(MVT.c.model_id == mid, MVT.c.version == ver),
         "version_aliases": select(AL.c.alias).where(AL.c.model_id == mid, AL.c.version == ver),
         "alias_row": select(MV).join(AL, and_(AL.c.model_id == MV.c.model_id, AL.c.version == MV.c.version))
@@ -98,6 +98,9 @@ def stmts() -> dict[str, Any]:
         "policy": select(GP).where(GP.c.model_id == mid, GP.c.target_kind == bindparam("kind"),
                                    GP.c.target == bindparam("target"))
         .order_by(GP.c.policy_version.desc()).limit(1),
+        "alias_policies": select(GP.c.target, GP.c.policy).join(RM, RM.c.id == GP.c.model_id)
+        .where(RM.c.name == name, GP.c.target_kind == "alias")
+        .order_by(GP.c.target, GP.c.policy_version.desc()),
         "run_info": select(RUNS.c.run_uuid, RUNS.c.experiment_id, RUNS.c.artifact_uri)
         .where(RUNS.c.run_uuid == bindparam("run_id")),
     }
@@ -196,39 +199,55 @@ def model_entities(conn: Connection, rows: Sequence[Any]) -> list[RegisteredMode
     ]
 
 
+_EVENT_COLUMNS = ("event_type", "model_id", "model_name", "version", "alias", "stage", "from_version",
+                  "to_version", "actor", "time", "reason", "evidence", "override", "details")
+_PG_INSERT_EVENT = (f"INSERT INTO registry_events ({', '.join(_EVENT_COLUMNS)}) "
+                    f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))}) RETURNING id")
+_PG_EVENTS_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+
+
 def append_events(
     conn: Connection, dialect: str, events: Iterable[dict[str, Any]], *, returning: bool = True
 ) -> list[int]:
-    """Append events as the transaction's last writes (see _PG_EVENTS_LOCK)."""
-    rows = list(events)
-    if not rows:
-        return []
-    if dialect == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EVENTS_LOCK})
+    """Append events as the transaction's last writes (see _PG_EVENTS_LOCK); their ids."""
+    with pipelined(conn):
+        ids = queue_events(conn, dialect, events)
+    return ids() if returning else []
+
+
+def queue_events(conn: Connection, dialect: str, events: Iterable[dict[str, Any]]) -> Callable[[], list[int]]:
+    """Append events as the transaction's last writes, inside the caller's ``pipelined`` block,
+    so on PostgreSQL (psycopg) they go in the round trip of the writes before them; returns
+    what reads their ids once the block has ended."""
     now = now_ms()
-    ids = []
-    for ev in rows:
-        values = {
-            "event_type": ev["type"].value,
-            "model_id": ev.get("model_id"),
-            "model_name": ev["model_name"],
-            "version": ev.get("version"),
-            "alias": ev.get("alias"),
-            "stage": ev.get("stage"),
-            "from_version": ev.get("from_version"),
-            "to_version": ev.get("to_version"),
-            "actor": ev.get("actor") or "",
-            "time": ev.get("time") or now,
-            "reason": ev.get("reason"),
-            "evidence": json.dumps(ev["evidence"]) if ev.get("evidence") is not None else None,
-            "override": bool(ev.get("override", False)),
-            "details": json.dumps(ev["details"]) if ev.get("details") else None,
-        }
-        if returning:
-            ids.append(conn.execute(stmts()["insert_event"], values).scalar_one())
-        else:
-            conn.execute(stmts()["insert_event_quiet"], values)
-    return ids
+    rows = [_event_values(ev, now) for ev in events]
+    if not rows:
+        return list
+    if dialect == "postgresql":
+        query_later(conn, text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EVENTS_LOCK},
+                    pg_sql=_PG_EVENTS_LOCK_SQL, pg_params=(_PG_EVENTS_LOCK,))
+    found = [query_later(conn, stmts()["insert_event"], values, pg_sql=_PG_INSERT_EVENT,
+                         pg_params=tuple(values[c] for c in _EVENT_COLUMNS)) for values in rows]
+    return lambda: [r.fetchall()[0][0] for r in found]
+
+
+def _event_values(ev: dict[str, Any], now: int) -> dict[str, Any]:
+    return {
+        "event_type": ev["type"].value,
+        "model_id": ev.get("model_id"),
+        "model_name": ev["model_name"],
+        "version": ev.get("version"),
+        "alias": ev.get("alias"),
+        "stage": ev.get("stage"),
+        "from_version": ev.get("from_version"),
+        "to_version": ev.get("to_version"),
+        "actor": ev.get("actor") or "",
+        "time": ev.get("time") or now,
+        "reason": ev.get("reason"),
+        "evidence": json.dumps(ev["evidence"]) if ev.get("evidence") is not None else None,
+        "override": bool(ev.get("override", False)),
+        "details": json.dumps(ev["details"]) if ev.get("details") else None,
+    }
 
 
 def event_entity(row: Any) -> RegistryEvent:

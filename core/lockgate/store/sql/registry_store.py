@@ -36,8 +36,8 @@ from lockgate.registry.persistence import (
 from lockgate.registry.validation import UNGUARDED_STAGES, validate_model_name
 from lockgate.search.grammar import Comparison, OrderBy
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
-from lockgate.store.sql.engine import get_engine, read_connection, write_connection
-from lockgate.store.sql.registry_moves import read_move_snapshot, write_move
+from lockgate.store.sql.engine import get_engine, pipelined, read_connection, write_connection
+from lockgate.store.sql.registry_moves import check_holders, read_move_snapshot, write_move
 from lockgate.store.sql.registry_rows import (
     AL,
     EV,
@@ -55,6 +55,7 @@ from lockgate.store.sql.registry_rows import (
     order,
     policy_record,
     policy_row,
+    queue_events,
     stmts,
     version_entities,
 )
@@ -105,12 +106,16 @@ class SqlRegistryStore:
 
     def _append(self, conn: Connection, model_id: int, name: str, events: list[EventRecord], *,
                 now: int | None = None, returning: bool = True) -> list[int]:
+        return append_events(conn, self._dialect, self._own(model_id, name, events, now=now), returning=returning)
+
+    @staticmethod
+    def _own(model_id: int, name: str, events: list[EventRecord], *, now: int | None = None) -> list[EventRecord]:
         for ev in events:
             ev.setdefault("model_id", model_id)
             ev.setdefault("model_name", name)
             if now is not None:
                 ev.setdefault("time", now)
-        return append_events(conn, self._dialect, events, returning=returning)
+        return events
 
     def _touch_model(self, conn: Connection, model_id: int, now: int) -> None:
         conn.execute(stmts()["touch_model"], {"mid": model_id, "now": now})
@@ -136,6 +141,15 @@ class SqlRegistryStore:
         """Who holds which alias and stage of ``name`` now, and which targets are guarded."""
         with read_connection(self.engine) as conn:
             return self._holders(conn, self._model_row(conn, name))
+
+    def guarded_aliases(self, name: str) -> frozenset[str]:
+        """The aliases of ``name`` whose policy in force has rules (none for an unknown model),
+        in one query: setting an alias checks it against them on every call."""
+        rows: dict[str, Any] = {}
+        with read_connection(self.engine) as conn:
+            for r in conn.execute(stmts()["alias_policies"], {"name": name}):
+                rows.setdefault(r.target, r)  # newest version first
+        return frozenset(alias for alias, row in rows.items() if has_rules(row))
 
     # ======================================================= registered models
     def create_model(self, name: str, *, description: str | None, tags: Sequence[tuple[str, str]],
@@ -272,28 +286,36 @@ class SqlRegistryStore:
             if existing is not None:
                 return self._keyed_version(conn, model.id, name, existing, idempotency_key, source, run_id)
             version = latest + 1
-            conn.execute(q["insert_version"], {
-                "model_id": model.id, "version": version, "source": source,
-                "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
-                "run_link": run_link, "status": ModelVersionStatus.READY.value,
-                "status_message": None, "current_stage": ModelVersionStage.NONE.value,
-                "description": description, "user_id": actor, "creation_time": now,
-                "last_updated_time": now, "deleted_time": None, "idempotency_key": idempotency_key,
-            })
-            if tags:
-                conn.execute(q["insert_version_tags"], [
-                    {"model_id": model.id, "version": version, "key": k, "value": v} for k, v in tags])
-            self._touch_model(conn, model.id, now)
-            self._append(conn, model.id, name, [{
-                "type": EventType.VERSION_CREATED, "version": version, "actor": actor, "time": now,
-                "details": {"source": source, "run_id": run_id, "tags": dict(tags), "description": description},
-            }], returning=False)
+            with pipelined(conn):  # the writes and the event as one round trip on PostgreSQL
+                self._insert_version(conn, model.id, name, version, {
+                    "model_id": model.id, "version": version, "source": source,
+                    "storage_location": storage_location, "run_id": run_id, "experiment_id": experiment_id,
+                    "run_link": run_link, "status": ModelVersionStatus.READY.value,
+                    "status_message": None, "current_stage": ModelVersionStage.NONE.value,
+                    "description": description, "user_id": actor, "creation_time": now,
+                    "last_updated_time": now, "deleted_time": None, "idempotency_key": idempotency_key,
+                }, tags=tags, now=now, actor=actor)
         return ModelVersion(
             name=name, version=version, source=source, storage_location=storage_location, run_id=run_id,
             run_link=run_link, experiment_id=experiment_id, description=description, user_id=actor,
             creation_timestamp=now, last_updated_timestamp=now, tags=dict(tags),
             idempotency_key=idempotency_key,
         )
+
+    def _insert_version(self, conn: Connection, model_id: int, name: str, version: int, values: dict[str, Any],
+                        *, tags: Sequence[tuple[str, str]], now: int, actor: str) -> None:
+        """Queue the version, its tags and its event (inside the caller's ``pipelined`` block)."""
+        q = stmts()
+        conn.execute(q["insert_version"], values)
+        if tags:
+            conn.execute(q["insert_version_tags"], [
+                {"model_id": model_id, "version": version, "key": k, "value": v} for k, v in tags])
+        self._touch_model(conn, model_id, now)
+        queue_events(conn, self._dialect, self._own(model_id, name, [{
+            "type": EventType.VERSION_CREATED, "version": version, "actor": actor, "time": now,
+            "details": {"source": values["source"], "run_id": values["run_id"], "tags": dict(tags),
+                        "description": values["description"]},
+        }]))
 
     def _keyed_version(self, conn: Connection, model_id: int, name: str, version: int, key: str | None,
                        source: str, run_id: str | None) -> ModelVersion:
@@ -433,14 +455,22 @@ class SqlRegistryStore:
         """Move the candidate to ``target`` (archiving ``archive``) if the target still has the
         holders ``snap`` saw; Conflict, changing nothing, otherwise. Returns the event ids."""
         name, number = snap.model_name, snap.candidate.version
-        with write_connection(self.engine) as conn:
-            model = self._model_row(conn, name, lock=True)
-            if model.id != snap.model_id:
-                raise Conflict(f"Registered model {name!r} was replaced during the promotion; retry")
-            self._version_row(conn, model.id, name, number)
-            write_move(conn, snap, target, archive=archive, now=now, events=events)
-            self._touch_model(conn, model.id, now)
-            return self._append(conn, model.id, name, events, now=now)
+        try:
+            with write_connection(self.engine) as conn:
+                model = self._model_row(conn, name, lock=True)
+                if model.id != snap.model_id:
+                    raise Conflict(f"Registered model {name!r} was replaced during the promotion; retry")
+                row = self._version_row(conn, model.id, name, number)
+                check_holders(conn, snap, target)
+                # The writes and the audit events go as one round trip on PostgreSQL.
+                with pipelined(conn):
+                    write_move(conn, snap, target, current_stage=row.current_stage, archive=archive, now=now,
+                               events=events)
+                    self._touch_model(conn, model.id, now)
+                    ids = queue_events(conn, self._dialect, self._own(model.id, name, events, now=now))
+                return ids()
+        except IntegrityError:
+            raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
 
     # ================================================================ policies
     def get_policy(self, name: str, target: GateTarget, *, policy_version: int | None) -> GatePolicyRecord | None:
