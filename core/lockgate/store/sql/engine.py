@@ -168,6 +168,9 @@ def pipelined(conn: Connection) -> Iterator[None]:
         invalidated = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None))
         if invalidated:
             conn.invalidate(exc)
+            # As SQLAlchemy does on a disconnect it sees itself: the pool's other connections
+            # died with this one (a restart, a terminated backend), so none is handed out again.
+            conn.engine.dispose(close=False)
         raise DBAPIError.instance(
             None, None, exc, dbapi.Error, connection_invalidated=invalidated, dialect=conn.dialect
         ) from exc
