@@ -159,10 +159,12 @@ export function VersionPage({ name, version }) {
       {evaluations.length === 0 && <p class="muted">No gate has judged this version yet.</p>}
       {evaluations.map((e) => <Evaluation key={e.id} event={e} />)}
       <h2>Approvals ({approvals.length})</h2>
-      <ul data-testid="approvals">
-        {approvals.map((a) => <li key={a.id}>{a.actor} <span class="muted">{fmtTime(a.timestamp)}</span>{a.details && a.details.comment ? `: ${a.details.comment}` : ""}</li>)}
-        {approvals.length === 0 && <li class="muted">None</li>}
-      </ul>
+      {approvals.length === 0 && <p class="muted" data-testid="approvals">No one has approved this version yet.</p>}
+      {approvals.length > 0 && (
+        <ul data-testid="approvals">
+          {approvals.map((a) => <li key={a.id}>{a.actor} <span class="muted">{fmtTime(a.timestamp)}</span>{a.details && a.details.comment ? `: ${a.details.comment}` : ""}</li>)}
+        </ul>
+      )}
       <h2>Lineage</h2>
       <Lineage lineage={lineage} run={run} />
       <h2>MLmodel</h2>
