@@ -6,6 +6,7 @@ import { api } from "../api.js";
 import { fmtTime, fmtValue, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useEventCursor } from "../components/useEventCursor.js";
+import { Uri } from "../components/Uri.jsx";
 import { targetLabel, verdictOf, VerdictTable } from "../components/Verdicts.jsx";
 import { VersionActions } from "./VersionActions.jsx";
 import { ErrorBox, NotFoundPage } from "./NotFound.jsx";
@@ -136,7 +137,7 @@ export function VersionPage({ name, version }) {
         <dt>Stage</dt><dd data-testid="version-stage">{stageName(mv.current_stage) || <span class="muted">no stage</span>}</dd>
         <dt>Aliases</dt><dd data-testid="version-aliases">{mv.aliases.map((a) => "@" + a).join(", ") || "none"}</dd>
         <dt>Tags</dt><dd>{Object.entries(mv.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}</dd>
-        <dt>Source</dt><dd class="clip">{mv.source}</dd>
+        <dt>Source</dt><dd><Uri value={mv.source} testId="version-source" /></dd>
         <dt>Created by</dt><dd>{mv.user_id}</dd>
         <dt>Created</dt><dd>{fmtTime(mv.creation_timestamp)}</dd>
         {mv.description && <><dt>Description</dt><dd>{mv.description}</dd></>}
