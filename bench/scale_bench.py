@@ -189,14 +189,12 @@ def fill_series(engine: Any, run_id: str, points: int, t0: int) -> float:
     _write(engine, [("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) SELECT run_uuid, "
                      f"key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = '{run_id}' AND key = 'loss' "
                      f"AND step = {points - 1}")])
-    try:  # the chart's per-block min/max (Lockgate with metric_blocks), which log_batch keeps
-        from lockgate.store.sql.engine import write_connection
-        from lockgate.store.sql.metric_blocks import rebuild_blocks
-    except ImportError:
-        pass
-    else:
-        with write_connection(engine) as conn:
-            rebuild_blocks(conn, [run_id])
+    # The chart's per-block min/max, which log_batch keeps for logged points.
+    from lockgate.store.sql.engine import write_connection
+    from lockgate.store.sql.metric_blocks import rebuild_blocks
+
+    with write_connection(engine) as conn:
+        rebuild_blocks(conn, [run_id])
     return points / (time.perf_counter() - start)
 
 

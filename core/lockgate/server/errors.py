@@ -133,7 +133,6 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 # SQLSTATEs (PostgreSQL) and result codes (SQLite) of a database that refuses every write.
 _READ_ONLY_SQLSTATES = frozenset({"25006"})
 _FULL_SQLSTATES = frozenset({"53100", "53200", "54000"})
-_DOWN_SQLSTATE_CLASSES = ("08", "57P")
 
 
 def database_fault(exc: BaseException) -> tuple[int, str, str] | None:
@@ -162,8 +161,9 @@ def database_fault(exc: BaseException) -> tuple[int, str, str] | None:
             f"The database is out of space, so nothing was written: {reason}. "
             "An operator must free space or raise the limit."
         )
-    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
-    if (lost or sqlstate.startswith(_DOWN_SQLSTATE_CLASSES)
+    from lockgate.store.sql.engine import is_disconnect
+
+    if (is_disconnect(exc)
             or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
                                 sa_exc.DisconnectionError))):
         return 503, "TEMPORARILY_UNAVAILABLE", (

@@ -165,6 +165,9 @@ def test_version_page_actions_change_the_registry_as_the_cli_does(reg: dict[str,
     page = bp.goto("/models/churn/versions/3")
     page.get_by_test_id("version-actions").wait_for()
     page.get_by_test_id("dry-run-@champion").get_by_text("would be refused").wait_for()
+    assert page.get_by_test_id("approvals").inner_text() == "No one has approved this version yet."
+    # the source is shown whole (line breaks after '/' only), so it copies as it was registered
+    assert page.get_by_test_id("version-source").inner_text() == reg["client"].get_model_version("churn", 3).source
     page.get_by_label("Approval comment").fill("ship it")
     page.get_by_role("button", name="Approve").click()
     assert "Approved by dana." in _outcome(page)

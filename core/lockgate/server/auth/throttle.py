@@ -10,12 +10,11 @@ live in the worker's memory: with N workers a client gets up to N times the budg
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
 
-from lockgate.errors import InvalidArgument
+from lockgate.settings import env_float
 
 __all__ = ["LoginThrottle", "ThrottleSettings", "TooManyAttempts"]
 
@@ -28,19 +27,6 @@ class TooManyAttempts(Exception):
     def __init__(self, retry_after: int, what: str) -> None:
         super().__init__(f"Too many failed logins for {what}; retry in {retry_after} s.")
         self.retry_after = retry_after
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise InvalidArgument(f"{name} must not be negative, not {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -58,12 +44,13 @@ class ThrottleSettings:
         """Settings from the environment; unset variables keep the defaults. 0 failures = off."""
         d = cls()
         return cls(
-            max_failures_per_user=int(_env_number("LOCKGATE_AUTH_LOGIN_MAX_FAILURES", d.max_failures_per_user)),
-            max_failures_per_address=int(_env_number("LOCKGATE_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS",
-                                                     d.max_failures_per_address)),
-            window_s=_env_number("LOCKGATE_AUTH_LOGIN_WINDOW_SECONDS", d.window_s),
-            lockout_s=_env_number("LOCKGATE_AUTH_LOGIN_LOCKOUT_SECONDS", d.lockout_s),
-            max_lockout_s=_env_number("LOCKGATE_AUTH_LOGIN_MAX_LOCKOUT_SECONDS", d.max_lockout_s),
+            max_failures_per_user=int(env_float("LOCKGATE_AUTH_LOGIN_MAX_FAILURES", d.max_failures_per_user,
+                                                minimum=0)),
+            max_failures_per_address=int(env_float("LOCKGATE_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                                                   d.max_failures_per_address, minimum=0)),
+            window_s=env_float("LOCKGATE_AUTH_LOGIN_WINDOW_SECONDS", d.window_s, minimum=0),
+            lockout_s=env_float("LOCKGATE_AUTH_LOGIN_LOCKOUT_SECONDS", d.lockout_s, minimum=0),
+            max_lockout_s=env_float("LOCKGATE_AUTH_LOGIN_MAX_LOCKOUT_SECONDS", d.max_lockout_s, minimum=0),
         )
 
 

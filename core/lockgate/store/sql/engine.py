@@ -22,7 +22,9 @@ from lockgate.errors import InvalidArgument, ServiceUnavailable
 
 __all__ = [
     "dispose_engines",
+    "drop_if_disconnected",
     "get_engine",
+    "is_disconnect",
     "is_sqlite",
     "pipelined",
     "query_later",
@@ -36,6 +38,8 @@ _lock = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A fixed key for PostgreSQL's advisory lock that serializes migrations.
 _PG_MIGRATION_LOCK = 0x10C6A7E
+# SQLSTATE classes of a connection that is gone: 08 connection exception, 57P operator intervention.
+_DISCONNECT_SQLSTATE_CLASSES = ("08", "57P")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -165,15 +169,33 @@ def pipelined(conn: Connection) -> Iterator[None]:
         with driver.pipeline():
             yield
     except dbapi.Error as exc:  # raised by the sync, outside SQLAlchemy's own handling
-        invalidated = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None))
-        if invalidated:
-            conn.invalidate(exc)
-            # As SQLAlchemy does on a disconnect it sees itself: the pool's other connections
-            # died with this one (a restart, a terminated backend), so none is handed out again.
-            conn.engine.dispose(close=False)
+        invalidated = drop_if_disconnected(conn, exc)
         raise DBAPIError.instance(
             None, None, exc, dbapi.Error, connection_invalidated=invalidated, dialect=conn.dialect
         ) from exc
+
+
+def is_disconnect(exc: BaseException, *, conn: Connection | None = None) -> bool:
+    """True when ``exc`` (SQLAlchemy's or the driver's) means the database connection is gone:
+    a restart, a failover, a terminated backend. Given the ``conn`` that raised a driver error,
+    the dialect's own test of that connection counts too."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig: Any = getattr(exc, "orig", None) or exc
+    if str(getattr(orig, "sqlstate", "") or "").startswith(_DISCONNECT_SQLSTATE_CLASSES):
+        return True
+    return conn is not None and bool(conn.dialect.is_disconnect(orig, conn.connection.dbapi_connection, None))
+
+
+def drop_if_disconnected(conn: Connection, exc: BaseException) -> bool:
+    """If ``exc`` says ``conn`` lost its database, invalidate it and renew the engine's pool; True then."""
+    if not is_disconnect(exc, conn=conn):
+        return False
+    conn.invalidate(exc)
+    # As SQLAlchemy does on a disconnect it sees itself: the pool's other connections died
+    # with this one (a restart, a terminated backend), so none is handed out again.
+    conn.engine.dispose(close=False)
+    return True
 
 
 def query_later(conn: Connection, statement: Any, params: dict[str, Any], *, pg_sql: str,

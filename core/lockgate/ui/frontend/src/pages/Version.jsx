@@ -6,6 +6,7 @@ import { api } from "../api.js";
 import { fmtTime, fmtValue, stageName } from "../format.js";
 import { Link, modelHref } from "../router.jsx";
 import { useEventCursor } from "../components/useEventCursor.js";
+import { Uri } from "../components/Uri.jsx";
 import { targetLabel, verdictOf, VerdictTable } from "../components/Verdicts.jsx";
 import { VersionActions } from "./VersionActions.jsx";
 import { ErrorBox, NotFoundPage } from "./NotFound.jsx";
@@ -136,7 +137,7 @@ export function VersionPage({ name, version }) {
         <dt>Stage</dt><dd data-testid="version-stage">{stageName(mv.current_stage) || <span class="muted">no stage</span>}</dd>
         <dt>Aliases</dt><dd data-testid="version-aliases">{mv.aliases.map((a) => "@" + a).join(", ") || "none"}</dd>
         <dt>Tags</dt><dd>{Object.entries(mv.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}</dd>
-        <dt>Source</dt><dd class="clip">{mv.source}</dd>
+        <dt>Source</dt><dd><Uri value={mv.source} testId="version-source" /></dd>
         <dt>Created by</dt><dd>{mv.user_id}</dd>
         <dt>Created</dt><dd>{fmtTime(mv.creation_timestamp)}</dd>
         {mv.description && <><dt>Description</dt><dd>{mv.description}</dd></>}
@@ -159,10 +160,12 @@ export function VersionPage({ name, version }) {
       {evaluations.length === 0 && <p class="muted">No gate has judged this version yet.</p>}
       {evaluations.map((e) => <Evaluation key={e.id} event={e} />)}
       <h2>Approvals ({approvals.length})</h2>
-      <ul data-testid="approvals">
-        {approvals.map((a) => <li key={a.id}>{a.actor} <span class="muted">{fmtTime(a.timestamp)}</span>{a.details && a.details.comment ? `: ${a.details.comment}` : ""}</li>)}
-        {approvals.length === 0 && <li class="muted">None</li>}
-      </ul>
+      {approvals.length === 0 && <p class="muted" data-testid="approvals">No one has approved this version yet.</p>}
+      {approvals.length > 0 && (
+        <ul data-testid="approvals">
+          {approvals.map((a) => <li key={a.id}>{a.actor} <span class="muted">{fmtTime(a.timestamp)}</span>{a.details && a.details.comment ? `: ${a.details.comment}` : ""}</li>)}
+        </ul>
+      )}
       <h2>Lineage</h2>
       <Lineage lineage={lineage} run={run} />
       <h2>MLmodel</h2>
