@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import text
 
-from lockgate.store.sql.batch_writes import pg_column_arrays
+from lockgate.store.sql.batch_writes import pg_array_literals
 from lockgate.store.sql.tables import MetricBlockTable, core_table
 
 __all__ = [
@@ -73,7 +73,7 @@ def _upsert_sql(mark: str, *, pg_arrays: bool = False) -> str:
     rows = f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
     if pg_arrays:
         types = ("text", "text") + ("int8",) * 4 + ("float8", "int8", "int8") * 2
-        rows = f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)})"
+        rows = f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
     return (f"INSERT INTO metric_blocks ({', '.join(_COLUMNS)}) {rows} "
             f"ON CONFLICT (run_uuid, key, block) DO UPDATE SET {', '.join(sets)}")
 
@@ -112,7 +112,7 @@ def upsert_blocks(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
         # its rows in the arrays' order).
         ordered = [blocks[k] for k in sorted(blocks)]
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-            conn.exec_driver_sql(_PG_UPSERT_ARRAYS, pg_column_arrays(ordered, floats=(6, 9)))
+            conn.exec_driver_sql(_PG_UPSERT_ARRAYS, pg_array_literals(ordered, "ttiiiifiifii"))
         else:
             conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], [tuple(b) for b in ordered])
 
