@@ -10,7 +10,8 @@ tracking_bench's two bulk workloads over keep-alive connections: **w2a** (one ru
 ``--steps`` steps in ``runs/log-batch`` calls of 1,000 points, the exact bodies of
 tracking_bench) and **w6** (tracking_bench's own ``w6_concurrency``: 8 threads, each its own
 run, ``runs/log-batch`` calls of 100 points). Prints one line per run with the load average,
-and at the end the median and best per tree.
+and at the end the median and best per tree, with the server process' CPU time per 1,000
+points (read from /proc), the figure that carries over from a loaded machine.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ def _start(src: Path, uri: str, tmp: Path):
     raise SystemExit((tmp / f"server-{port}.log").read_text())
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the server process has used: unlike throughput, it hardly
+    depends on how busy the shared machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _w2a(tb, url: str, exp_id: str, steps: int) -> tuple[float, float]:
     """Points/s and p50 ms per 1,000-point call, with tracking_bench's bodies."""
     c = tb.Client(url)
@@ -92,7 +100,8 @@ def main() -> None:
     tb = _load_tracking_bench(args.bench)
     tb.Client.conn_mode = "keepalive"
     trees = [(label, Path(path).resolve()) for label, path in (s.split("=", 1) for s in args.src)]
-    results: dict[str, dict[str, list[float]]] = {label: {"w2a": [], "w6": []} for label, _ in trees}
+    results: dict[str, dict[str, list[float]]] = {
+        label: {"w2a": [], "w6": [], "w2a_cpu": [], "w6_cpu": []} for label, _ in trees}
     with tempfile.TemporaryDirectory(prefix="bulk-write-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for round_no in range(args.rounds):
@@ -104,14 +113,23 @@ def main() -> None:
                     exp_id = c.create_experiment(f"bulk-{label}-{round_no}-{time.time_ns()}")
                     _w2a(tb, url, exp_id, 400)  # warm-up: imports, prepared statements
                     load = _loadavg()
+                    cpu0 = _cpu_s(proc.pid)
                     w2a, p50 = _w2a(tb, url, exp_id, args.steps)
+                    cpu1 = _cpu_s(proc.pid)
                     w6 = tb.w6_concurrency(url, f"bulk-{label}", args.scale, exp_id)
+                    cpu2 = _cpu_s(proc.pid)
+                    # Server CPU per 1,000 points (w6's run creation is in it, negligibly).
+                    w2a_cpu = (cpu1 - cpu0) * 1e6 / (args.steps * 5)
+                    w6_cpu = (cpu2 - cpu1) * 1e6 / w6["points_ok"]
+                    results[label]["w2a_cpu"].append(w2a_cpu)
+                    results[label]["w6_cpu"].append(w6_cpu)
                     if w6["errors"]:
                         raise SystemExit(f"{label}: w6 errors {w6['error_samples']}")
                     results[label]["w2a"].append(w2a)
                     results[label]["w6"].append(w6["points_per_s"])
                     print(f"round {round_no} {label:>6}: w2a {w2a:9,.0f} points/s (p50 {p50:5.1f} ms/call)  "
-                          f"w6 {w6['points_per_s']:9,.0f} points/s (p50 {w6['p50_ms']:5.1f} ms)  "
+                          f"w6 {w6['points_per_s']:9,.0f} points/s (p50 {w6['p50_ms']:5.1f} ms)  server CPU per 1,000 "
+                          f"points: w2a {w2a_cpu:4.1f} ms, w6 {w6_cpu:4.1f} ms  "
                           f"load {load} -> {_loadavg()}", flush=True)
                 finally:
                     proc.terminate()
@@ -119,7 +137,9 @@ def main() -> None:
                     _drop_db(uri, args.pg)
     for label, figures in results.items():
         print(f"{label:>6}: w2a median {statistics.median(figures['w2a']):,.0f} best {max(figures['w2a']):,.0f}; "
-              f"w6 median {statistics.median(figures['w6']):,.0f} best {max(figures['w6']):,.0f} points/s")
+              f"w6 median {statistics.median(figures['w6']):,.0f} best {max(figures['w6']):,.0f} points/s; "
+              f"server CPU per 1,000 points median: w2a {statistics.median(figures['w2a_cpu']):.1f} ms, "
+              f"w6 {statistics.median(figures['w6_cpu']):.1f} ms")
 
 
 if __name__ == "__main__":
