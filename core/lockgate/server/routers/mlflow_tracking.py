@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from lockgate.entities import Dataset, DatasetInput, Metric, Param, RunTag
+from lockgate.entities import Dataset, DatasetInput, Metric, Param, RunTag, metrics_from_values
 from lockgate.errors import NotFound
 from lockgate.server import mlflow_schemas as s
 from lockgate.server.auth.authorizer import Authorizer
@@ -201,11 +201,7 @@ def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRout
     @router.post("/runs/log-batch")
     def log_batch(body: s.LogBatch, store: StoreDep, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
         authz.require(Op.LOG_BATCH, body.rid)
-        construct_metric, construct_param, construct_tag = (
-            Metric.model_construct,
-            Param.model_construct,
-            RunTag.model_construct,
-        )
+        construct_param, construct_tag = Param.model_construct, RunTag.model_construct
         metrics = body.metrics
         linked = _model_links(body.rid, metrics)
         if linked:  # points re-sent only to link them to a model are not logged to the run again
@@ -214,7 +210,7 @@ def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRout
             metrics = [m for m in metrics if id(m) not in held]
         store.log_batch(
             body.rid,
-            metrics=[construct_metric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step) for m in metrics],
+            metrics=metrics_from_values([(m.key, m.value, m.timestamp, m.step) for m in metrics]),
             params=[construct_param(key=p.key, value=p.value) for p in body.params],
             tags=[construct_tag(key=t.key, value=t.value) for t in body.tags],
         )

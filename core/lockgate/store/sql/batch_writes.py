@@ -14,7 +14,7 @@ from lockgate.entities import Param
 from lockgate.errors import InvalidArgument
 from lockgate.store.sql.engine import query_later
 
-__all__ = ["insert_metric_rows", "queue_params"]
+__all__ = ["insert_metric_rows", "pg_array_literals", "queue_params", "upsert_latest_metrics"]
 
 # 6 variables a row: 3,000 per statement, under SQLite's limit of 32,766 (999 before 3.32).
 _SQLITE_ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 166
@@ -24,14 +24,27 @@ _sqlite_chunk_sql: dict[tuple[str, int], str] = {}
 # The same lookup as the store's ``_param_select``, for psycopg's pipeline.
 _PG_PARAM_VALUES = "SELECT key, value FROM params WHERE run_uuid = %s AND key = ANY(%s)"
 
+# A batch's metric rows as one statement over one array per column: a single Bind/Execute for
+# PostgreSQL instead of one per row (psycopg's pipelined executemany spent as much Python on the
+# 1,000 messages as PostgreSQL spent inserting). Rows keep the arrays' order; the arrays travel
+# as literals (``pg_array_literals``). COPY is as fast but cannot run in the pipeline that
+# carries the rest of the batch.
+_PG_INSERT_METRICS = (
+    "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::bool[], %s::int8[], %s::int8[])"
+)
+
 
 def insert_metric_rows(conn: Connection, rows: Sequence[tuple[Any, ...]], *, single_row_sql: str) -> None:
     """Insert ``(run_uuid, key, value, is_nan, timestamp, step)`` rows with raw DB-API calls
     (``single_row_sql`` inserts one row): SQLAlchemy's per-row parameter processing would cost
     more than the insert itself."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        conn.exec_driver_sql(_PG_INSERT_METRICS, pg_array_literals(rows, "ttfbii"))
+        return
     if conn.dialect.name != "sqlite":
-        # psycopg pipelines executemany; PostgreSQL's own per-row work dominates (measured: one
-        # INSERT ... SELECT FROM unnest() of 1,000 rows took as long).
         conn.exec_driver_sql(single_row_sql, list(rows))
         return
     # SQLite: one multi-row INSERT per chunk is ~10x faster than sqlite3's executemany, which
@@ -43,6 +56,69 @@ def insert_metric_rows(conn: Connection, rows: Sequence[tuple[Any, ...]], *, sin
             sql = single_row_sql + _SQLITE_ROW_MARKS * (len(chunk) - 1)
             _sqlite_chunk_sql[(single_row_sql, len(chunk))] = sql
         conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+
+
+# The store's latest-value upsert over arrays, with the same rule (highest step, then
+# timestamp, then value; on a full tie the stored value stays).
+_PG_UPSERT_LATEST = (
+    "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::bool[], %s::int8[], %s::int8[]) "
+    "ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, "
+    "timestamp = excluded.timestamp, step = excluded.step "
+    "WHERE excluded.step > latest_metrics.step "
+    "OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) "
+    "OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp "
+    "AND excluded.value > latest_metrics.value)"
+)
+_METRIC_COLUMNS = ("run_uuid", "key", "value", "is_nan", "timestamp", "step")
+
+
+def upsert_latest_metrics(conn: Connection, rows: Sequence[tuple[Any, ...]], *, statement: Any) -> None:
+    """Fold each key's newest row of a batch ``(run_uuid, key, value, is_nan, timestamp, step)``,
+    one row per key, into ``latest_metrics`` (``statement``: the store's upsert of one row)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        conn.exec_driver_sql(_PG_UPSERT_LATEST, pg_array_literals(rows, "ttfbii"))
+        return
+    conn.execute(statement, [dict(zip(_METRIC_COLUMNS, row)) for row in rows])
+
+
+def pg_array_literals(rows: Sequence[Sequence[Any]], kinds: str) -> tuple[str, ...]:
+    """The columns of ``rows`` as PostgreSQL array literals (``{...}``), for an ``unnest`` of
+    ``%s::<type>[]`` parameters; ``kinds`` names each column's kind: ``t`` text, ``f`` float8,
+    ``i`` int8, ``b`` bool. None is NULL.
+
+    Text that PostgreSQL parses in C: psycopg's list dumpers (text or binary) convert element by
+    element in Python, which cost more than the insert (6,000 elements a 1,000-point batch).
+    Floats are written by ``float.__repr__``, the shortest text that reads back as the same
+    double, so values are stored exactly."""
+    return tuple(_LITERAL[kind](column) for kind, column in zip(kinds, zip(*rows)))
+
+
+def _floats(column: Sequence[Any]) -> str:
+    if all(type(v) is float for v in column):
+        return "{" + ",".join(map(float.__repr__, column)) + "}"
+    return "{" + ",".join("NULL" if v is None else float.__repr__(float(v)) for v in column) + "}"
+
+
+def _ints(column: Sequence[Any]) -> str:
+    if None in column:
+        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in column) + "}"
+    return "{" + ",".join(map(int.__repr__, column)) + "}"
+
+
+def _bools(column: Sequence[Any]) -> str:
+    return "{" + ",".join("t" if v else "f" for v in column) + "}"
+
+
+def _texts(column: Sequence[Any]) -> str:
+    # Every element quoted, with backslash and double quote escaped: any text reads back as is.
+    quoted = {v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in set(column)}
+    return "{" + ",".join(map(quoted.__getitem__, column)) + "}"
+
+
+_LITERAL = {"t": _texts, "f": _floats, "i": _ints, "b": _bools}
 
 
 def queue_params(conn: Connection, run_id: str, params: Sequence[Param], *, insert: Any, select: Any) -> Callable[[], None]:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import text
 
+from lockgate.store.sql.batch_writes import pg_array_literals
 from lockgate.store.sql.tables import MetricBlockTable, core_table
 
 __all__ = [
@@ -60,7 +61,7 @@ _NEW_HIGH = ("excluded.high_value IS NOT NULL AND (metric_blocks.high_value IS N
              "(excluded.high_step, excluded.high_timestamp) < (metric_blocks.high_step, metric_blocks.high_timestamp)))")
 
 
-def _upsert_sql(mark: str) -> str:
+def _upsert_sql(mark: str, *, pg_arrays: bool = False) -> str:
     sets = ["points = metric_blocks.points + excluded.points",
             ("min_step = CASE WHEN excluded.min_step < metric_blocks.min_step THEN excluded.min_step "
              "ELSE metric_blocks.min_step END"),
@@ -69,11 +70,18 @@ def _upsert_sql(mark: str) -> str:
     for side, cond in (("low", _NEW_LOW), ("high", _NEW_HIGH)):
         sets += [f"{side}_{c} = CASE WHEN {cond} THEN excluded.{side}_{c} ELSE metric_blocks.{side}_{c} END"
                  for c in ("value", "step", "timestamp")]
-    return (f"INSERT INTO metric_blocks ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+    rows = f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
+    if pg_arrays:
+        types = ("text", "text") + ("int8",) * 4 + ("float8", "int8", "int8") * 2
+        rows = f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
+    return (f"INSERT INTO metric_blocks ({', '.join(_COLUMNS)}) {rows} "
             f"ON CONFLICT (run_uuid, key, block) DO UPDATE SET {', '.join(sets)}")
 
 
 _UPSERT = {"qmark": _upsert_sql("?"), "format": _upsert_sql("%s"), "pyformat": _upsert_sql("%s")}
+# psycopg: every block of a batch in one statement over column arrays (one Bind/Execute, not one
+# per block); the blocks are distinct, as ON CONFLICT DO UPDATE needs within one statement.
+_PG_UPSERT_ARRAYS = _upsert_sql("%s", pg_arrays=True)
 _SELECT = {style: f"SELECT {', '.join(_COLUMNS[2:])} FROM metric_blocks WHERE run_uuid = {m} AND key = {m} "
                   f"AND block >= {m} AND block <= {m}" for style, m in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))}
 
@@ -100,8 +108,13 @@ def upsert_blocks(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
             b[9], b[10], b[11] = value, step, ts
     if blocks:
         # In primary-key order: two transactions upserting the same blocks lock them in the same
-        # order on PostgreSQL, so they queue instead of deadlocking.
-        conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], [tuple(blocks[k]) for k in sorted(blocks)])
+        # order on PostgreSQL, so they queue instead of deadlocking (an INSERT ... SELECT takes
+        # its rows in the arrays' order).
+        ordered = [blocks[k] for k in sorted(blocks)]
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            conn.exec_driver_sql(_PG_UPSERT_ARRAYS, pg_array_literals(ordered, "ttiiiifiifii"))
+        else:
+            conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], [tuple(b) for b in ordered])
 
 
 # The summary of blocks computed from the points themselves: the migration's backfill, the

@@ -45,7 +45,7 @@ from lockgate.entities import (
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
 from lockgate.store.projection import RunColumns
-from lockgate.store.sql.batch_writes import insert_metric_rows, queue_params
+from lockgate.store.sql.batch_writes import insert_metric_rows, queue_params, upsert_latest_metrics
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
 from lockgate.store.sql.engine import (
     pipelined,
@@ -370,10 +370,7 @@ class SqlStore(SqlExperimentStore):
         upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction (write-only)
         # In key order, as the blocks: concurrent batches on one run then lock the latest-value
         # rows in the same order on PostgreSQL and queue instead of deadlocking.
-        conn.execute(
-            self._latest_metric_upsert,
-            [dict(zip(("run_uuid", "key", "value", "is_nan", "timestamp", "step"), latest[k])) for k in sorted(latest)],
-        )
+        upsert_latest_metrics(conn, [latest[k] for k in sorted(latest)], statement=self._latest_metric_upsert)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with write_connection(self.engine) as conn:
