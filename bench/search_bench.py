@@ -72,10 +72,10 @@ def seed(engine: Any, exp_id: int, n: int) -> None:
             tags += [{"run_uuid": rid, "key": "team", "value": rng.choice(["risk", "growth", "Risk"])},
                      {"run_uuid": rid, "key": "stage", "value": "dev"}]
         with write_connection(engine) as conn:
-            conn.execute(insert(RunTable.__table__), runs)
-            conn.execute(insert(ParamTable.__table__), params)
-            conn.execute(insert(LatestMetricTable.__table__), metrics)
-            conn.execute(insert(RunTagTable.__table__), tags)
+            conn.execute(insert(RunTable), runs)
+            conn.execute(insert(ParamTable), params)
+            conn.execute(insert(LatestMetricTable), metrics)
+            conn.execute(insert(RunTagTable), tags)
 
 
 def main() -> None:
@@ -106,7 +106,7 @@ def main() -> None:
             with store.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
                 conn.commit()
-        R = RunTable.__table__
+        R = RunTable
         for label, filter_string, order_by in CASES:
             def search(filter_string: str = filter_string, order_by: list[str] = order_by) -> int:
                 if not args.page_end:

@@ -91,10 +91,10 @@ class LockgateSide:
                 loss = rng.random()
                 metrics.append({"run_uuid": rid, "key": "loss", "value": loss, "is_nan": False, "timestamp": now, "step": 0})
             with write_connection(engine) as conn:
-                conn.execute(insert(RunTable.__table__), runs)
-                conn.execute(insert(ParamTable.__table__), params)
-                conn.execute(insert(MetricTable.__table__), metrics)
-                conn.execute(insert(LatestMetricTable.__table__), metrics)
+                conn.execute(insert(RunTable), runs)
+                conn.execute(insert(ParamTable), params)
+                conn.execute(insert(MetricTable), metrics)
+                conn.execute(insert(LatestMetricTable), metrics)
 
 
 class MlflowSide:

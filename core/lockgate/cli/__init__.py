@@ -59,8 +59,10 @@ def main() -> None:
 
     if sys.argv[1:2] == ["server"]:
         # Before Typer, Rich and every command module load: without a bytecode cache they are
-        # compiled from source at every start (lockgate.server.startup).
-        from lockgate.server.startup import enable_bytecode_cache
+        # compiled from source at every start, and the collector would walk every object the
+        # start creates again and again (lockgate.server.startup).
+        from lockgate.server.startup import enable_bytecode_cache, hold_gc
 
+        hold_gc()
         enable_bytecode_cache()
     _root()(prog_name="lockgate")

@@ -181,13 +181,12 @@ def server_command(
     # Workers inherit the raised limit; connections are capped below it so a flood of idle
     # sockets can never take the handles the database and artifact files need.
     cap = effective_max_connections(limits.max_connections, open_files=raise_open_file_limit())
-    factory = "lockgate.server.app:app_from_env"
-    if workers > 1:
-        from lockgate.server.startup import preload_workers
+    from lockgate.server.startup import PRELOADED_FACTORY, preload_workers
 
-        factory = preload_workers() or factory
+    if workers > 1:
+        preload_workers()
     uvicorn.run(
-        factory,
+        PRELOADED_FACTORY,
         factory=True,
         host=host,
         port=port,

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DeliveryTarget", "WebhookService", "attempt_row", "delivery_id_for"]
 
-_W = WebhookTable.__table__  # type: ignore[attr-defined]
-_A = WebhookAttemptTable.__table__  # type: ignore[attr-defined]
-_E = RegistryEventTable.__table__  # type: ignore[attr-defined]
+_W = WebhookTable
+_A = WebhookAttemptTable
+_E = RegistryEventTable
 _STATUSES = ("ACTIVE", "DISABLED")
 _MAX_PAGE = 1000
 

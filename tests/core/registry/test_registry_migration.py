@@ -5,8 +5,8 @@ from __future__ import annotations
 import lockgate.store.sql.registry_tables  # noqa: F401  (registers the registry tables)
 from lockgate.store.sql import migrate
 from lockgate.store.sql.engine import get_engine
+from lockgate.store.sql.tables import metadata
 from sqlalchemy import create_engine, inspect
-from sqlmodel import SQLModel
 
 REGISTRY_TABLES = {"registered_models", "registered_model_tags", "model_versions", "model_version_tags",
                    "model_aliases", "gate_policies", "registry_events"}
@@ -20,7 +20,7 @@ def test_migrated_schema_matches_the_tables(store_uri: str) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert REGISTRY_TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 

@@ -33,7 +33,7 @@ from lockgate.store.sql.tables import (
 )
 from sqlalchemy import Engine, delete, insert, select
 
-R = RunTable.__table__
+R = RunTable
 NAN = float("nan")
 INF = float("inf")
 
@@ -278,7 +278,7 @@ def python_order(runs: list[FakeRun], orders: list[OrderBy]) -> list[str]:
 def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
     with engine.begin() as conn:
         for table in (RunInputTable, DatasetTable, LatestMetricTable, ParamTable, RunTagTable, RunTable):
-            conn.execute(delete(table.__table__))
+            conn.execute(delete(table))
         conn.execute(
             insert(R),
             [
@@ -295,14 +295,14 @@ def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
         params = [{"run_uuid": r.run_id, "key": k, "value": v} for r in runs for k, v in r.params.items()]
         tags = [{"run_uuid": r.run_id, "key": k, "value": v} for r in runs for k, v in r.tags.items()]
         if metrics:
-            conn.execute(insert(LatestMetricTable.__table__), metrics)
+            conn.execute(insert(LatestMetricTable), metrics)
         if params:
-            conn.execute(insert(ParamTable.__table__), params)
+            conn.execute(insert(ParamTable), params)
         if tags:
-            conn.execute(insert(RunTagTable.__table__), tags)
+            conn.execute(insert(RunTagTable), tags)
         dataset_ids = {ds: uuid.uuid4().hex for ds in DATASETS}
         conn.execute(
-            insert(DatasetTable.__table__),
+            insert(DatasetTable),
             [{"dataset_uuid": i, "experiment_id": experiment_id, "name": n, "digest": d, "source_type": "", "source": ""}
              for (n, d), i in dataset_ids.items()],
         )
@@ -312,7 +312,7 @@ def write_runs(engine: Engine, experiment_id: int, runs: list[FakeRun]) -> None:
             for r in runs for n, d, c in r.inputs
         ]
         if inputs:
-            conn.execute(insert(RunInputTable.__table__), inputs)
+            conn.execute(insert(RunInputTable), inputs)
 
 
 def sql_search(
@@ -332,7 +332,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[tuple[Engine, int]]:
     engine = get_engine(uri)
     with engine.begin() as conn:
         exp_id = conn.execute(
-            insert(ExperimentTable.__table__).returning(ExperimentTable.__table__.c.experiment_id),
+            insert(ExperimentTable).returning(ExperimentTable.c.experiment_id),
             {"name": "search-props", "artifact_location": "/tmp/x", "lifecycle_stage": "active", "creation_time": 0, "last_update_time": 0},
         ).scalar_one()
     yield engine, exp_id

@@ -115,8 +115,8 @@ def test_policy_stored_before_the_fix_fails_closed(served: dict[str, Any], tmp_p
     try:
         from lockgate.store.sql.registry_tables import GatePolicyTable, RegisteredModelTable
 
-        gp: Any = GatePolicyTable.__table__  # type: ignore[attr-defined]
-        rm: Any = RegisteredModelTable.__table__  # type: ignore[attr-defined]
+        gp: Any = GatePolicyTable
+        rm: Any = RegisteredModelTable
         with engine.begin() as conn:
             model_id = conn.execute(select(rm.c.id).where(rm.c.name == "m")).scalar_one()
             conn.execute(insert(gp).values(

@@ -94,3 +94,31 @@ def test_lockgate_server_compiles_nothing_twice_and_imports_no_webhook_client(tm
         assert any(f"/{module}.cpython-" in p for p in compiled), module
     # Nothing the server does not use at start: no webhook client, no WebSocket protocol.
     assert not [p for p in compiled if "/httpx/" in p or "/websockets/" in p]
+
+
+GC_CHECK = """
+import gc, sys
+from lockgate.server import startup
+startup.hold_gc()
+assert not gc.isenabled()
+if sys.argv[1] == "forked":
+    startup.preload_workers()
+    app = startup.preloaded_app()
+else:
+    app = startup.preloaded_app()
+print(gc.isenabled(), gc.get_freeze_count() > 10_000, type(app).__name__)
+"""
+
+
+def test_the_collector_paused_for_the_start_runs_again_once_the_app_is_built(tmp_path: Path,
+                                                                              sqlite_uri: str) -> None:
+    """``lockgate server`` pauses the garbage collector while it imports and builds the app; the
+    serving process (one worker, or a supervisor whose workers are forked) has it back on, with
+    the start's objects frozen out of its walks."""
+    env = {**os.environ, "LOCKGATE_HOME": str(tmp_path), "LOCKGATE_SERVER_BACKEND_STORE_URI": sqlite_uri,
+           "LOCKGATE_SERVER_ARTIFACTS_DESTINATION": str(tmp_path / "a")}
+    for mode in ("single", "forked"):
+        out = subprocess.run([sys.executable, "-c", GC_CHECK, mode], env=env, capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["True", "True", "FastAPI"], (mode, out.stdout, out.stderr)

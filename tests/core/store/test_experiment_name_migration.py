@@ -18,10 +18,10 @@ def test_upgrade_widens_experiment_names_and_keeps_data(store_uri: str) -> None:
     upgrade_database(engine, BEFORE)
     old_name = "o" * 256
     with engine.begin() as conn:
-        conn.execute(insert(ExperimentTable.__table__).values(
+        conn.execute(insert(ExperimentTable).values(
             experiment_id=7, name=old_name, artifact_location="file:///tmp/a/7", lifecycle_stage="active",
             creation_time=1, last_update_time=1))
-        conn.execute(insert(RunTable.__table__).values(
+        conn.execute(insert(RunTable).values(
             run_uuid="d" * 32, experiment_id=7, name="kept", user_id="ana", status="FINISHED", start_time=10,
             end_time=20, lifecycle_stage="active", artifact_uri="file:///tmp/a/7/r/artifacts"))
     width = {c["name"]: c["type"] for c in inspect(engine).get_columns("experiments")}["name"].length

@@ -47,14 +47,14 @@ def test_metric_blocks_backfill_matches_the_points(store_uri: str) -> None:
     upgrade_database(engine, BEFORE)
     assert "metric_blocks" not in inspect(engine).get_table_names()
     with engine.begin() as conn:
-        conn.execute(insert(ExperimentTable.__table__).values(
+        conn.execute(insert(ExperimentTable).values(
             experiment_id=4, name="old", artifact_location="file:///tmp/a/4", lifecycle_stage="active",
             creation_time=1, last_update_time=1))
         for i, run_id in enumerate(RUNS):
-            conn.execute(insert(RunTable.__table__).values(
+            conn.execute(insert(RunTable).values(
                 run_uuid=run_id, experiment_id=4, name=f"r{i}", user_id="u", status="FINISHED", start_time=i,
                 lifecycle_stage="active", artifact_uri=f"file:///tmp/a/4/{run_id}"))
-            conn.execute(insert(MetricTable.__table__), [
+            conn.execute(insert(MetricTable), [
                 {"run_uuid": run_id, "key": "loss", "value": 0.0 if math.isnan(v) else v, "is_nan": math.isnan(v),
                  "timestamp": t, "step": s} for s, t, v in _points(i)])
 

@@ -27,15 +27,15 @@ def test_perf_scale_migration_keeps_data_and_search_order(store_uri: str) -> Non
     assert _index_columns(engine) == ["key", "value"]
     values = [0.3, math.nan, 0.9, 0.1, 0.7]
     with engine.begin() as conn:
-        conn.execute(insert(ExperimentTable.__table__).values(
+        conn.execute(insert(ExperimentTable).values(
             experiment_id=3, name="before", artifact_location="file:///tmp/a/3", lifecycle_stage="active",
             creation_time=1, last_update_time=1))
         for i, value in enumerate(values):
             run_id = f"{i:032x}"
-            conn.execute(insert(RunTable.__table__).values(
+            conn.execute(insert(RunTable).values(
                 run_uuid=run_id, experiment_id=3, name=f"r{i}", user_id="u", status="FINISHED", start_time=i,
                 lifecycle_stage="active", artifact_uri=f"file:///tmp/a/3/{run_id}"))
-            conn.execute(insert(LatestMetricTable.__table__).values(
+            conn.execute(insert(LatestMetricTable).values(
                 run_uuid=run_id, key="acc", value=0.0 if math.isnan(value) else value, is_nan=math.isnan(value),
                 timestamp=1, step=0))
 

@@ -25,18 +25,18 @@ def test_upgrade_from_first_revision_keeps_data(store_uri: str) -> None:
     assert migrate.current_revision(engine) == FIRST
     run_id = "c" * 32
     with engine.begin() as conn:
-        conn.execute(insert(ExperimentTable.__table__).values(
+        conn.execute(insert(ExperimentTable).values(
             experiment_id=7, name="legacy", artifact_location="file:///tmp/a/7", lifecycle_stage="active",
             creation_time=1, last_update_time=1))
-        conn.execute(insert(RunTable.__table__).values(
+        conn.execute(insert(RunTable).values(
             run_uuid=run_id, experiment_id=7, name="old-run", user_id="ana", status="FINISHED", start_time=10,
             end_time=20, lifecycle_stage="active", artifact_uri="file:///tmp/a/7/r/artifacts"))
-        conn.execute(insert(ParamTable.__table__).values(run_uuid=run_id, key="lr", value="0.1"))
-        conn.execute(insert(RunTagTable.__table__).values(run_uuid=run_id, key="team", value="risk"))
-        conn.execute(insert(MetricTable.__table__), [
+        conn.execute(insert(ParamTable).values(run_uuid=run_id, key="lr", value="0.1"))
+        conn.execute(insert(RunTagTable).values(run_uuid=run_id, key="team", value="risk"))
+        conn.execute(insert(MetricTable), [
             {"run_uuid": run_id, "key": "loss", "value": v, "is_nan": False, "timestamp": 100 + s, "step": s}
             for s, v in enumerate([0.5, 0.4, 0.3])])
-        conn.execute(insert(LatestMetricTable.__table__).values(
+        conn.execute(insert(LatestMetricTable).values(
             run_uuid=run_id, key="loss", value=0.3, is_nan=False, timestamp=102, step=2))
     engine.dispose()
 

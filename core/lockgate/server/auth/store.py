@@ -23,9 +23,9 @@ from lockgate.store.sql.server_tables import ApiTokenTable, PermissionTable, Use
 
 __all__ = ["TOKEN_PREFIX", "AuthStore", "Permission", "ResourceType", "TokenInfo", "User", "check_auth_ready"]
 
-U = UserTable.__table__  # type: ignore[attr-defined]
-TK = ApiTokenTable.__table__  # type: ignore[attr-defined]
-PM = PermissionTable.__table__  # type: ignore[attr-defined]
+U = UserTable
+TK = ApiTokenTable
+PM = PermissionTable
 
 TOKEN_PREFIX = "lgt_"
 _VERIFIED_LIMIT = 10_000

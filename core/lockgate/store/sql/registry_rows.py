@@ -43,14 +43,14 @@ __all__ = [
     "policy_record", "policy_row", "queue_events", "stmts", "version_entities",
 ]
 
-RM: Table = RegisteredModelTable.__table__  # type: ignore[attr-defined]
-RMT: Table = RegisteredModelTagTable.__table__  # type: ignore[attr-defined]
-MV: Table = ModelVersionTable.__table__  # type: ignore[attr-defined]
-MVT: Table = ModelVersionTagTable.__table__  # type: ignore[attr-defined]
-AL: Table = ModelAliasTable.__table__  # type: ignore[attr-defined]
-GP: Table = GatePolicyTable.__table__  # type: ignore[attr-defined]
-EV: Table = RegistryEventTable.__table__  # type: ignore[attr-defined]
-RUNS: Table = RunTable.__table__  # type: ignore[attr-defined]
+RM: Table = RegisteredModelTable
+RMT: Table = RegisteredModelTagTable
+MV: Table = ModelVersionTable
+MVT: Table = ModelVersionTagTable
+AL: Table = ModelAliasTable
+GP: Table = GatePolicyTable
+EV: Table = RegistryEventTable
+RUNS: Table = RunTable
 
 # PostgreSQL hands out sequence values before commit, so a transaction holding id 7 may
 # commit after one holding id 8 and a sensor reading "after 7" would skip it. Appending

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, String, any_, bindparam, func, null, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import ARRAY  # generic: the PostgreSQL dialect is imported only by its engine
 
 from lockgate.entities import (
     Dataset,

@@ -1,8 +1,8 @@
 """``SqlStore``: the tracking store on SQLite, PostgreSQL (and MySQL) through SQLAlchemy.
 
 Hot paths (batch logging, history reads, search) use SQLAlchemy Core statements on the
-SQLModel tables rather than ORM objects: it is what makes 300,000 metric points a second
-possible on SQLite.
+Core tables of ``tables.py``, never ORM objects: it is what makes 300,000 metric points a
+second possible on SQLite.
 """
 
 from __future__ import annotations

@@ -1,25 +1,28 @@
-"""SQLModel tables of the tracking store.
+"""Tables of the tracking store, as SQLAlchemy Core tables on one ``metadata``.
 
 Rows stay here; the store turns them into ``lockgate.entities`` before they leave.
 Times are integer milliseconds since the epoch. Metric values that are NaN are stored as
 ``is_nan=True`` with value 0, because SQLite turns a NaN REAL into NULL.
+Core ``Table`` objects rather than ORM classes: the store only ever runs Core statements, and
+building mapped classes cost every server start about 15% of its CPU (docs/performance.md).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
 
 __all__ = [
     "DatasetTable",
@@ -33,166 +36,154 @@ __all__ = [
     "RunTable",
     "RunTagTable",
     "core_table",
+    "metadata",
 ]
+
+metadata = MetaData()
+"""Every Lockgate table (tracking, registry, server, webhooks): what migrations are compared with."""
 
 _KEY = 250
 # Params and tags are indexed on key only: PostgreSQL b-tree entries cannot hold values of
 # several kB, and MLflow allows params of 6,000 and tags of 8,000 characters.
 
 
-def core_table(model: type[SQLModel]) -> Table:
-    """The SQLAlchemy Core ``Table`` behind a SQLModel table class (hot paths use Core, not the ORM)."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
+def core_table(table: Table) -> Table:
+    """``table`` itself: the tables are Core tables now; kept for the modules that still call it."""
     return table
 
 
 def _run_fk() -> Column:  # type: ignore[type-arg]
     return Column(
-        String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True, nullable=False
+        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True, nullable=False
     )
 
 
-class ExperimentTable(SQLModel, table=True):
-    __tablename__ = "experiments"
+ExperimentTable = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(500), nullable=False, unique=True),
+    Column("artifact_location", Text, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Column("deleted_time", BigInteger),
+)
 
-    experiment_id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    name: str = Field(sa_column=Column(String(500), nullable=False, unique=True))
-    artifact_location: str = Field(sa_column=Column(Text, nullable=False))
-    lifecycle_stage: str = Field(default="active", sa_column=Column(String(32), nullable=False))
-    creation_time: int = Field(sa_column=Column(BigInteger, nullable=False))
-    last_update_time: int = Field(sa_column=Column(BigInteger, nullable=False))
-    deleted_time: int | None = Field(default=None, sa_column=Column(BigInteger))
+ExperimentTagTable = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(_KEY), primary_key=True),
+    Column("value", Text, nullable=False),
+)
 
+RunTable = Table(
+    "runs",
+    metadata,
+    Column("run_uuid", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger),
+    Column("lifecycle_stage", String(20), nullable=False),
+    Column("artifact_uri", Text, nullable=False),
+    Column("parent_run_id", String(32)),
+    Column("deleted_time", BigInteger),
+    Index("ix_runs_experiment_start", "experiment_id", "lifecycle_stage", "start_time"),
+    Index("ix_runs_parent", "parent_run_id"),
+)
 
-class ExperimentTagTable(SQLModel, table=True):
-    __tablename__ = "experiment_tags"
+ParamTable = Table(
+    "params",
+    metadata,
+    _run_fk(),
+    Column("key", String(_KEY), primary_key=True),
+    Column("value", String(6000), nullable=False),
+    Index("ix_params_key", "key"),
+)
 
-    experiment_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True)
-    )
-    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: str = Field(sa_column=Column(Text, nullable=False))
+MetricTable = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True),
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("key", String(_KEY), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_metrics_run_key_step", "run_uuid", "key", "step", "timestamp"),
+)
+"""Every logged point: the full history."""
 
-
-class RunTable(SQLModel, table=True):
-    __tablename__ = "runs"
-    __table_args__ = (
-        Index("ix_runs_experiment_start", "experiment_id", "lifecycle_stage", "start_time"),
-        Index("ix_runs_parent", "parent_run_id"),
-    )
-
-    run_uuid: str = Field(sa_column=Column(String(32), primary_key=True))
-    experiment_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False)
-    )
-    name: str = Field(sa_column=Column(String(250), nullable=False))
-    user_id: str = Field(default="", sa_column=Column(String(256), nullable=False))
-    status: str = Field(default="RUNNING", sa_column=Column(String(20), nullable=False))
-    start_time: int = Field(sa_column=Column(BigInteger, nullable=False))
-    end_time: int | None = Field(default=None, sa_column=Column(BigInteger))
-    lifecycle_stage: str = Field(default="active", sa_column=Column(String(20), nullable=False))
-    artifact_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
-    parent_run_id: str | None = Field(default=None, sa_column=Column(String(32)))
-    deleted_time: int | None = Field(default=None, sa_column=Column(BigInteger))
-
-
-class ParamTable(SQLModel, table=True):
-    __tablename__ = "params"
-    __table_args__ = (Index("ix_params_key", "key"),)
-
-    run_uuid: str = Field(sa_column=_run_fk())
-    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: str = Field(sa_column=Column(String(6000), nullable=False))
-
-
-class MetricTable(SQLModel, table=True):
-    """Every logged point: the full history."""
-
-    __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_key_step", "run_uuid", "key", "step", "timestamp"),)
-
-    id: int | None = Field(default=None, sa_column=Column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True))
-    run_uuid: str = Field(
-        sa_column=Column(String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False)
-    )
-    key: str = Field(sa_column=Column(String(_KEY), nullable=False))
-    value: float = Field(nullable=False)
-    is_nan: bool = Field(default=False, nullable=False)
-    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
-    step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-
-
-class LatestMetricTable(SQLModel, table=True):
-    """The value at the highest step (then latest timestamp) per run and key, for fast search."""
-
-    __tablename__ = "latest_metrics"
+LatestMetricTable = Table(
+    "latest_metrics",
+    metadata,
+    _run_fk(),
+    Column("key", String(_KEY), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
     # Covering for search by a metric: the value walk never visits the table (0008_perf_scale).
-    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value", "is_nan", "run_uuid"),)
+    Index("ix_latest_metrics_key_value", "key", "value", "is_nan", "run_uuid"),
+)
+"""The value at the highest step (then latest timestamp) per run and key, for fast search."""
 
-    run_uuid: str = Field(sa_column=_run_fk())
-    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: float = Field(nullable=False)
-    is_nan: bool = Field(default=False, nullable=False)
-    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
-    step: int = Field(sa_column=Column(BigInteger, nullable=False))
-
-
-class MetricBlockTable(SQLModel, table=True):
-    """Per run, key and block of 128 steps (``block = step >> 7``): how many points it holds,
-    its step range, and its lowest and highest non-NaN point (ties to the earliest step, then
-    timestamp); NULL extremes when every point is NaN. Kept with the points on every write
-    (``store/sql/metric_blocks.py``) so a chart of a long series reads blocks, not points."""
-
-    __tablename__ = "metric_blocks"
+MetricBlockTable = Table(
+    "metric_blocks",
+    metadata,
+    _run_fk(),
+    Column("key", String(_KEY), primary_key=True),
+    Column("block", BigInteger, primary_key=True, autoincrement=False),
+    Column("points", BigInteger, nullable=False),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("low_value", Float),
+    Column("low_step", BigInteger),
+    Column("low_timestamp", BigInteger),
+    Column("high_value", Float),
+    Column("high_step", BigInteger),
+    Column("high_timestamp", BigInteger),
     # On SQLite the rows live in the primary key's B-tree: a chart's block read is one range scan.
-    __table_args__ = {"sqlite_with_rowid": False}
+    sqlite_with_rowid=False,
+)
+"""Per run, key and block of 128 steps (``block = step >> 7``): how many points it holds,
+its step range, and its lowest and highest non-NaN point (ties to the earliest step, then
+timestamp); NULL extremes when every point is NaN. Kept with the points on every write
+(``store/sql/metric_blocks.py``) so a chart of a long series reads blocks, not points."""
 
-    run_uuid: str = Field(sa_column=_run_fk())
-    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    block: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    points: int = Field(sa_column=Column(BigInteger, nullable=False))
-    min_step: int = Field(sa_column=Column(BigInteger, nullable=False))
-    max_step: int = Field(sa_column=Column(BigInteger, nullable=False))
-    low_value: float | None = Field(default=None, sa_column=Column(Float))
-    low_step: int | None = Field(default=None, sa_column=Column(BigInteger))
-    low_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
-    high_value: float | None = Field(default=None, sa_column=Column(Float))
-    high_step: int | None = Field(default=None, sa_column=Column(BigInteger))
-    high_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
+RunTagTable = Table(
+    "tags",
+    metadata,
+    _run_fk(),
+    Column("key", String(_KEY), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_tags_key", "key"),
+)
 
+DatasetTable = Table(
+    "datasets",
+    metadata,
+    Column("dataset_uuid", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text),
+    Column("profile", Text),
+    UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_exp_name_digest"),
+)
 
-class RunTagTable(SQLModel, table=True):
-    __tablename__ = "tags"
-    __table_args__ = (Index("ix_tags_key", "key"),)
-
-    run_uuid: str = Field(sa_column=_run_fk())
-    key: str = Field(sa_column=Column(String(_KEY), primary_key=True))
-    value: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class DatasetTable(SQLModel, table=True):
-    __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_exp_name_digest"),)
-
-    dataset_uuid: str = Field(sa_column=Column(String(32), primary_key=True))
-    experiment_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False)
-    )
-    name: str = Field(sa_column=Column(String(500), nullable=False))
-    digest: str = Field(sa_column=Column(String(36), nullable=False))
-    source_type: str = Field(default="", sa_column=Column(String(36), nullable=False))
-    source: str = Field(default="", sa_column=Column(Text, nullable=False))
-    dataset_schema: str | None = Field(default=None, sa_column=Column("schema", Text))
-    profile: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class RunInputTable(SQLModel, table=True):
-    """A run's use of a dataset; ``tags_json`` holds input tags such as the context."""
-
-    __tablename__ = "run_inputs"
-
-    run_uuid: str = Field(sa_column=_run_fk())
-    dataset_uuid: str = Field(
-        sa_column=Column(String(32), ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"), primary_key=True)
-    )
-    tags_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+RunInputTable = Table(
+    "run_inputs",
+    metadata,
+    _run_fk(),
+    Column("dataset_uuid", String(32), ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("tags_json", Text, nullable=False),
+)
+"""A run's use of a dataset; ``tags_json`` holds input tags such as the context."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 
 import lockgate.store.sql.tables
 
@@ -14,9 +13,10 @@ except ImportError:  # pragma: no cover
     pass
 
 import lockgate.store.sql.server_tables
-import lockgate.store.sql.webhook_tables  # noqa: F401  (webhooks and their delivery log)
+import lockgate.store.sql.webhook_tables  # webhooks and their delivery log
 
-target_metadata = SQLModel.metadata
+# Importing the modules above put every table on this one MetaData.
+target_metadata = lockgate.store.sql.tables.metadata
 config = context.config
 
 
