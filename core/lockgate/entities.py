@@ -110,13 +110,13 @@ class Metric(_Entity):
             if type(value) is float and type(key) is str and type(timestamp) is int and not extra:
                 if type(step) is int:
                     _set_dict(self, {"key": key, "value": value, "timestamp": timestamp, "step": step})
-                    _set_fields_set(self, {"key", "value", "timestamp", "step"})
+                    _set_fields_set(self, _ALL_FIELDS)
                     _set_extra(self, None)
                     _set_private(self, None)
                     return
                 if step is _UNSET:
                     _set_dict(self, {"key": key, "value": value, "timestamp": timestamp, "step": 0})
-                    _set_fields_set(self, {"key", "value", "timestamp"})
+                    _set_fields_set(self, _FIELDS_BUT_STEP)
                     _set_extra(self, None)
                     _set_private(self, None)
                     return
@@ -131,18 +131,23 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_ALL_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+# The fields sets of those instances: one shared set each instead of a new set per point (half
+# the objects a point allocates, and so half the garbage collector's passes over a batch).
+# pydantic never changes a model's fields set in place (``model_copy`` copies it first) and
+# Metric is frozen, so sharing is safe as long as nobody mutates ``model_fields_set`` by hand.
+_ALL_FIELDS = {"key", "value", "timestamp", "step"}
+_FIELDS_BUT_STEP = {"key", "value", "timestamp"}
 
 
 def metrics_from_points(key: str, points: Iterable[tuple[float, int, int]]) -> list[Metric]:
     """``Metric`` entities of one key from ``(value, timestamp, step)`` points the store read back.
 
     The store's columns already hold checked types, so this skips validation: it fills the
-    instances the way pydantic's own constructor does, in a fifth of the time (20,000 points).
+    instances the way pydantic's own constructor does, without a Python call per point.
     The entities compare, hash, dump and print exactly like ``Metric(...)``.
     """
     return _metrics([{"key": key, "value": value, "timestamp": timestamp, "step": step}
-                          for value, timestamp, step in points])
+                     for value, timestamp, step in points])
 
 
 def metrics_from_rows(key: str, rows: Iterable[tuple[float, Any, int, int]]) -> list[Metric]:
@@ -150,17 +155,16 @@ def metrics_from_rows(key: str, rows: Iterable[tuple[float, Any, int, int]]) -> 
     store's metrics table holds them (a NaN is stored as 0 with ``is_nan`` set)."""
     nan = math.nan
     return _metrics([{"key": key, "value": nan if is_nan else value, "timestamp": timestamp, "step": step}
-                          for value, is_nan, timestamp, step in rows])
+                     for value, is_nan, timestamp, step in rows])
 
 
 def _metrics(values: list[dict[str, Any]]) -> list[Metric]:
     # Slot by slot over the whole list: C-level loops (map) instead of four Python-level
-    # calls per point; 20,000 points: 13 -> 6 ms.
+    # calls per point.
     n = len(values)
     out = list(map(Metric.__new__, repeat(Metric, n)))
     deque(map(_set_dict, out, values), maxlen=0)
-    # A set of its own per instance, as pydantic gives: ``model_copy(update=...)`` adds to it.
-    deque(map(_set_fields_set, out, map(set, repeat(_ALL_FIELDS, n))), maxlen=0)
+    deque(map(_set_fields_set, out, repeat(_ALL_FIELDS, n)), maxlen=0)
     deque(map(_set_extra, out, repeat(None, n)), maxlen=0)
     deque(map(_set_private, out, repeat(None, n)), maxlen=0)
     return out

@@ -44,6 +44,8 @@ def test_metric_is_built_as_pydantic_builds_it(kwargs: dict[str, Any]) -> None:
         assert hash(metric) == hash(Metric.model_validate(kwargs))
     copy = metric.model_copy(update={"step": 9})
     assert copy.step == 9 and "step" in copy.model_fields_set and metric.step != 9
+    # Instances may share their fields set: an update never reaches the others.
+    assert Metric(**kwargs).model_fields_set == validated.model_fields_set
     with pytest.raises(ValidationError):
         metric.value = 2.0  # type: ignore[misc]  # still frozen
 
