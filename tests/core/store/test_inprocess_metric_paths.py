@@ -129,3 +129,11 @@ def test_history_entities_read_back_like_built_ones(store: SqlStore) -> None:
     assert len(page) == 4 and page.token
     rest = store.get_metric_history(run_id, "loss", max_results=4, page_token=page.token)
     assert [m.step for m in rest] == [4, 5] and rest.token is None
+
+
+def test_metric_keeps_pydantic_signature_and_keywords_only() -> None:
+    import inspect
+
+    assert str(inspect.signature(Metric)) == str(inspect.signature(_Validated))
+    with pytest.raises(TypeError):
+        Metric("loss", 0.5, 1)  # type: ignore[misc]
