@@ -6,9 +6,13 @@ for MLflow reads the same against Lockgate. Times are milliseconds since the epo
 
 from __future__ import annotations
 
+import inspect
+import math
+from collections import deque
 from collections.abc import Iterable
 from enum import Enum
-from typing import Generic, TypeVar
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
@@ -27,7 +31,7 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "ViewType",
-    "metrics_from_points",
+    "metrics_from_rows",
     "metrics_from_values",
 ]
 
@@ -86,6 +90,10 @@ class Experiment(_Entity):
     last_update_time: int | None = None
 
 
+# Marks an argument not given to ``Metric(...)``, so pydantic still reports it missing.
+_UNSET: Any = object()
+
+
 class Metric(_Entity):
     """One point of a metric's history."""
 
@@ -94,43 +102,82 @@ class Metric(_Entity):
     timestamp: int
     step: int = 0
 
+    if not TYPE_CHECKING:  # type checkers keep pydantic's typed signature
 
-_METRIC_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+        def __init__(self, /, *, key=_UNSET, value=_UNSET, timestamp=_UNSET, step=_UNSET, **extra):
+            # A training loop builds one Metric per point; for the plain types a loop gives
+            # (str, float, int, int) the instance is filled as pydantic would fill it, without
+            # its validator (1,000 points: 0.79 -> 0.57 ms); anything else is validated by pydantic.
+            if type(value) is float and type(key) is str and type(timestamp) is int and not extra:
+                if type(step) is int:
+                    _set_dict(self, {"key": key, "value": value, "timestamp": timestamp, "step": step})
+                    _set_fields_set(self, _ALL_FIELDS)
+                    _set_extra(self, None)
+                    _set_private(self, None)
+                    return
+                if step is _UNSET:
+                    _set_dict(self, {"key": key, "value": value, "timestamp": timestamp, "step": 0})
+                    _set_fields_set(self, _FIELDS_BUT_STEP)
+                    _set_extra(self, None)
+                    _set_private(self, None)
+                    return
+            given = {name: v for name, v in (("key", key), ("value", value), ("timestamp", timestamp),
+                                             ("step", step)) if v is not _UNSET}
+            super().__init__(**given, **extra)
 
 
-def metrics_from_points(key: str, points: Iterable[tuple[float, int, int]]) -> list[Metric]:
-    """``Metric`` entities of one key from ``(value, timestamp, step)`` points the store read back.
+# What ``inspect.signature(Metric)`` showed before the constructor above (pydantic's, from the fields).
+Metric.__signature__ = inspect.Signature(  # type: ignore[misc]
+    [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=field.annotation,
+                       default=inspect.Parameter.empty if field.is_required() else field.default)
+     for name, field in Metric.model_fields.items()],
+    return_annotation=None,
+)
 
-    The store's columns already hold checked types, so this skips validation: it fills the
-    instance the way pydantic's own constructor does, in a third of the time (20,000 points).
-    The entities compare, hash, dump and print exactly like ``Metric(...)``.
-    """
-    new, set_attr, fields = Metric.__new__, object.__setattr__, _METRIC_FIELDS
-    out = []
-    for value, timestamp, step in points:
-        metric = new(Metric)
-        set_attr(metric, "__dict__", {"key": key, "value": value, "timestamp": timestamp, "step": step})
-        set_attr(metric, "__pydantic_fields_set__", fields)
-        set_attr(metric, "__pydantic_extra__", None)
-        set_attr(metric, "__pydantic_private__", None)
-        out.append(metric)
+
+# The instance slots pydantic fills in its own constructor (BaseModel's __slots__), set
+# through their descriptors.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+# The fields sets of those instances: one shared set each instead of a new set per point (half
+# the objects a point allocates, and so half the garbage collector's passes over a batch).
+# pydantic never changes a model's fields set in place (``model_copy`` copies it first) and
+# Metric is frozen, so sharing is safe as long as nobody mutates ``model_fields_set`` by hand.
+_ALL_FIELDS = {"key", "value", "timestamp", "step"}
+_FIELDS_BUT_STEP = {"key", "value", "timestamp"}
+
+
+def metrics_from_rows(key: str, rows: Iterable[tuple[float, Any, int, int]]) -> list[Metric]:
+    """``Metric`` entities of one key from ``(value, is_nan, timestamp, step)`` rows as the
+    store's metrics table holds them (a NaN is stored as 0 with ``is_nan`` set)."""
+    nan = math.nan
+    return _metrics([{"key": key, "value": nan if is_nan else value, "timestamp": timestamp, "step": step}
+                     for value, is_nan, timestamp, step in rows])
+
+
+def _metrics(values: list[dict[str, Any]]) -> list[Metric]:
+    """Entities from field dicts whose types are already checked: filled the way pydantic's own
+    constructor fills them, without validating again. They compare, hash, dump and print
+    exactly like ``Metric(...)``."""
+    # Slot by slot over the whole list: C-level loops (map) instead of four Python-level
+    # calls per point.
+    n = len(values)
+    out = list(map(Metric.__new__, repeat(Metric, n)))
+    deque(map(_set_dict, out, values), maxlen=0)
+    deque(map(_set_fields_set, out, repeat(_ALL_FIELDS, n)), maxlen=0)
+    deque(map(_set_extra, out, repeat(None, n)), maxlen=0)
+    deque(map(_set_private, out, repeat(None, n)), maxlen=0)
     return out
 
 
 def metrics_from_values(rows: Iterable[tuple[str, float, int, int]]) -> list[Metric]:
     """``Metric`` entities from ``(key, value, timestamp, step)`` values whose types a schema has
     already checked (the server's request bodies), without validating each again; the store
-    checks every metric it writes in any case. Same entities as ``metrics_from_points``."""
-    new, set_attr, fields = Metric.__new__, object.__setattr__, _METRIC_FIELDS
-    out = []
-    for key, value, timestamp, step in rows:
-        metric = new(Metric)
-        set_attr(metric, "__dict__", {"key": key, "value": value, "timestamp": timestamp, "step": step})
-        set_attr(metric, "__pydantic_fields_set__", fields)
-        set_attr(metric, "__pydantic_extra__", None)
-        set_attr(metric, "__pydantic_private__", None)
-        out.append(metric)
-    return out
+    checks every metric it writes in any case."""
+    return _metrics([{"key": key, "value": value, "timestamp": timestamp, "step": step}
+                     for key, value, timestamp, step in rows])
 
 
 class Param(_Entity):

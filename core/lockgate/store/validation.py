@@ -30,9 +30,11 @@ __all__ = [
     "MAX_IDS_PER_REQUEST",
     "MAX_LIST_PER_REQUEST",
     "MAX_TAGS_PER_REQUEST",
+    "checked_metric_keys",
     "mlflow_truncated_param_value",
     "mlflow_truncated_tag_value",
     "validate_batch",
+    "validate_batch_size",
     "validate_dataset_inputs",
     "validate_experiment_name",
     "validate_experiment_tag",
@@ -41,6 +43,7 @@ __all__ = [
     "validate_max_results",
     "validate_metric",
     "validate_param",
+    "validate_params_and_tags",
     "validate_run_id",
     "validate_tag",
 ]
@@ -97,6 +100,11 @@ def _is_file_safe(key: str) -> bool:
 
 # Keys already checked in this process; batches repeat the same few keys thousands of times.
 _known_metric_keys: set[str] = set()
+
+
+def checked_metric_keys(keys: set[str]) -> bool:
+    """Whether every one of ``keys`` already passed ``validate_metric`` in this process."""
+    return keys <= _known_metric_keys
 
 
 def validate_metric(metric: Metric) -> None:
@@ -170,6 +178,14 @@ def validate_experiment_tag(key: object, value: object) -> None:
 
 def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
     """Enforce MLflow's per-request limits and check every entity."""
+    validate_batch_size(metrics, params, tags)
+    for m in metrics:
+        validate_metric(m)
+    validate_params_and_tags(params, tags)
+
+
+def validate_batch_size(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    """MLflow's per-request limits: the first of ``validate_batch``'s checks."""
     if len(metrics) > MAX_METRICS_PER_BATCH:
         raise InvalidArgument(
             f"A batch may hold at most {MAX_METRICS_PER_BATCH} metrics; got {len(metrics)}. "
@@ -184,8 +200,10 @@ def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Seq
         raise InvalidArgument(
             f"A batch may hold at most {MAX_ENTITIES_PER_BATCH} metrics, params and tags in total; got {total}."
         )
-    for m in metrics:
-        validate_metric(m)
+
+
+def validate_params_and_tags(params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    """The last of ``validate_batch``'s checks: params (each key once) and tags."""
     duplicates = sorted(key for key, count in Counter(p.key for p in params).items() if count > 1)
     if duplicates:
         raise InvalidArgument(

@@ -1,7 +1,7 @@
 """A metric's history read straight into ``(value, timestamp, step)`` tuples: Lockgate's order
-(``history_points``, behind ``get_metric_history``) and MLflow's (``mlflow_history_points``,
-behind the MLflow surface). No entity per point: the server writes a 20,000-point history to
-the wire from the tuples directly.
+(``history_points``, and ``history_rows`` as the table's rows, behind ``get_metric_history``)
+and MLflow's (``mlflow_history_points``, behind the MLflow surface). No entity per point: the
+server writes a 20,000-point history to the wire from the tuples directly.
 
 MLflow's view of a history:
 
@@ -23,7 +23,7 @@ from lockgate.store.sql.engine import read_connection
 from lockgate.store.sql.run_rows import gc_paused, run_row
 from lockgate.store.validation import validate_key, validate_max_results
 
-__all__ = ["history_points", "mlflow_history_points"]
+__all__ = ["history_points", "history_rows", "mlflow_history_points"]
 
 _MAX = sys.float_info.max
 
@@ -45,6 +45,15 @@ def history_points(
 ) -> tuple[list[tuple[float, int, int]], str | None]:
     """One page of a metric's history in step order (every point logged, infinity kept) and the
     next page's token."""
+    rows, token = history_rows(store, run_id, key, max_results=max_results, page_token=page_token)
+    return _points(rows), token
+
+
+def history_rows(
+    store: Any, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
+) -> tuple[list[tuple[float, Any, int, int]], str | None]:
+    """``history_points`` as the table's ``(value, is_nan, timestamp, step)`` rows (NaN stored
+    as 0 with ``is_nan`` set), for callers that build their own objects from them."""
     validate_key("metric", key)
     offset = decode_page_token(page_token)
     if max_results is not None:
@@ -73,18 +82,22 @@ def _fetch(store: Any, run_id: str, sql: str, params: tuple[Any, ...], *, offset
         cursor = conn.connection.cursor()
         try:
             cursor.execute(sql, params)
-            return list(cursor.fetchall())
+            with gc_paused():  # a tuple per point: no collections (and promotions) while they pile up
+                return list(cursor.fetchall())
         finally:
             cursor.close()
 
 
-def _page(rows: Any, offset: int, max_results: int | None) -> tuple[list[tuple[float, int, int]], str | None]:
+def _page(rows: list[Any], offset: int, max_results: int | None) -> tuple[list[Any], str | None]:
+    if max_results is not None and len(rows) > max_results:
+        return rows[:max_results], encode_page_token(offset + max_results)
+    return rows, None
+
+
+def _points(rows: list[tuple[float, Any, int, int]]) -> list[tuple[float, int, int]]:
     nan = math.nan
     with gc_paused():
-        points = [(nan if is_nan else value, ts, step) for value, is_nan, ts, step in rows]
-    if max_results is not None and len(points) > max_results:
-        return points[:max_results], encode_page_token(offset + max_results)
-    return points, None
+        return [(nan if is_nan else value, ts, step) for value, is_nan, ts, step in rows]
 
 
 def mlflow_history_points(
@@ -99,4 +112,5 @@ def mlflow_history_points(
         validate_max_results(max_results, limit=10**9)
     rows = _fetch(store, run_id, _MLFLOW_HISTORY_SQL, (_MAX, _MAX, -_MAX, -_MAX, run_id, key),
                   offset=offset, max_results=max_results)
-    return _page(rows, offset, max_results)
+    page, token = _page(rows, offset, max_results)
+    return _points(page), token

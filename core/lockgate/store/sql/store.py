@@ -40,7 +40,7 @@ from lockgate.entities import (
     RunStatus,
     RunTag,
     ViewType,
-    metrics_from_points,
+    metrics_from_rows,
 )
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
@@ -60,7 +60,8 @@ from lockgate.store.sql.experiments import (
 )
 from lockgate.store.sql.garbage import collect_garbage
 from lockgate.store.sql.metric_blocks import upsert_blocks
-from lockgate.store.sql.metric_history import history_points
+from lockgate.store.sql.metric_history import history_rows
+from lockgate.store.sql.metric_rows import checked_metric_rows, latest_rows, metric_rows
 from lockgate.store.sql.run_rows import (  # the table handles are imported from here by importing.py
     LM,
     E,
@@ -78,9 +79,10 @@ from lockgate.store.sql.run_rows import (  # the table handles are imported from
     run_row,
 )
 from lockgate.store.validation import (
-    validate_batch,
+    validate_batch_size,
     validate_id_list,
     validate_max_results,
+    validate_params_and_tags,
     validate_run_id,
     validate_tag,
 )
@@ -313,7 +315,11 @@ class SqlStore(SqlExperimentStore):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        validate_batch(metrics, params, tags)
+        # The checks of ``validate_batch``, in its order; the metrics' rows are built on the way.
+        validate_batch_size(metrics, params, tags)
+        with gc_paused():
+            rows = checked_metric_rows(run_id, metrics)
+        validate_params_and_tags(params, tags)
         validate_run_id(run_id)
         try:
             with write_connection(self.engine) as conn:
@@ -324,8 +330,8 @@ class SqlStore(SqlExperimentStore):
                     run_state = query_later(conn, self._run_state_select, {"run_id": run_id},
                                             pg_sql=_PG_RUN_STATE, pg_params=(run_id,))
                     check_params = self._queue_params(conn, run_id, params) if params else None
-                    if metrics:
-                        self._log_metrics(conn, run_id, metrics)
+                    if rows:
+                        self._write_metric_rows(conn, rows)
                     if tags:
                         latest = {t.key: t.value for t in tags}
                         conn.execute(
@@ -353,19 +359,12 @@ class SqlStore(SqlExperimentStore):
         insert_metric_rows(conn, rows, single_row_sql=self._sql_insert_metrics)
 
     def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+        self._write_metric_rows(conn, metric_rows(run_id, metrics))
+
+    def _write_metric_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         # On PostgreSQL this runs inside ``log_batch``'s pipelined block: write statements only
         # here (a SELECT would find no rows yet; read through ``engine.query_later``).
-        with gc_paused():
-            rows = [(run_id, m.key, m.value, False, m.timestamp, m.step) for m in metrics]
-        if any(row[2] != row[2] for row in rows):  # NaN is the only value unequal to itself
-            rows = [(r[0], r[1], 0.0, True, r[4], r[5]) if r[2] != r[2] else r for r in rows]
-        # MLflow's rule for the latest value: highest (step, timestamp, value), NaN stored as 0;
-        # on a full tie the value logged first stays.
-        latest: dict[str, tuple[Any, ...]] = {}
-        for row in rows:
-            current = latest.get(row[1])
-            if current is None or (row[5], row[4], row[2]) > (current[5], current[4], current[2]):
-                latest[row[1]] = row
+        latest = latest_rows(rows)
         self._insert_metric_rows(conn, rows)
         upsert_blocks(conn, rows)  # the chart's per-block min/max, in the same transaction (write-only)
         # In key order, as the blocks: concurrent batches on one run then lock the latest-value
@@ -382,9 +381,9 @@ class SqlStore(SqlExperimentStore):
     def get_metric_history(
         self, run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[Metric]:
-        points, token = history_points(self, run_id, key, max_results=max_results, page_token=page_token)
+        rows, token = history_rows(self, run_id, key, max_results=max_results, page_token=page_token)
         with gc_paused():
-            return PagedList(metrics_from_points(key, points), token)
+            return PagedList(metrics_from_rows(key, rows), token)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         log_dataset_inputs(self, run_id, datasets)
