@@ -100,8 +100,9 @@ _PG_EXPERIMENT_STATE = "SELECT name, lifecycle_stage, artifact_location FROM exp
 # ``log_batch`` then reads the state again to raise the usual error. A missing run fails the
 # writes' foreign key instead.
 _REFUSED = "lockgate-refused"
-_PG_REFUSE_INACTIVE_RUN = (
-    f"SELECT CAST(CASE WHEN lifecycle_stage <> 'active' THEN '{_REFUSED}: run'::text END AS integer) "
+# The run's state (as ``_PG_RUN_STATE``), failing when the run is not active.
+_PG_RUN_STATE_REFUSING_INACTIVE = (
+    f"SELECT lifecycle_stage, CAST(CASE WHEN lifecycle_stage <> 'active' THEN '{_REFUSED}: run'::text END AS integer) "
     "FROM runs WHERE run_uuid = %s"
 )
 _PG_REFUSE_DELETED_EXPERIMENT = (
@@ -369,8 +370,7 @@ class SqlStore(SqlExperimentStore):
                 # transaction) and again here, where the usual errors are raised.
                 with pipelined(conn):
                     run_state = query_later(conn, self._run_state_select, {"run_id": run_id},
-                                            pg_sql=_PG_RUN_STATE, pg_params=(run_id,))
-                    guard_in_pipeline(conn, _PG_REFUSE_INACTIVE_RUN, (run_id,))
+                                            pg_sql=_PG_RUN_STATE_REFUSING_INACTIVE, pg_params=(run_id,))
                     check_params = self._queue_params(conn, run_id, params) if params else None
                     if params:
                         keys = [p.key for p in params]
