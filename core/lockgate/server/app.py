@@ -120,6 +120,7 @@ def create_app(
     from lockgate.server.middleware import CatchAllMiddleware, RequestBodyGuard
     from lockgate.server.openapi import install_openapi
     from lockgate.server.responses import json_response
+    from lockgate.server.route_index import install_route_index
     from lockgate.server.routers import mlflow_tracking, native, native_auth, native_views
     from lockgate.store.sql.store import SqlStore
 
@@ -204,6 +205,7 @@ def create_app(
 
     mount_ui(app)  # last: its fallback route answers every other GET with the UI shell
     app.add_middleware(_TimingMiddleware)
+    install_route_index(app)
     return app
 
 

@@ -43,6 +43,13 @@ def _limits() -> ServerLimits:
     return ServerLimits.from_env()
 
 
+@functools.cache
+def _connection_cap() -> int:
+    # Once per worker: reading the open-file limit on every accept cost ~2% of a small request's
+    # CPU with one connection per request; the limit is raised before the workers start.
+    return effective_max_connections(_limits().max_connections)
+
+
 def raise_open_file_limit() -> int:
     """Raise this process's soft open-file limit to the hard limit; returns the soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -80,7 +87,7 @@ class _Guarded:
 
     def _guard_connection(self) -> bool:
         """Make room under the cap; False when this new connection has to be refused."""
-        limit = effective_max_connections(_limits().max_connections)
+        limit = _connection_cap()
         self.timeout_keep_alive = _limits().keep_alive
         self._made_at = self.loop.time()
         if len(self.connections) > limit:

@@ -14,7 +14,7 @@ from lockgate.entities import Param
 from lockgate.errors import InvalidArgument
 from lockgate.store.sql.engine import query_later
 
-__all__ = ["insert_metric_rows", "pg_array_literals", "queue_params", "upsert_latest_metrics"]
+__all__ = ["insert_metric_rows", "pg_array_literals", "queue_params", "refuse_changed_params", "upsert_latest_metrics"]
 
 # 6 variables a row: 3,000 per statement, under SQLite's limit of 32,766 (999 before 3.32).
 _SQLITE_ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 166
@@ -140,12 +140,16 @@ def queue_params(conn: Connection, run_id: str, params: Sequence[Param], *, inse
                               pg_sql=_PG_PARAM_VALUES, pg_params=(run_id, keys))
 
     def check() -> None:
-        stored: dict[str, str] = dict(stored_rows.fetchall())
-        for key, value in wanted.items():
-            if stored.get(key) != value:
-                raise InvalidArgument(
-                    f"Param {key!r} of run {run_id!r} is already {stored.get(key)!r}; params cannot be "
-                    f"changed (tried {value!r}). Log a new param or start a new run."
-                )
+        refuse_changed_params(run_id, wanted, dict(stored_rows.fetchall()))
 
     return check
+
+
+def refuse_changed_params(run_id: str, wanted: dict[str, str], stored: dict[str, str]) -> None:
+    """Refuse a param whose stored value differs from the one logged now."""
+    for key, value in wanted.items():
+        if stored.get(key) != value:
+            raise InvalidArgument(
+                f"Param {key!r} of run {run_id!r} is already {stored.get(key)!r}; params cannot be "
+                f"changed (tried {value!r}). Log a new param or start a new run."
+            )

@@ -21,9 +21,11 @@ from sqlalchemy.engine import make_url
 from lockgate.errors import InvalidArgument, ServiceUnavailable
 
 __all__ = [
+    "commit_with_pipeline",
     "dispose_engines",
     "drop_if_disconnected",
     "get_engine",
+    "guard_in_pipeline",
     "is_disconnect",
     "is_sqlite",
     "pipelined",
@@ -210,6 +212,28 @@ def query_later(conn: Connection, statement: Any, params: dict[str, Any], *, pg_
     cursor = conn.connection.cursor()
     cursor.execute(pg_sql, pg_params)
     return cursor
+
+
+def guard_in_pipeline(conn: Connection, pg_sql: str, pg_params: tuple[Any, ...]) -> bool:
+    """Inside a ``pipelined`` block on PostgreSQL (psycopg): queue ``pg_sql``, a SELECT that
+    raises an error when a write must be refused, so that the transaction aborts before a
+    ``commit_with_pipeline`` commit. False (nothing queued) elsewhere."""
+    if not _pipelines(conn):
+        return False
+    conn.connection.cursor().execute(pg_sql, pg_params)
+    return True
+
+
+def commit_with_pipeline(conn: Connection) -> bool:
+    """Inside a ``pipelined`` block on PostgreSQL (psycopg): queue the transaction's COMMIT
+    behind its statements, so the block's one round trip also commits (one fewer per write
+    request). Any failed statement before it makes PostgreSQL skip it, and the block raises:
+    nothing is committed. The caller's own commit then has nothing left to do. False (nothing
+    queued) elsewhere."""
+    if not _pipelines(conn):
+        return False
+    conn.connection.cursor().execute("COMMIT")
+    return True
 
 
 @contextmanager

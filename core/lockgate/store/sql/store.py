@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from lockgate.entities import (
     DatasetInput,
@@ -45,9 +45,16 @@ from lockgate.entities import (
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.store.base import MAX_RESULTS_LIMIT
 from lockgate.store.projection import RunColumns
-from lockgate.store.sql.batch_writes import insert_metric_rows, queue_params, upsert_latest_metrics
+from lockgate.store.sql.batch_writes import (
+    insert_metric_rows,
+    queue_params,
+    refuse_changed_params,
+    upsert_latest_metrics,
+)
 from lockgate.store.sql.dataset_inputs import log_dataset_inputs
 from lockgate.store.sql.engine import (
+    commit_with_pipeline,
+    guard_in_pipeline,
     pipelined,
     query_later,
     read_connection,
@@ -95,6 +102,28 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 # The lookups of ``_run_state_select`` and ``_experiment_state_select``, for psycopg's pipeline.
 _PG_RUN_STATE = "SELECT lifecycle_stage FROM runs WHERE run_uuid = %s"
 _PG_EXPERIMENT_STATE = "SELECT name, lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = %s"
+# Refusals checked inside a pipelined write on PostgreSQL, before its queued COMMIT: each fails
+# (a text that is no integer, carrying ``_REFUSED``) when the write must be refused, and
+# ``log_batch`` then reads the state again to raise the usual error. A missing run fails the
+# writes' foreign key instead.
+_REFUSED = "lockgate-refused"
+# The run's state (as ``_PG_RUN_STATE``), failing when the run is not active.
+_PG_RUN_STATE_REFUSING_INACTIVE = (
+    f"SELECT lifecycle_stage, CAST(CASE WHEN lifecycle_stage <> 'active' THEN '{_REFUSED}: run'::text END AS integer) "
+    "FROM runs WHERE run_uuid = %s"
+)
+_PG_REFUSE_DELETED_EXPERIMENT = (
+    f"SELECT CAST(CASE WHEN lifecycle_stage <> 'active' THEN '{_REFUSED}: experiment'::text END AS integer) "
+    "FROM experiments WHERE experiment_id = %s"
+)
+_PG_REFUSE_MISSING_PARENT = (
+    f"SELECT CAST(CASE WHEN NOT EXISTS (SELECT 1 FROM runs WHERE run_uuid = %s) THEN '{_REFUSED}: parent'::text END "
+    "AS integer)"
+)
+_PG_REFUSE_CHANGED_PARAMS = (
+    f"SELECT CAST(CASE WHEN p.value IS DISTINCT FROM w.value THEN '{_REFUSED}: param'::text END AS integer) "
+    "FROM params p JOIN unnest(%s::text[], %s::text[]) AS w(key, value) ON p.key = w.key WHERE p.run_uuid = %s"
+)
 
 
 class _Row:
@@ -222,33 +251,57 @@ class SqlStore(SqlExperimentStore):
         }
         try:
             with write_connection(self.engine) as conn:
-                # PostgreSQL: the lookups and both inserts in one round trip (the artifact URI is
-                # built in SQL from the experiment's location), checked before the commit.
+                # PostgreSQL: the lookups, both inserts and the commit in one round trip (the
+                # artifact URI is built in SQL from the experiment's location); the refusals are
+                # checked in SQL before the commit and again here, where the usual errors are raised.
                 with pipelined(conn):
                     found = query_later(conn, self._experiment_state_select, {"experiment_id": exp_id},
                                         pg_sql=_PG_EXPERIMENT_STATE, pg_params=(exp_id,))
                     parent = None if not parent_run_id else query_later(
                         conn, self._run_state_select, {"run_id": parent_run_id},
                         pg_sql=_PG_RUN_STATE, pg_params=(parent_run_id,))
+                    if not allow_deleted_experiment:
+                        guard_in_pipeline(conn, _PG_REFUSE_DELETED_EXPERIMENT, (exp_id,))
+                    if parent_run_id:
+                        guard_in_pipeline(conn, _PG_REFUSE_MISSING_PARENT, (parent_run_id,))
                     conn.execute(self._run_insert_from_experiment, values)
                     conn.execute(self._run_tag_insert,
                                  [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
-                exp = found.fetchall()
-                if not exp:
-                    raise NotFound(f"No experiment with id {experiment_id!r}.")
-                exp_name, exp_stage, location = exp[0]
-                if exp_stage != "active" and not allow_deleted_experiment:
-                    raise InvalidArgument(f"Experiment {exp_name!r} is deleted; restore it before creating runs in it.")
-                if parent is not None and not parent.fetchall():
-                    raise NotFound(f"No run with id {parent_run_id!r}.")
+                    commit_with_pipeline(conn)
+                location = self._check_new_run(experiment_id, found.fetchall(), parent_run_id,
+                                               None if parent is None else parent.fetchall(),
+                                               allow_deleted_experiment=allow_deleted_experiment)
         except IntegrityError:
             # No experiment: the run was not inserted and its tags failed their foreign key.
             with read_connection(self.engine) as conn:
                 experiment_row(conn, experiment_id)
             raise
+        except DBAPIError as exc:
+            if _REFUSED not in str(exc.orig):
+                raise
+            with read_connection(self.engine) as conn:  # name what refused the run
+                exp = conn.execute(self._experiment_state_select, {"experiment_id": exp_id}).fetchall()
+                parents = None if not parent_run_id else conn.execute(
+                    self._run_state_select, {"run_id": parent_run_id}).fetchall()
+            self._check_new_run(experiment_id, exp, parent_run_id, parents,
+                                allow_deleted_experiment=allow_deleted_experiment)
+            raise
         values["artifact_uri"] = f"{location.rstrip('/')}/{run_id}/artifacts"
         # The row holds exactly what was inserted: no need to read it back.
         return Run(info=run_info(_Row(values)), data=RunData(tags=tag_map))
+
+    @staticmethod
+    def _check_new_run(experiment_id: str, experiment: Sequence[Any], parent_run_id: str | None,
+                       parent: Sequence[Any] | None, *, allow_deleted_experiment: bool) -> str:
+        """The experiment's artifact location, or the error a new run in it gets."""
+        if not experiment:
+            raise NotFound(f"No experiment with id {experiment_id!r}.")
+        exp_name, exp_stage, location = experiment[0]
+        if exp_stage != "active" and not allow_deleted_experiment:
+            raise InvalidArgument(f"Experiment {exp_name!r} is deleted; restore it before creating runs in it.")
+        if parent is not None and not parent:
+            raise NotFound(f"No run with id {parent_run_id!r}.")
+        return str(location)
 
     def get_run(self, run_id: str) -> Run:
         with read_connection(self.engine) as conn:
@@ -323,13 +376,17 @@ class SqlStore(SqlExperimentStore):
         validate_run_id(run_id)
         try:
             with write_connection(self.engine) as conn:
-                # PostgreSQL: the run lookup and every write travel as one round trip (then the
-                # commit); the run's state and the params are checked once the answers are in,
-                # and a refusal rolls the whole batch back.
+                # PostgreSQL: the run lookup, every write and the commit travel as one round
+                # trip; the refusals are checked in SQL before the commit (a refusal aborts the
+                # transaction) and again here, where the usual errors are raised.
                 with pipelined(conn):
                     run_state = query_later(conn, self._run_state_select, {"run_id": run_id},
-                                            pg_sql=_PG_RUN_STATE, pg_params=(run_id,))
+                                            pg_sql=_PG_RUN_STATE_REFUSING_INACTIVE, pg_params=(run_id,))
                     check_params = self._queue_params(conn, run_id, params) if params else None
+                    if params:
+                        keys = [p.key for p in params]
+                        guard_in_pipeline(conn, _PG_REFUSE_CHANGED_PARAMS,
+                                          (keys, [p.value for p in params], run_id))
                     if rows:
                         self._write_metric_rows(conn, rows)
                     if tags:
@@ -339,6 +396,7 @@ class SqlStore(SqlExperimentStore):
                         )
                         if RUN_NAME_TAG in latest:
                             conn.execute(self._run_rename, {"run_id": run_id, "new_name": latest[RUN_NAME_TAG][:250]})
+                    commit_with_pipeline(conn)
                 state = run_state.fetchall()
                 require_writable(run_id, state[0][0] if state else None)
                 if check_params is not None:
@@ -348,6 +406,21 @@ class SqlStore(SqlExperimentStore):
             with read_connection(self.engine) as conn:
                 active_run_row(conn, run_id)
             raise
+        except DBAPIError as exc:
+            if _REFUSED not in str(exc.orig):
+                raise
+            self._explain_refusal(run_id, params)
+            raise
+
+    def _explain_refusal(self, run_id: str, params: Sequence[Param]) -> None:
+        """Raise the error a refused write gets (the run is deleted, a param would change)."""
+        with read_connection(self.engine) as conn:
+            state = conn.execute(self._run_state_select, {"run_id": run_id}).fetchall()
+            require_writable(run_id, state[0][0] if state else None)
+            if params:
+                wanted = {p.key: p.value for p in params}
+                stored = dict(conn.execute(self._param_select, {"run_id": run_id, "keys": list(wanted)}).fetchall())
+                refuse_changed_params(run_id, {k: v for k, v in wanted.items() if k in stored}, stored)
 
     def _log_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> None:
         self._queue_params(conn, run_id, params)()
