@@ -77,6 +77,25 @@ def test_run_page_json_matches_entities(store_uri: str) -> None:
                     "schema": '{"cols": ["a"]}'},
     }]
     assert runs[1]["inputs"] == {"dataset_inputs": []}
+    assert all("outputs" not in run for run in runs)
+
+
+def test_run_page_json_carries_logged_model_outputs(store_uri: str) -> None:
+    from lockgate.store.logged_models import RunOutput
+    from lockgate.store.sql.logged_models import SqlLoggedModels
+
+    store = SqlStore(store_uri)
+    exp, ids = _fill(store)
+    logged = SqlLoggedModels(store_uri)
+    first = logged.create(exp, name="first", source_run_id=ids[1]).model_id
+    second = logged.create(exp, name="second", source_run_id=ids[1]).model_id
+    logged.log_outputs(ids[1], [RunOutput(model_id=first, step=0), RunOutput(model_id=second, step=3)])
+
+    runs, _ = mlflow_run_page(store, [exp])
+    produced = {r["info"]["run_id"]: r.get("outputs") for r in runs}
+    assert sorted(produced[ids[1]]["model_outputs"], key=lambda o: o["step"]) == [
+        {"model_id": first, "step": 0}, {"model_id": second, "step": 3}]
+    assert [run_id for run_id, outputs in produced.items() if outputs] == [ids[1]]
 
 
 def test_run_page_json_pages_filters_and_views(store_uri: str) -> None:

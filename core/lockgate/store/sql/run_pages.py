@@ -30,6 +30,7 @@ _MAX = sys.float_info.max
 _METRICS_SQL = "SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid {ids}"
 _PARAMS_SQL = "SELECT run_uuid, key, value FROM params WHERE run_uuid {ids}"
 _TAGS_SQL = "SELECT run_uuid, key, value FROM tags WHERE run_uuid {ids}"
+_OUTPUTS_SQL = "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid {ids}"
 _INPUTS_SQL = (
     "SELECT ri.run_uuid, ri.tags_json, d.name, d.digest, d.source_type, d.source, d.schema, d.profile "
     "FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid {ids}"
@@ -47,7 +48,8 @@ def mlflow_run_page(
     page_token: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of ``runs/search`` as MLflow's run JSON (the same runs, order and token as
-    ``SqlStore.search_runs``) and the next page's token."""
+    ``SqlStore.search_runs``, plus ``outputs.model_outputs`` for runs that produced logged
+    models) and the next page's token."""
     from lockgate.store.paging import encode_page_token
 
     stmt, offset = store.run_page_statement(
@@ -118,8 +120,16 @@ def _page_json(cursor: Any, rows: Sequence[Any], postgres: bool) -> list[dict[st
                 dataset["profile"] = profile
             input_tags = [{"key": k, "value": v} for k, v in json.loads(tags_json or "{}").items()]
             inputs[run_id].append({"tags": input_tags, "dataset": dataset})
+        # The logged models each run produced: the client reads them to link later metrics.
+        outputs: dict[str, list[dict[str, Any]]] = {}
+        for run_id, model_id, step in _children(cursor, _OUTPUTS_SQL, ids, postgres):
+            outputs.setdefault(run_id, []).append({"model_id": model_id, "step": step})
     finally:
         cursor.close()
+    for run in runs:
+        produced = outputs.get(run["info"]["run_id"])
+        if produced:
+            run["outputs"] = {"model_outputs": produced}
     return runs
 
 
