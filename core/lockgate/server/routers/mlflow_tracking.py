@@ -22,7 +22,6 @@ from lockgate.server.responses import EMPTY, json_response, paged_response
 from lockgate.server.wire import (
     experiment_json,
     mlflow_value,
-    points_json,
     run_info_json,
     run_json,
 )
@@ -242,10 +241,15 @@ def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRout
         return json_response(EMPTY)
 
     @router.post("/runs/search")
-    def search_runs(body: s.SearchRuns, store: StoreDep, logged: LoggedModelsDep, authz: AuthzDep) -> Response:
+    def search_runs(body: s.SearchRuns, store: StoreDep, authz: AuthzDep) -> Response:
         for experiment_id in body.experiment_ids:
             authz.require(Op.SEARCH_RUNS, experiment_id)
-        page = store.search_runs(
+        from lockgate.store.sql.run_pages import mlflow_run_page
+
+        # Straight from rows to JSON, as the history: an entity per run cost more than the
+        # queries. The page carries its logged-model outputs (read on the same connection).
+        runs, token = mlflow_run_page(
+            store,
             body.experiment_ids,
             filter_string=body.filter,
             view_type=body.run_view_type,
@@ -253,7 +257,7 @@ def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRout
             order_by=body.order_by or None,
             page_token=body.page_token or None,
         )
-        return paged_response("runs", _with_outputs(logged, [run_json(r) for r in page]), page.token)
+        return paged_response("runs", runs, token)
 
     @router.get("/metrics/get-history")
     def get_metric_history(
@@ -265,14 +269,14 @@ def build_router(prefix: str = "", *, include_in_schema: bool = True) -> APIRout
         max_results: Annotated[int | None, Query()] = None,
         page_token: Annotated[str | None, Query()] = None,
     ) -> Response:
-        from lockgate.store.sql.metric_history import mlflow_history_points
+        from lockgate.store.sql.metric_history import mlflow_history_json
 
         rid = _require_run_id(run_id, run_uuid)
         authz.require(Op.GET_METRIC_HISTORY, rid)
-        points, token = mlflow_history_points(store, rid, metric_key, max_results=max_results,
-                                              page_token=page_token or None)
         # Straight from rows to JSON: a Metric entity per point cost more than the query.
-        return paged_response("metrics", points_json(metric_key, points), token)
+        points, token = mlflow_history_json(store, rid, metric_key, max_results=max_results,
+                                            page_token=page_token or None)
+        return paged_response("metrics", points, token)
 
     @router.get("/metrics/get-history-bulk-interval")
     def get_metric_history_bulk_interval(

@@ -474,9 +474,38 @@ class SqlStore(SqlExperimentStore):
         columns: RunColumns | None = None,
     ) -> PagedList[Run]:
         """One page of runs; ``columns`` (SQL store only) limits the params/metrics/tags loaded."""
+        from lockgate.store.paging import encode_page_token
+
+        stmt, offset = self.run_page_statement(
+            experiment_ids, filter_string=filter_string, view_type=view_type, max_results=max_results,
+            order_by=order_by, page_token=page_token,
+        )
+        with read_connection(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # A search reads one page: the walk stops after it. Parallel workers cost more
+                # to start than such a walk takes and, each walking its own share, visit up to 3x
+                # the candidates (filtered search at 100,000 runs: 180 ms with two, 28 ms without).
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            rows = conn.execute(stmt).all()
+            runs = load_runs(conn, rows[:max_results], columns)
+        token = encode_page_token(offset + max_results) if len(rows) > max_results else None
+        return PagedList(runs, token)
+
+    def run_page_statement(
+        self,
+        experiment_ids: Sequence[str],
+        *,
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[Any, int]:
+        """The checked query for one page of a run search (``max_results + 1`` run rows, so a
+        next page shows) and the page's offset."""
         from lockgate.search import apply_run_search
         from lockgate.search.runs import pins_run_ids
-        from lockgate.store.paging import decode_page_token, encode_page_token
+        from lockgate.store.paging import decode_page_token
 
         validate_max_results(max_results, limit=MAX_RESULTS_LIMIT)
         validate_id_list("experiment_ids", experiment_ids)
@@ -490,17 +519,7 @@ class SqlStore(SqlExperimentStore):
             stmt, filter_string=filter_string or "", order_by=list(order_by or []),
             page_end=offset + max_results + 1,
         )
-        stmt = stmt.offset(offset).limit(max_results + 1)
-        with read_connection(self.engine) as conn:
-            if conn.dialect.name == "postgresql":
-                # A search reads one page: the walk stops after it. Parallel workers cost more
-                # to start than such a walk takes and, each walking its own share, visit up to 3x
-                # the candidates (filtered search at 100,000 runs: 180 ms with two, 28 ms without).
-                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-            rows = conn.execute(stmt).all()
-            runs = load_runs(conn, rows[:max_results], columns)
-        token = encode_page_token(offset + max_results) if len(rows) > max_results else None
-        return PagedList(runs, token)
+        return stmt.offset(offset).limit(max_results + 1), offset
 
     def gc(
         self,
