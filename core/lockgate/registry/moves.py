@@ -110,18 +110,34 @@ class MoveEngine:
     def move(
         self, name: str, *, version: int | str, target: GateTarget, reason: str | None, override: bool,
         privileged: bool, archive_existing_versions: bool, actor: str,
+        vet: Callable[[MoveSnapshot], None] | None = None,
     ) -> GateDecision:
-        """Move ``version`` to ``target`` if its gate passes (or is overridden); GateFailed otherwise."""
+        """Move ``version`` to ``target`` if its gate passes (or is overridden); GateFailed otherwise.
+
+        ``vet`` sees the snapshot first and may refuse the move by raising (nothing recorded).
+        """
+        return self.move_version(name, version=version, target=target, reason=reason, override=override,
+                                 privileged=privileged, archive_existing_versions=archive_existing_versions,
+                                 actor=actor, vet=vet)[0]
+
+    def move_version(
+        self, name: str, *, version: int | str, target: GateTarget, reason: str | None, override: bool,
+        privileged: bool, archive_existing_versions: bool, actor: str,
+        vet: Callable[[MoveSnapshot], None] | None = None,
+    ) -> tuple[GateDecision, ModelVersion]:
+        """``move``, also returning the version as the move left it (no second read)."""
         number = version_number(version)
         check_override(name, override=override, reason=reason, privileged=privileged, what=f"{target}")
         snap = self._store.move_snapshot(name, number, target)
+        if vet is not None:
+            vet(snap)
         others = tuple(v for v in snap.holders if v != number)
         already = number in snap.holders and (target.kind == "alias" or not archive_existing_versions
                                               or not others)
         if already:
             return GateDecision(passed=True, model_name=name, version=number, target=target,
                                 policy_version=snap.policy_version, previous_version=number,
-                                changed=False)
+                                changed=False), snap.candidate
         current = snap.candidate.current_stage
         leaves = current if leaves_guarded_stage(
             current, target, current_guarded=snap.current_stage_guarded,
@@ -169,7 +185,7 @@ class MoveEngine:
                 "reason": f"archived by the move of version {number} to {target.name}",
                 "details": {"from_stage": target.name, "to_stage": ModelVersionStage.ARCHIVED.value},
             })
-        ids = self._store.apply_move(snap, target, archive=archive, now=self._now(), events=events)
-        update: dict[str, Any] = {"changed": True, "overridden": overridden, "event_id": ids[0],
+        applied = self._store.apply_move(snap, target, archive=archive, now=self._now(), events=events)
+        update: dict[str, Any] = {"changed": True, "overridden": overridden, "event_id": applied.event_ids[0],
                                   "previous_version": from_version}
-        return decision.model_copy(update=update)
+        return decision.model_copy(update=update), applied.candidate

@@ -35,6 +35,7 @@ from lockgate.registry.gates import GatePolicy
 from lockgate.search.grammar import Comparison, OrderBy
 
 __all__ = [
+    "AppliedMove",
     "Decide",
     "EventRecord",
     "ModelHolders",
@@ -86,6 +87,17 @@ class MoveSnapshot:
     #: version because no rule needs the whole run; ``run_status_read`` says it did.
     candidate_run_status: str | None = None
     run_status_read: bool = False
+    #: For a move to an alias: the model's aliases whose policy has rules (the look-alike check).
+    guarded_aliases: frozenset[str] = field(default=frozenset())
+
+
+@dataclass(frozen=True)
+class AppliedMove:
+    """What ``apply_move`` did: the ids of the events it appended, and the candidate as the
+    move left it (read under the move's lock, so a caller needs no second read)."""
+
+    event_ids: list[int]
+    candidate: ModelVersion
 
 
 class Refused(Exception):
@@ -142,7 +154,7 @@ class RegistryStore(Protocol):
     def delete_alias(self, name: str, alias: str, *, now: int, decide: Decide) -> None: ...
     def move_snapshot(self, name: str, version: int, target: GateTarget) -> MoveSnapshot: ...
     def apply_move(self, snap: MoveSnapshot, target: GateTarget, *, archive: Sequence[int], now: int,
-                   events: list[EventRecord]) -> list[int]: ...
+                   events: list[EventRecord]) -> AppliedMove: ...
 
     # policies, approvals, events
     def get_policy(self, name: str, target: GateTarget, *, policy_version: int | None) -> GatePolicyRecord | None: ...

@@ -33,7 +33,13 @@ from lockgate.registry.filters import (
 )
 from lockgate.registry.guards import check_override
 from lockgate.registry.moves import MoveEngine, rejection_event
-from lockgate.registry.persistence import EventRecord, ModelHolders, Refused, RegistryStore
+from lockgate.registry.persistence import (
+    EventRecord,
+    ModelHolders,
+    MoveSnapshot,
+    Refused,
+    RegistryStore,
+)
 from lockgate.registry.policy_service import GatePolicyMixin
 from lockgate.registry.uris import parse_model_uri
 from lockgate.registry.validation import (
@@ -361,11 +367,13 @@ class RegistryService(GatePolicyMixin):
             "type": EventType.VERSION_TAG_DELETED, "version": number, "actor": actor, "details": {"key": key}})
 
     # ================================================================= aliases
-    def _refuse_look_alike(self, name: str, alias: str) -> None:
-        """InvalidArgument if ``alias`` is new and looks like a different guarded alias."""
-        guarded = self._rows.guarded_aliases(name)
+    def _refuse_look_alike(self, snap: MoveSnapshot, alias: str) -> None:
+        """InvalidArgument if ``alias`` is new and looks like a different guarded alias (the
+        move's snapshot carries the model's guarded aliases, so this costs no extra read)."""
+        guarded = snap.guarded_aliases
         if alias in guarded:
             return
+        name = snap.model_name
         twin = look_alike(alias, sorted(guarded))
         if twin is not None and alias not in self._rows.model_holders(name).aliases:
             raise InvalidArgument(
@@ -382,10 +390,9 @@ class RegistryService(GatePolicyMixin):
         ``champion``) is refused with InvalidArgument.
         """
         target = gate_target(alias, None)
-        self._refuse_look_alike(validate_model_name(name), target.name)
         self._moves.move(validate_model_name(name), version=version, target=target,
                          reason=None, override=False, privileged=privileged, archive_existing_versions=False,
-                         actor=actor)
+                         actor=actor, vet=lambda snap: self._refuse_look_alike(snap, target.name))
 
     def delete_registered_model_alias(
         self, name: str, alias: str, *, actor: str = "", reason: str | None = None,
@@ -435,10 +442,9 @@ class RegistryService(GatePolicyMixin):
             raise InvalidArgument(
                 f"archive_existing_versions is only valid for Staging and Production, not {target.name}"
             )
-        self._moves.move(validate_model_name(name), version=version, target=target, reason=reason,
-                         override=override, privileged=privileged,
-                         archive_existing_versions=archive_existing_versions, actor=actor)
-        return self.get_model_version(name, version)
+        return self._moves.move_version(validate_model_name(name), version=version, target=target, reason=reason,
+                                        override=override, privileged=privileged,
+                                        archive_existing_versions=archive_existing_versions, actor=actor)[1]
 
     def promote(
         self, name: str, *, version: int | str, alias: str | None = None, stage: str | None = None,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, text, update
 
+from lockgate.errors import NotFound
 from lockgate.registry.entities import (
     MOVE_EVENT_TYPES,
     EventType,
@@ -25,6 +26,7 @@ from lockgate.registry.entities import (
 from lockgate.search.grammar import OrderBy
 from lockgate.search.sql import sort_key
 from lockgate.store.sql.engine import pipelined, query_later
+from lockgate.store.sql.registry_reads import read_together
 from lockgate.store.sql.registry_tables import (
     GatePolicyTable,
     ModelAliasTable,
@@ -37,10 +39,32 @@ from lockgate.store.sql.registry_tables import (
 from lockgate.store.sql.tables import RunTable
 
 __all__ = [
-    "AL", "EV", "GP", "MV", "MVT", "RM", "RMT", "RUNS",
-    "append_events", "event_entity", "events_after", "has_rules", "holders_text", "model_entities",
-    "move_events", "now_ms", "order",
-    "policy_record", "policy_row", "queue_events", "stmts", "version_entities",
+    "AL",
+    "EV",
+    "GP",
+    "MV",
+    "MVT",
+    "RM",
+    "RMT",
+    "RUNS",
+    "append_events",
+    "event_entity",
+    "events_after",
+    "has_rules",
+    "holders_text",
+    "model_by_name",
+    "model_entities",
+    "move_events",
+    "named_reads",
+    "now_ms",
+    "order",
+    "policy_record",
+    "policy_row",
+    "queue_events",
+    "stmts",
+    "version_by_alias",
+    "version_entities",
+    "version_entity",
 ]
 
 RM: Table = RegisteredModelTable
@@ -131,13 +155,14 @@ def version_entities(conn: Connection, rows: Sequence[Any], names: Mapping[int, 
                 if (mid, a.version) in keys:
                     aliases[(mid, a.version)].append(a.alias)
     return [
-        _version_entity(r, names[r.model_id], tags[(r.model_id, r.version)],
+        version_entity(r, names[r.model_id], tags[(r.model_id, r.version)],
                         sorted(aliases[(r.model_id, r.version)]))
         for r in rows
     ]
 
 
-def _version_entity(row: Any, name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+def version_entity(row: Any, name: str, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    """The entity of one version row, given its tags and sorted aliases."""
     return ModelVersion(
         name=name,
         version=row.version,
@@ -330,3 +355,86 @@ def events_after(conn: Connection, after_id: int, *, model_name: str | None, typ
     if types:
         stmt = stmt.where(EV.c.event_type.in_([t.value for t in types]))
     return [event_entity(r) for r in conn.execute(stmt.order_by(EV.c.id).limit(limit)).all()]
+
+
+@functools.cache
+def named_reads() -> dict[str, tuple[Any, ...]]:
+    """SELECTs that name the model by ``:name`` (not by id), so that a model, or a version by
+    alias, is read with its tags and aliases in one round trip (``read_together``)."""
+    name: Any = bindparam("name")
+    named = RM.alias("named")
+    mid = select(named.c.id).where(named.c.name == name).scalar_subquery()
+    newest = MV.alias("newest")
+    # The newest live version in each stage, as a derived table joined to (computed once; an
+    # IN (subquery) form was planned as a loop re-running it per version on fresh statistics).
+    latest = select(newest.c.model_id, func.max(newest.c.version).label("v")).where(
+        newest.c.model_id == mid, newest.c.deleted_time.is_(None)
+    ).group_by(newest.c.model_id, newest.c.current_stage).subquery("latest")
+    held = select(AL.c.version).where(AL.c.model_id == mid, AL.c.alias == bindparam("alias")).scalar_subquery()
+    # What creating a version reads first: the model (locked), the run, and "is this a retry?"
+    # with "what number comes next?".
+    next_or_keyed = select(
+        select(func.coalesce(func.max(newest.c.version), 0)).where(newest.c.model_id == mid).scalar_subquery()
+        .label("latest"),
+        select(newest.c.version).where(newest.c.model_id == mid, newest.c.idempotency_key == bindparam("key"))
+        .scalar_subquery().label("existing"),
+    )
+    run_info = select(RUNS.c.experiment_id, RUNS.c.artifact_uri).where(RUNS.c.run_uuid == bindparam("run_id"))
+    return {
+        "create_version": (select(RM).where(RM.c.name == name), run_info, next_or_keyed),
+        "create_version_locked": (select(RM).where(RM.c.name == name).with_for_update(), run_info, next_or_keyed),
+        "model": (
+            select(RM).where(RM.c.name == name),
+            select(RMT.c.key, RMT.c.value).where(RMT.c.model_id == mid),
+            select(AL.c.alias, AL.c.version).where(AL.c.model_id == mid).order_by(AL.c.alias),
+            select(MV).join(latest, and_(MV.c.model_id == latest.c.model_id, MV.c.version == latest.c.v))
+            .order_by(MV.c.version),
+            select(MVT.c.version, MVT.c.key, MVT.c.value).join(
+                latest, and_(MVT.c.model_id == latest.c.model_id, MVT.c.version == latest.c.v)),
+        ),
+        "alias": (
+            select(RM.c.id).where(RM.c.name == name),
+            select(MV).where(MV.c.model_id == mid, MV.c.version == held),
+            select(MVT.c.key, MVT.c.value).where(MVT.c.model_id == mid, MVT.c.version == held),
+            select(AL.c.alias).where(AL.c.model_id == mid, AL.c.version == held).order_by(AL.c.alias),
+        ),
+    }
+
+
+def model_by_name(conn: Connection, name: str) -> RegisteredModel | None:
+    """The model ``name`` with its tags, aliases and latest version per stage, read in one
+    round trip on PostgreSQL; None if there is no such model."""
+    params = {"name": name}
+    rows, tag_rows, alias_rows, version_rows, version_tag_rows = read_together(
+        conn, [(s, params) for s in named_reads()["model"]])
+    if not rows:
+        return None
+    model = rows[0]
+    version_tags: dict[int, dict[str, str]] = defaultdict(dict)
+    for t in version_tag_rows:
+        version_tags[t.version][t.key] = t.value
+    version_aliases: dict[int, list[str]] = defaultdict(list)
+    for a in alias_rows:  # ordered by alias
+        version_aliases[a.version].append(a.alias)
+    return RegisteredModel(
+        name=model.name,
+        description=model.description,
+        creation_timestamp=model.creation_time,
+        last_updated_timestamp=model.last_updated_time,
+        tags={t.key: t.value for t in tag_rows},
+        aliases={a.alias: a.version for a in alias_rows},
+        latest_versions=[version_entity(r, name, version_tags[r.version], version_aliases[r.version])
+                         for r in version_rows],
+    )
+
+
+def version_by_alias(conn: Connection, name: str, alias: str) -> ModelVersion | None:
+    """The version ``alias`` of model ``name`` points at, with its tags and aliases, in one
+    round trip on PostgreSQL; NotFound if there is no such model, None if the alias is not set."""
+    model_rows, rows, tag_rows, alias_rows = read_together(
+        conn, [(s, {"name": name, "alias": alias}) for s in named_reads()["alias"]])
+    if not model_rows:
+        raise NotFound(f"Registered model {name!r} not found")
+    if not rows:
+        return None
+    return version_entity(rows[0], name, {t.key: t.value for t in tag_rows}, [a.alias for a in alias_rows])

@@ -27,6 +27,7 @@ from lockgate.registry.entities import (
     RegistryEvent,
 )
 from lockgate.registry.persistence import (
+    AppliedMove,
     Decide,
     EventRecord,
     ModelHolders,
@@ -37,7 +38,13 @@ from lockgate.registry.validation import UNGUARDED_STAGES, validate_model_name
 from lockgate.search.grammar import Comparison, OrderBy
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
 from lockgate.store.sql.engine import get_engine, pipelined, read_connection, write_connection
-from lockgate.store.sql.registry_moves import check_holders, read_move_snapshot, write_move
+from lockgate.store.sql.registry_moves import (
+    guarded_alias_names,
+    lock_for_move,
+    read_move_snapshot,
+    write_move,
+)
+from lockgate.store.sql.registry_reads import read_together
 from lockgate.store.sql.registry_rows import (
     AL,
     EV,
@@ -50,13 +57,16 @@ from lockgate.store.sql.registry_rows import (
     event_entity,
     events_after,
     has_rules,
+    model_by_name,
     model_entities,
     move_events,
+    named_reads,
     order,
     policy_record,
     policy_row,
     queue_events,
     stmts,
+    version_by_alias,
     version_entities,
 )
 
@@ -145,11 +155,8 @@ class SqlRegistryStore:
     def guarded_aliases(self, name: str) -> frozenset[str]:
         """The aliases of ``name`` whose policy in force has rules (none for an unknown model),
         in one query: setting an alias checks it against them on every call."""
-        rows: dict[str, Any] = {}
         with read_connection(self.engine) as conn:
-            for r in conn.execute(stmts()["alias_policies"], {"name": name}):
-                rows.setdefault(r.target, r)  # newest version first
-        return frozenset(alias for alias, row in rows.items() if has_rules(row))
+            return guarded_alias_names(conn.execute(stmts()["alias_policies"], {"name": name}).all())
 
     # ======================================================= registered models
     def create_model(self, name: str, *, description: str | None, tags: Sequence[tuple[str, str]],
@@ -171,8 +178,12 @@ class SqlRegistryStore:
 
     def get_model(self, name: str) -> RegisteredModel:
         """The model with its tags, aliases and latest version per stage."""
+        validate_model_name(name)
         with read_connection(self.engine) as conn:
-            return model_entities(conn, [self._model_row(conn, name)])[0]
+            model = model_by_name(conn, name)
+        if model is None:
+            raise NotFound(f"Registered model {name!r} not found")
+        return model
 
     def rename_model(self, name: str, new_name: str, *, now: int, decide: Decide) -> None:
         """Rename the model if ``decide`` allows it; AlreadyExists if ``new_name`` is taken."""
@@ -265,24 +276,25 @@ class SqlRegistryStore:
         ``run_info`` is (experiment id, artifact URI) of ``run_id``; ``read_run`` reads it from
         this database's runs table instead, inside the transaction (NotFound if missing).
         """
-        q = stmts()
+        validate_model_name(name)
+        reads = named_reads()["create_version_locked" if self._dialect == "postgresql" else "create_version"]
+        params = {"name": name, "run_id": run_id if read_run else None, "key": idempotency_key}
         with write_connection(self.engine) as conn:
-            model = self._model_row(conn, name, lock=True)
+            # The lock, the run and the next number in one round trip on PostgreSQL.
+            model_rows, run_rows, numbers = read_together(conn, [(s, params) for s in reads])
+            if not model_rows:
+                raise NotFound(f"Registered model {name!r} not found")
+            model = model_rows[0]
             if read_run:
-                row = conn.execute(q["run_info"], {"run_id": run_id}).first()
-                if row is None:
+                if not run_rows:
                     raise NotFound(f"Run {run_id!r} not found")
-                run_info = (str(row.experiment_id), row.artifact_uri)
+                run_info = (str(run_rows[0].experiment_id), run_rows[0].artifact_uri)
             experiment_id = run_info[0] if run_info else None
             storage_location = source
             if run_info is not None and run_path is not None:
                 root = run_info[1].rstrip("/")
                 storage_location = f"{root}/{run_path}" if run_path else root
-            if idempotency_key is None:
-                latest, existing = conn.execute(q["next_version"], {"mid": model.id}).scalar_one(), None
-            else:
-                latest, existing = conn.execute(q["next_or_keyed"], {"mid": model.id,
-                                                                     "key": idempotency_key}).one()
+            latest, existing = numbers[0].latest, numbers[0].existing
             if existing is not None:
                 return self._keyed_version(conn, model.id, name, existing, idempotency_key, source, run_id)
             version = latest + 1
@@ -423,12 +435,12 @@ class SqlRegistryStore:
     # ================================================================= aliases
     def get_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points at; NotFound if the alias is not set."""
+        validate_model_name(name)
         with read_connection(self.engine) as conn:
-            model = self._model_row(conn, name)
-            row = conn.execute(stmts()["alias_row"], {"mid": model.id, "alias": alias}).first()
-            if row is None:
-                raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
-            return version_entities(conn, [row], {model.id: name})[0]
+            found = version_by_alias(conn, name, alias)
+        if found is None:
+            raise NotFound(f"Registered model {name!r} has no alias {alias!r}")
+        return found
 
     def delete_alias(self, name: str, alias: str, *, now: int, decide: Decide) -> None:
         """Remove the alias, if ``decide`` allows it; NotFound if it is not set."""
@@ -444,33 +456,36 @@ class SqlRegistryStore:
 
     # =================================================================== moves
     def move_snapshot(self, name: str, version: int, target: GateTarget) -> MoveSnapshot:
-        """The candidate, the target's holders, the version to beat, the policy and approvals."""
+        """The candidate, the target's holders, the version to beat, the policy and approvals
+        (one round trip of reads on PostgreSQL)."""
+        validate_model_name(name)
         with read_connection(self.engine) as conn:
-            model = self._model_row(conn, name)
-            row = self._version_row(conn, model.id, name, version)
-            return read_move_snapshot(conn, model.id, name, row, target)
+            return read_move_snapshot(conn, name, version, target)
 
     def apply_move(self, snap: MoveSnapshot, target: GateTarget, *, archive: Sequence[int], now: int,
-                   events: list[EventRecord]) -> list[int]:
+                   events: list[EventRecord]) -> AppliedMove:
         """Move the candidate to ``target`` (archiving ``archive``) if the target still has the
-        holders ``snap`` saw; Conflict, changing nothing, otherwise. Returns the event ids."""
-        name, number = snap.model_name, snap.candidate.version
+        holders ``snap`` saw; Conflict, changing nothing, otherwise. Returns the event ids and
+        the candidate as moved."""
+        name = snap.model_name
         try:
             with write_connection(self.engine) as conn:
-                model = self._model_row(conn, name, lock=True)
-                if model.id != snap.model_id:
-                    raise Conflict(f"Registered model {name!r} was replaced during the promotion; retry")
-                row = self._version_row(conn, model.id, name, number)
-                check_holders(conn, snap, target)
-                # The writes and the audit events go as one round trip on PostgreSQL.
+                # Lock, candidate and holders in one round trip; the writes and the audit
+                # events in a second (PostgreSQL).
+                candidate = lock_for_move(conn, snap, target, lock=self._dialect == "postgresql")
                 with pipelined(conn):
-                    write_move(conn, snap, target, current_stage=row.current_stage, archive=archive, now=now,
-                               events=events)
-                    self._touch_model(conn, model.id, now)
-                    ids = queue_events(conn, self._dialect, self._own(model.id, name, events, now=now))
-                return ids()
+                    write_move(conn, snap, target, current_stage=candidate.current_stage, archive=archive,
+                               now=now, events=events)
+                    self._touch_model(conn, snap.model_id, now)
+                    ids = queue_events(conn, self._dialect, self._own(snap.model_id, name, events, now=now))
+                event_ids = ids()
         except IntegrityError:
             raise Conflict(f"{target} of {name!r} was set concurrently; promote again") from None
+        if target.kind == "stage":
+            candidate = candidate.model_copy(update={"current_stage": target.name, "last_updated_timestamp": now})
+        else:
+            candidate = candidate.model_copy(update={"aliases": sorted({*candidate.aliases, target.name})})
+        return AppliedMove(event_ids=event_ids, candidate=candidate)
 
     # ================================================================ policies
     def get_policy(self, name: str, target: GateTarget, *, policy_version: int | None) -> GatePolicyRecord | None:
