@@ -224,10 +224,10 @@ def measure(store: Any, exp_id: str, series_run: str, skip: frozenset[str] = fro
 def explain(store: Any, exp_id: str) -> None:
     """Print the plans of the searches (PostgreSQL: EXPLAIN ANALYZE)."""
     from lockgate.search import apply_run_search
-    from lockgate.store.sql.tables import RunTable, core_table
+    from lockgate.store.sql.tables import RunTable
     from sqlalchemy import select
 
-    runs = core_table(RunTable)
+    runs = RunTable
     base = select(runs).where(runs.c.experiment_id == int(exp_id), runs.c.lifecycle_stage == "active")
     for label, flt, order in (("filtered", FILTER, ORDER), ("unfiltered", "", [])):
         stmt = apply_run_search(base, filter_string=flt, order_by=order, page_end=101).limit(101)

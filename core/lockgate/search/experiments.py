@@ -28,7 +28,7 @@ from lockgate.search.grammar import (
     parse_order_by_list,
 )
 from lockgate.search.sql import compile_comparison, keyed_clause, sort_key
-from lockgate.store.sql.tables import ExperimentTable, ExperimentTagTable, core_table
+from lockgate.store.sql.tables import ExperimentTable, ExperimentTagTable
 
 __all__ = [
     "EXPERIMENT_GRAMMAR",
@@ -38,8 +38,8 @@ __all__ = [
     "parse_experiment_order_by",
 ]
 
-E = core_table(ExperimentTable)
-ET = core_table(ExperimentTagTable)
+E = ExperimentTable
+ET = ExperimentTagTable
 
 _NAME = FieldSpec("string", frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}))
 _TIME = FieldSpec("number", NUMBER_OPS - {"IS NULL", "IS NOT NULL"})

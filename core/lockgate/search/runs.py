@@ -51,18 +51,17 @@ from lockgate.store.sql.tables import (
     RunInputTable,
     RunTable,
     RunTagTable,
-    core_table,
 )
 
 __all__ = ["DATASET_CONTEXT_TAG", "RUN_ATTRIBUTE_COLUMNS", "apply_run_search", "pins_run_ids", "run_filter_clauses",
            "run_order_by"]
 
-R = core_table(RunTable)
-LM = core_table(LatestMetricTable)
-P = core_table(ParamTable)
-T = core_table(RunTagTable)
-D = core_table(DatasetTable)
-RI = core_table(RunInputTable)
+R = RunTable
+LM = LatestMetricTable
+P = ParamTable
+T = RunTagTable
+D = DatasetTable
+RI = RunInputTable
 
 # filter attribute -> runs column
 RUN_ATTRIBUTE_COLUMNS: dict[str, str] = {

@@ -21,11 +21,11 @@ from lockgate.store.sql.metric_blocks import (
     points_in_block,
     stored_blocks,
 )
-from lockgate.store.sql.tables import MetricTable, core_table
+from lockgate.store.sql.tables import MetricTable
 
 __all__ = ["sample_by_blocks"]
 
-M = core_table(MetricTable)
+M = MetricTable
 Point = tuple[int, int, float]  # step, timestamp, value
 Extreme = tuple[float, int, int]  # value, step, timestamp: compared in that order
 

@@ -41,7 +41,6 @@ from lockgate.store.sql.server_tables import (
     RunOutputTable,
 )
 from lockgate.store.sql.store import RUN_NAME_TAG, SqlStore
-from lockgate.store.sql.tables import core_table
 from lockgate.store.validation import (
     validate_experiment_name,
     validate_key,
@@ -52,10 +51,10 @@ from lockgate.store.validation import (
 
 __all__ = ["IMPORT_SOURCE_TAG", "ImportedRun", "MetricPoint", "RunState", "SqlImportRows"]
 
-LMOD = core_table(LoggedModelTable)
-LMOD_TAGS = core_table(LoggedModelTagTable)
-LMOD_PARAMS = core_table(LoggedModelParamTable)
-RO = core_table(RunOutputTable)
+LMOD = LoggedModelTable
+LMOD_TAGS = LoggedModelTagTable
+LMOD_PARAMS = LoggedModelParamTable
+RO = RunOutputTable
 _RUN_STATUSES = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"}
 #: Experiment ids are 32-bit integers here; a source id beyond that gets a new id.
 MAX_EXPERIMENT_ID = 2**31 - 1

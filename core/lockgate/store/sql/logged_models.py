@@ -27,19 +27,19 @@ from lockgate.store.sql.server_tables import (
     LoggedModelTagTable,
     RunOutputTable,
 )
-from lockgate.store.sql.tables import ExperimentTable, MetricTable, RunTable, core_table
+from lockgate.store.sql.tables import ExperimentTable, MetricTable, RunTable
 from lockgate.store.validation import validate_key
 
 __all__ = ["SqlLoggedModels"]
 
-LM_ = core_table(LoggedModelTable)
-LMT = core_table(LoggedModelTagTable)
-LMP = core_table(LoggedModelParamTable)
-RO = core_table(RunOutputTable)
-LMM = core_table(LoggedModelMetricTable)
-M = core_table(MetricTable)
-E = core_table(ExperimentTable)
-R = core_table(RunTable)
+LM_ = LoggedModelTable
+LMT = LoggedModelTagTable
+LMP = LoggedModelParamTable
+RO = RunOutputTable
+LMM = LoggedModelMetricTable
+M = MetricTable
+E = ExperimentTable
+R = RunTable
 
 _FILTER_TERM = re.compile(
     r"""^\s*(?P<field>[A-Za-z_][\w.]*|`[^`]+`)\s*(?P<op>=|!=)\s*(?P<q>['"])(?P<value>.*?)(?P=q)\s*$""", re.DOTALL

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 
 from lockgate.store.sql.batch_writes import pg_array_literals
-from lockgate.store.sql.tables import MetricBlockTable, core_table
+from lockgate.store.sql.tables import MetricBlockTable
 
 __all__ = [
     "BLOCK_SHIFT",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 BLOCK_SHIFT = 7
-MB = core_table(MetricBlockTable)
+MB = MetricBlockTable
 
 
 class BlockSummary(NamedTuple):

@@ -37,7 +37,6 @@ from lockgate.store.sql.tables import (
     RunInputTable,
     RunTable,
     RunTagTable,
-    core_table,
 )
 from lockgate.store.validation import validate_run_id
 
@@ -63,15 +62,15 @@ __all__ = [
     "run_row",
 ]
 
-E = core_table(ExperimentTable)
-ET = core_table(ExperimentTagTable)
-R = core_table(RunTable)
-P = core_table(ParamTable)
-M = core_table(MetricTable)
-LM = core_table(LatestMetricTable)
-T = core_table(RunTagTable)
-D = core_table(DatasetTable)
-RI = core_table(RunInputTable)
+E = ExperimentTable
+ET = ExperimentTagTable
+R = RunTable
+P = ParamTable
+M = MetricTable
+LM = LatestMetricTable
+T = RunTagTable
+D = DatasetTable
+RI = RunInputTable
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, func, literal, select
 from lockgate.errors import InvalidArgument, NotFound
 from lockgate.store.sql.block_sampling import sample_by_blocks
 from lockgate.store.sql.engine import read_connection
-from lockgate.store.sql.tables import MetricTable, RunTable, core_table
+from lockgate.store.sql.tables import MetricTable, RunTable
 from lockgate.store.validation import validate_run_id
 
 __all__ = [
@@ -36,8 +36,8 @@ __all__ = [
     "sample_metric_histories",
 ]
 
-R = core_table(RunTable)
-M = core_table(MetricTable)
+R = RunTable
+M = MetricTable
 
 MAX_SAMPLED_POINTS = 10_000
 XAxis = Literal["step", "timestamp"]

@@ -35,7 +35,6 @@ __all__ = [
     "RunInputTable",
     "RunTable",
     "RunTagTable",
-    "core_table",
     "metadata",
 ]
 
@@ -45,11 +44,6 @@ metadata = MetaData()
 _KEY = 250
 # Params and tags are indexed on key only: PostgreSQL b-tree entries cannot hold values of
 # several kB, and MLflow allows params of 6,000 and tags of 8,000 characters.
-
-
-def core_table(table: Table) -> Table:
-    """``table`` itself: the tables are Core tables now; kept for the modules that still call it."""
-    return table
 
 
 def _run_fk() -> Column:  # type: ignore[type-arg]

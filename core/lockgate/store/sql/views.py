@@ -18,15 +18,14 @@ from lockgate.store.sql.tables import (
     ParamTable,
     RunTable,
     RunTagTable,
-    core_table,
 )
 
 __all__ = ["ExperimentStats", "RunKeys", "experiment_stats", "list_run_keys"]
 
-R = core_table(RunTable)
-P = core_table(ParamTable)
-LM = core_table(LatestMetricTable)
-T = core_table(RunTagTable)
+R = RunTable
+P = ParamTable
+LM = LatestMetricTable
+T = RunTagTable
 
 
 
