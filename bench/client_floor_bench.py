@@ -37,7 +37,7 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BENCH = ROOT.parent.parent / "shared" / "bench" / "tracking_bench.py"
+DEFAULT_BENCH = ROOT.parent / "shared" / "bench" / "tracking_bench.py"
 _REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
 
 

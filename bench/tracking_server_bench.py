@@ -30,7 +30,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_BENCH = ROOT.parent.parent / "shared" / "bench" / "tracking_bench.py"
+DEFAULT_BENCH = ROOT.parent / "shared" / "bench" / "tracking_bench.py"
 
 
 def _port() -> int:
