@@ -112,13 +112,7 @@ def mlflow_history_points(
     """One page of the points of ``key`` in run ``run_id`` as MLflow lists them, as ``(value,
     timestamp, step)`` tuples, and the next page's token: distinct, infinities at the float
     limits, by timestamp, then step, then value (NaN counted as 0, as MLflow stores it)."""
-    validate_key("metric", key)
-    offset = decode_page_token(page_token)
-    if max_results is not None:
-        validate_max_results(max_results, limit=10**9)
-    rows = _fetch(store, run_id, _MLFLOW_HISTORY_SQL, (_MAX, _MAX, -_MAX, -_MAX, run_id, key),
-                  offset=offset, max_results=max_results)
-    page, token = _page(rows, offset, max_results)
+    page, token = _mlflow_history_rows(store, run_id, key, max_results=max_results, page_token=page_token)
     return _points(page), token
 
 
@@ -128,15 +122,23 @@ def mlflow_history_json(
     """One page of ``mlflow_history_points`` already in MLflow's JSON shape (``{"key", "value",
     "timestamp", "step"}``, NaN as "NaN") and the next page's token: the dicts are built
     straight from the rows, with no tuple per point in between."""
+    page, token = _mlflow_history_rows(store, run_id, key, max_results=max_results, page_token=page_token)
+    # The query already put infinities at the float limits: every value left is finite or NaN.
+    with gc_paused():
+        points = [{"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
+                  for value, is_nan, ts, step in page]
+    return points, token
+
+
+def _mlflow_history_rows(
+    store: Any, run_id: str, key: str, *, max_results: int | None, page_token: str | None
+) -> tuple[list[tuple[float, Any, int, int]], str | None]:
+    """One page of MLflow's view of the history as the table's ``(value, is_nan, timestamp,
+    step)`` rows, and the next page's token."""
     validate_key("metric", key)
     offset = decode_page_token(page_token)
     if max_results is not None:
         validate_max_results(max_results, limit=10**9)
     rows = _fetch(store, run_id, _MLFLOW_HISTORY_SQL, (_MAX, _MAX, -_MAX, -_MAX, run_id, key),
                   offset=offset, max_results=max_results)
-    page, token = _page(rows, offset, max_results)
-    # The query already put infinities at the float limits: every value left is finite or NaN.
-    with gc_paused():
-        points = [{"key": key, "value": "NaN" if is_nan else value, "timestamp": ts, "step": step}
-                  for value, is_nan, ts, step in page]
-    return points, token
+    return _page(rows, offset, max_results)
