@@ -58,14 +58,27 @@ async function download(runId, path) {
 }
 
 function Preview({ runId, file }) {
-  const [p, setP] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { setP(null); setError(null); api.preview(runId, file.path).then(setP).catch(setError); }, [runId, file.path]);
+  // The answer is kept with the path it is for: right after another file is chosen (and
+  // before its answer arrives) nothing of the previous file shows under the new name, and a
+  // late answer for a file no longer chosen is dropped.
+  const [loaded, setLoaded] = useState(null);
+  const [downloadError, setDownloadError] = useState(null);
+  useEffect(() => {
+    let current = true;
+    setDownloadError(null);
+    const keep = (answer) => { if (current) setLoaded({ path: file.path, ...answer }); };
+    api.preview(runId, file.path).then((preview) => keep({ preview })).catch((error) => keep({ error }));
+    return () => { current = false; };
+  }, [runId, file.path]);
+  const mine = loaded && loaded.path === file.path ? loaded : null;
+  const p = mine && mine.preview;
+  const error = (mine && mine.error) || downloadError;
   return (
     <div class="preview" data-testid="artifact-preview">
       <div class="toolbar"><strong>{file.path}</strong>
-        <button type="button" onClick={() => download(runId, file.path).catch(setError)}>Download</button></div>
+        <button type="button" onClick={() => download(runId, file.path).catch(setDownloadError)}>Download</button></div>
       <ErrorBox error={error} />
+      {!mine && <p class="muted">Loading…</p>}
       {p && p.kind === "image" && <BlobImage runId={runId} path={file.path} />}
       {p && p.kind === "table" && (
         <div class="table-scroll short"><table class="grid" data-testid="preview-table">
