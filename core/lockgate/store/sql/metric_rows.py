@@ -79,6 +79,6 @@ def latest_rows(rows: Sequence[MetricRow]) -> dict[str, MetricRow]:
     latest: dict[str, MetricRow] = {}
     for row in rows:
         current = latest.get(row[1])
-        if current is None or (row[5], row[4], row[2]) > (current[5], current[4], current[2]):
+        if current is None or _latest_order(row) > _latest_order(current):
             latest[row[1]] = row
     return latest
